@@ -1,0 +1,105 @@
+# Baseline demo: a small Faster R-CNN (ResNet-18 FPN, trained from scratch,
+# no pretrained weights, no downloads) on the embedded shapes dataset
+# (generate it with `python -m mmdet_libra_ext.datasets.make_shapes`).
+# Every Libra / ALWA demo config inherits this one and changes only its
+# component, so their differences are the components' differences.
+_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+
+custom_imports = dict(imports=['mmdet_libra_ext'], allow_failed_imports=False)
+
+data_root = 'data/shapes/'
+classes = ('circle', 'square', 'triangle', 'cross')
+metainfo = dict(classes=classes)
+img_scale = (256, 256)
+num_channels = 128
+
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    backbone=dict(
+        depth=18,
+        frozen_stages=-1,
+        norm_cfg=norm_cfg,
+        norm_eval=False,
+        init_cfg=None),
+    neck=dict(in_channels=[64, 128, 256, 512], out_channels=num_channels),
+    rpn_head=dict(
+        in_channels=num_channels,
+        feat_channels=num_channels,
+        # Anchors of 12..192 px for objects of 8..128 px.
+        anchor_generator=dict(scales=[3])),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=num_channels),
+        bbox_head=dict(
+            in_channels=num_channels,
+            fc_out_channels=256,
+            num_classes=len(classes))),
+    train_cfg=dict(rpn_proposal=dict(nms_pre=1000, max_per_img=500)),
+    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor')),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='annotations/instances_train.json',
+        data_prefix=dict(img='train/'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='annotations/instances_val.json',
+        data_prefix=dict(img='val/'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
+test_evaluator = val_evaluator
+
+# From scratch on a small dataset: AdamW with a short warm-up converges in a
+# few CPU minutes where the COCO SGD recipe would need hours.
+max_epochs = 12
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
+    clip_grad=dict(max_norm=10, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=100),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs,
+         T_max=max_epochs, eta_min=1e-5)
+]
+auto_scale_lr = dict(enable=False, base_batch_size=8)
+
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+randomness = dict(seed=0)
+
+# Checkpoints that load with torch.load(weights_only=True) (torch >= 2.6):
+# needed for --resume under the pinned torch.
+custom_hooks = [dict(type='mmdet_libra_ext.WeightsOnlyCheckpointHook')]

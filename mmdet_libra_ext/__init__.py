@@ -1,0 +1,16 @@
+"""mmdet_libra_ext: balanced-learning components for MMDetection 3.x.
+
+Import it from a config with::
+
+    custom_imports = dict(imports=['mmdet_libra_ext'],
+                          allow_failed_imports=False)
+
+and name its modules with the scope prefix, e.g.
+``type='mmdet_libra_ext.BalancedL1Loss'``.
+"""
+from .version import __version__
+from .utils import checkpoint as _checkpoint  # noqa: F401  (safe torch.load)
+from . import registry  # noqa: F401,E402
+from . import datasets, engine, models, task_modules  # noqa: F401,E402
+
+__all__ = ['__version__']

@@ -1,0 +1,2 @@
+from .losses import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403

@@ -1,0 +1,218 @@
+"""Balanced L1 loss (Libra R-CNN, Pang et al., CVPR 2019) as one fused op."""
+import math
+from typing import Optional
+
+import torch
+from mmdet.models.losses.utils import weight_reduce_loss
+from torch import Tensor
+
+from mmdet_libra_ext.registry import MODELS
+from .utils import (broadcast_weight, check_positive, check_reduction,
+                    float32_inputs)
+
+
+def _balanced_l1_forward(diff: Tensor, alpha: float, gamma: float,
+                         beta: float, mmdet_compat: bool):
+    """Elementwise loss and d(loss)/d(diff) of the Balanced L1 loss.
+
+    With ``b = exp(gamma / alpha) - 1`` and ``u = |diff| / beta`` the scaled
+    form (default) is ``beta * L_b(u)``:
+
+    - ``u < 1``: loss ``alpha * beta * ((u + 1/b) * ln(b*u + 1) - u)``,
+      gradient ``alpha * ln(b*u + 1)``;
+    - ``u >= 1``: loss ``beta * (gamma*u + gamma/b - alpha)``, gradient
+      ``gamma``.
+
+    Clamping ``u`` at 1 gives both branches without a select: at ``u = 1``
+    the logarithm is ``gamma / alpha``, so the gradient is exactly ``gamma``,
+    and the outlier part is the linear term ``beta * gamma * (u - 1)``.
+    """
+    b = math.exp(gamma / alpha) - 1
+    absdiff = diff.abs()
+    if mmdet_compat and beta != 1.0:
+        # MMDetection's formula: value continuous, gradient not (see class
+        # docstring). Kept only for exact reproduction of its numbers.
+        inlier = absdiff < beta
+        log_term = torch.log1p(absdiff * (b / beta))
+        loss = torch.where(
+            inlier, alpha / b * (b * absdiff + 1) * log_term - alpha * absdiff,
+            gamma * absdiff + (gamma / b - alpha * beta))
+        grad = torch.where(
+            inlier, alpha * log_term + alpha * (b * absdiff + 1) /
+            (b * absdiff + beta) - alpha, torch.full_like(absdiff, gamma))
+        return loss, grad.copysign_(diff)
+    u = absdiff.mul_(1.0 / beta)
+    uc = u.clamp(max=1.0)
+    log_term = torch.log1p(uc * b)
+    # loss = alpha*beta*((uc + 1/b) * log_term - uc) + beta*gamma*(u - uc)
+    loss = (uc + 1.0 / b).mul_(log_term).sub_(uc).mul_(alpha * beta)
+    loss.add_(u.sub_(uc), alpha=beta * gamma)
+    grad = log_term.mul_(alpha).copysign_(diff)
+    return loss, grad
+
+
+class _BalancedL1Function(torch.autograd.Function):
+    """Fused elementwise Balanced L1: keeps only the gradient for backward."""
+
+    @staticmethod
+    def forward(ctx, pred, target, weight, alpha, gamma, beta, mmdet_compat):
+        diff = pred - target
+        loss, grad = _balanced_l1_forward(diff, alpha, gamma, beta,
+                                          mmdet_compat)
+        unweighted = None
+        if weight is not None:
+            # broadcast_weight() made the product's shape that of the loss.
+            if ctx.needs_input_grad[2]:
+                unweighted = loss.clone()
+            loss.mul_(weight)
+            grad.mul_(weight)
+        ctx.save_for_backward(grad, unweighted)
+        ctx.weight_shape = None if weight is None else weight.shape
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grad, unweighted = ctx.saved_tensors
+        grad_pred = grad_out * grad
+        grad_target = -grad_pred if ctx.needs_input_grad[1] else None
+        grad_weight = None
+        if unweighted is not None:
+            grad_weight = (grad_out * unweighted).sum_to_size(
+                ctx.weight_shape)
+        if not ctx.needs_input_grad[0]:
+            grad_pred = None
+        return grad_pred, grad_target, grad_weight, None, None, None, None
+
+
+def balanced_l1_loss(pred: Tensor,
+                     target: Tensor,
+                     weight: Optional[Tensor] = None,
+                     alpha: float = 0.5,
+                     gamma: float = 1.5,
+                     beta: float = 1.0,
+                     reduction: str = 'mean',
+                     avg_factor: Optional[float] = None,
+                     mmdet_compat: bool = False) -> Tensor:
+    """Balanced L1 loss, fused, with MMDetection's weighting and reduction.
+
+    Args:
+        pred (Tensor): Predictions, any shape (usually ``(N, 4)``).
+        target (Tensor): Regression targets, same shape as ``pred``.
+        weight (Tensor, optional): Elementwise weight, broadcastable to
+            ``pred`` (or one weight per row).
+        alpha (float): Inlier gradient factor. Defaults to 0.5.
+        gamma (float): Gradient bound for outliers. Defaults to 1.5.
+        beta (float): Inflection point ``|x| = beta``. Defaults to 1.0.
+        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
+        avg_factor (float, optional): Divisor of the sum for ``'mean'``.
+        mmdet_compat (bool): Use MMDetection's formula for ``beta != 1``.
+
+    Returns:
+        Tensor: The loss, float32 for 16-bit inputs.
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f'BalancedL1Loss: pred shape {tuple(pred.shape)} '
+                         f'differs from target shape {tuple(target.shape)}')
+    weight = broadcast_weight(weight, pred.shape, 'BalancedL1Loss')
+    pred, target, weight = float32_inputs(pred, target, weight)
+    if pred.numel() == 0:
+        # Zero loss that keeps the graph (a batch without positive boxes).
+        loss = pred * 0 if reduction == 'none' else pred.sum() * 0
+        return loss
+    with torch.autocast(device_type=pred.device.type, enabled=False):
+        target = target.to(pred.dtype)
+        if weight is not None:
+            weight = weight.to(pred.dtype)
+        loss = _BalancedL1Function.apply(pred, target, weight, float(alpha),
+                                         float(gamma), float(beta),
+                                         bool(mmdet_compat))
+        return weight_reduce_loss(loss, None, reduction, avg_factor)
+
+
+@MODELS.register_module()
+class BalancedL1Loss(torch.nn.Module):
+    """Balanced L1 loss of Libra R-CNN (https://arxiv.org/abs/1904.02701).
+
+    The paper defines, for ``|x| < 1`` and with ``alpha * ln(b + 1) = gamma``,
+    the gradient ``alpha * ln(b|x| + 1)`` (``gamma`` beyond), and its integral
+    ``L_b(x)``. For a threshold ``beta`` this module computes
+    ``beta * L_b(|x| / beta)``: value and gradient are continuous at
+    ``|x| = beta`` and the gradient never exceeds ``gamma``, for any
+    ``beta``. For ``beta = 1`` (Libra Faster R-CNN) this is exactly
+    MMDetection's ``BalancedL1Loss``.
+
+    For ``beta != 1`` MMDetection's formula differs: its value is continuous
+    but its gradient jumps at ``|x| = beta`` and exceeds ``gamma`` just below
+    it (1.70 against 1.50 at ``beta = 0.11``, the value of MMDetection's
+    Libra RetinaNet). ``mmdet_compat=True`` reproduces MMDetection's formula
+    exactly, for runs that must match its published numbers.
+
+    The loss is one fused autograd operation with the closed-form gradient:
+    it stores a single tensor for backward, computes in float32 for 16-bit
+    inputs (also under ``torch.autocast``), and gives a zero loss with a
+    graph for empty inputs.
+
+    Args:
+        alpha (float): Inlier gradient factor, > 0. Defaults to 0.5.
+        gamma (float): Outlier gradient bound, > 0. Defaults to 1.5.
+        beta (float): Inflection point, > 0. Defaults to 1.0.
+        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``. Defaults to
+            ``'mean'``.
+        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
+        mmdet_compat (bool): Reproduce MMDetection's formula for
+            ``beta != 1``. Defaults to False.
+    """
+
+    def __init__(self,
+                 alpha: float = 0.5,
+                 gamma: float = 1.5,
+                 beta: float = 1.0,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0,
+                 mmdet_compat: bool = False) -> None:
+        super().__init__()
+        check_positive(alpha=alpha, gamma=gamma, beta=beta)
+        check_reduction(reduction)
+        if not isinstance(loss_weight, (int, float)) or \
+                not math.isfinite(loss_weight):
+            raise ValueError(f'loss_weight must be a finite number, got '
+                             f'{loss_weight!r}')
+        self.alpha = float(alpha)
+        self.gamma = float(gamma)
+        self.beta = float(beta)
+        self.reduction = reduction
+        self.loss_weight = float(loss_weight)
+        self.mmdet_compat = bool(mmdet_compat)
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
+                **kwargs) -> Tensor:
+        """Forward function.
+
+        Args:
+            pred (Tensor): The prediction, e.g. ``(N, 4)`` box deltas.
+            target (Tensor): The learning target, same shape as ``pred``.
+            weight (Tensor, optional): Elementwise weight of the loss.
+            avg_factor (float, optional): Average factor of the loss.
+            reduction_override (str, optional): Replaces ``self.reduction``.
+
+        Returns:
+            Tensor: The weighted loss.
+        """
+        if reduction_override is not None:
+            check_reduction(reduction_override, 'reduction_override')
+        reduction = reduction_override or self.reduction
+        return self.loss_weight * balanced_l1_loss(
+            pred, target, weight, alpha=self.alpha, gamma=self.gamma,
+            beta=self.beta, reduction=reduction, avg_factor=avg_factor,
+            mmdet_compat=self.mmdet_compat)
+
+    def extra_repr(self) -> str:
+        return (f'alpha={self.alpha}, gamma={self.gamma}, beta={self.beta}, '
+                f'reduction={self.reduction!r}, '
+                f'loss_weight={self.loss_weight}, '
+                f'mmdet_compat={self.mmdet_compat}')

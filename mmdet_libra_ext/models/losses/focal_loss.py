@@ -1,0 +1,245 @@
+"""Sigmoid focal loss (Lin et al., ICCV 2017) as one fused op."""
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from mmdet.models.losses.utils import weight_reduce_loss
+from torch import Tensor
+
+from mmdet_libra_ext.registry import MODELS
+from .utils import broadcast_weight, check_reduction, float32_inputs
+
+
+def _negative_terms(logits: Tensor, alpha: float, gamma: float):
+    """Loss and gradient of every element taken as a negative (t = 0).
+
+    ``loss = (1 - alpha) * p**gamma * softplus(x)`` and
+    ``grad = (1 - alpha) * p**gamma * (gamma * (1 - p) * softplus(x) + p)``
+    with ``p = sigmoid(x)``; ``softplus(x) = -log(1 - p)`` stays finite for
+    large logits.
+    """
+    p = torch.sigmoid(logits)
+    sp = F.softplus(logits)
+    pg = p.pow(gamma).mul_(1 - alpha)
+    loss = pg * sp
+    # grad = pg * (gamma * (1 - p) * sp + p), built in place on sp.
+    grad = sp.mul_(torch.rsub(p, 1.0)).mul_(gamma).add_(p).mul_(pg)
+    return loss, grad
+
+
+def _positive_terms(logits: Tensor, alpha: float, gamma: float):
+    """Loss and gradient of elements taken as positives (t = 1).
+
+    ``loss = alpha * (1 - p)**gamma * softplus(-x)`` and
+    ``grad = -alpha * (1 - p)**gamma * (gamma * p * softplus(-x) + 1 - p)``.
+    """
+    p = torch.sigmoid(logits)
+    q = torch.sigmoid(-logits)  # 1 - p without cancellation
+    sp = F.softplus(-logits)
+    qg = q.pow(gamma).mul_(alpha)
+    loss = qg * sp
+    grad = -(sp * p * gamma + q) * qg
+    return loss, grad
+
+
+def _soft_terms(logits: Tensor, target: Tensor, alpha: float, gamma: float):
+    """Loss and gradient for dense (one-hot or soft) targets in [0, 1].
+
+    MMDetection's form: ``w = (alpha*t + (1-alpha)*(1-t)) * pt**gamma`` with
+    ``pt = (1-p)*t + p*(1-t)`` and ``loss = w * BCE(x, t)``.
+    """
+    p = torch.sigmoid(logits)
+    bce = F.binary_cross_entropy_with_logits(logits, target, reduction='none')
+    pt = (1 - p) * target + p * (1 - target)
+    aw = alpha * target + (1 - alpha) * (1 - target)
+    ptg = pt.pow(gamma)
+    loss = aw * ptg * bce
+    # d pt / dx = p (1 - p) (1 - 2t); d pt**gamma = gamma pt**(gamma-1) dpt.
+    dpt = p * (1 - p) * (1 - 2 * target)
+    if gamma == 0:
+        dptg = torch.zeros_like(pt)
+    else:
+        tiny = torch.finfo(pt.dtype).tiny
+        dptg = gamma * pt.clamp(min=tiny).pow(gamma - 1) * dpt
+    grad = aw * (dptg * bce + ptg * (p - target))
+    return loss, grad
+
+
+class _SigmoidFocalFunction(torch.autograd.Function):
+    """Fused sigmoid focal loss; keeps only the gradient for backward."""
+
+    @staticmethod
+    def forward(ctx, logits, target, weight, alpha, gamma):
+        if target.dtype in (torch.int64, torch.int32, torch.int16, torch.uint8,
+                            torch.int8):
+            loss, grad = _negative_terms(logits, alpha, gamma)
+            num_classes = logits.size(1)
+            rows = torch.nonzero((target >= 0) & (target < num_classes),
+                                 as_tuple=True)[0]
+            cols = target[rows].long()
+            pos_loss, pos_grad = _positive_terms(logits[rows, cols], alpha,
+                                                 gamma)
+            loss.index_put_((rows, cols), pos_loss)
+            grad.index_put_((rows, cols), pos_grad)
+        else:
+            loss, grad = _soft_terms(logits, target, alpha, gamma)
+        unweighted = None
+        if weight is not None:
+            if ctx.needs_input_grad[2]:
+                unweighted = loss.clone()
+            loss.mul_(weight)
+            grad.mul_(weight)
+        ctx.save_for_backward(grad, unweighted)
+        ctx.weight_shape = None if weight is None else weight.shape
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grad, unweighted = ctx.saved_tensors
+        grad_logits = grad_out * grad if ctx.needs_input_grad[0] else None
+        grad_weight = None
+        if unweighted is not None:
+            grad_weight = (grad_out * unweighted).sum_to_size(
+                ctx.weight_shape)
+        return grad_logits, None, grad_weight, None, None
+
+
+def sigmoid_focal_loss(pred: Tensor,
+                       target: Tensor,
+                       weight: Optional[Tensor] = None,
+                       gamma: float = 2.0,
+                       alpha: float = 0.25,
+                       reduction: str = 'mean',
+                       avg_factor: Optional[float] = None) -> Tensor:
+    """Fused sigmoid focal loss with MMDetection's weighting and reduction.
+
+    Args:
+        pred (Tensor): Logits of shape ``(N, C)``.
+        target (Tensor): Either class indices of shape ``(N,)`` where
+            ``C`` (or any value outside ``[0, C)``) means background, or
+            dense one-hot / soft targets of shape ``(N, C)`` in ``[0, 1]``.
+        weight (Tensor, optional): ``(N,)``, ``(N, C)`` or broadcastable.
+        gamma (float): Focusing parameter. Defaults to 2.0.
+        alpha (float): Weight of the positive class. Defaults to 0.25.
+        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
+        avg_factor (float, optional): Divisor of the sum for ``'mean'``.
+
+    Returns:
+        Tensor: The loss, float32 for 16-bit inputs.
+    """
+    if pred.dim() != 2:
+        raise ValueError(f'FocalLoss: pred must be (N, num_classes), got '
+                         f'shape {tuple(pred.shape)}')
+    if target.is_floating_point() or target.dtype == torch.bool:
+        if target.shape != pred.shape:
+            raise ValueError(
+                f'FocalLoss: dense target shape {tuple(target.shape)} differs '
+                f'from pred shape {tuple(pred.shape)}')
+    elif target.shape != pred.shape[:1]:
+        raise ValueError(
+            f'FocalLoss: index target must have shape ({pred.size(0)},), '
+            f'got {tuple(target.shape)}')
+    weight = broadcast_weight(weight, pred.shape, 'FocalLoss')
+    pred, weight = float32_inputs(pred, weight)
+    if target.is_floating_point() or target.dtype == torch.bool:
+        target = target.to(pred.dtype)
+    if pred.numel() == 0:
+        return pred * 0 if reduction == 'none' else pred.sum() * 0
+    with torch.autocast(device_type=pred.device.type, enabled=False):
+        if weight is not None:
+            weight = weight.to(pred.dtype)
+        loss = _SigmoidFocalFunction.apply(pred, target, weight, float(alpha),
+                                           float(gamma))
+        return weight_reduce_loss(loss, None, reduction, avg_factor)
+
+
+@MODELS.register_module()
+class FocalLoss(torch.nn.Module):
+    """Sigmoid focal loss (https://arxiv.org/abs/1708.02002).
+
+    ``FL(p_t) = -alpha_t * (1 - p_t)**gamma * log(p_t)`` per class with a
+    sigmoid; ``alpha_t = alpha`` for positives and ``1 - alpha`` for
+    negatives. A drop-in replacement of MMDetection's ``FocalLoss`` with
+    ``use_sigmoid=True``: targets are class indices with ``num_classes``
+    meaning background (MMDetection's convention), or dense one-hot / soft
+    targets; the values equal MMDetection's.
+
+    It is one fused autograd operation with the closed-form gradient, on any
+    device: index targets never build a one-hot matrix, logits enter only
+    through ``softplus``/``sigmoid`` (finite at ``|x| = 100``), 16-bit inputs
+    are computed in float32, and only the gradient is kept for backward.
+
+    Args:
+        use_sigmoid (bool): Must be True (MMDetection has no softmax focal
+            loss either). Defaults to True.
+        gamma (float): Focusing parameter, >= 0. Defaults to 2.0.
+        alpha (float): Positive-class weight in [0, 1]. Defaults to 0.25.
+        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``. Defaults to
+            ``'mean'``.
+        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
+        activated (bool): Must be False: inputs are logits.
+    """
+
+    def __init__(self,
+                 use_sigmoid: bool = True,
+                 gamma: float = 2.0,
+                 alpha: float = 0.25,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0,
+                 activated: bool = False) -> None:
+        super().__init__()
+        if use_sigmoid is not True:
+            raise ValueError(f'FocalLoss supports only use_sigmoid=True, got '
+                             f'use_sigmoid={use_sigmoid!r}')
+        if activated:
+            raise ValueError('FocalLoss takes logits: activated=True (inputs '
+                             'that are already probabilities) is not '
+                             'supported; use MMDetection\'s FocalLoss')
+        if not isinstance(gamma, (int, float)) or not 0 <= gamma < math.inf:
+            raise ValueError(f'gamma must be a finite number >= 0, got '
+                             f'{gamma!r}')
+        if not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
+            raise ValueError(f'alpha must be in [0, 1], got {alpha!r}')
+        check_reduction(reduction)
+        if not isinstance(loss_weight, (int, float)) or \
+                not math.isfinite(loss_weight):
+            raise ValueError(f'loss_weight must be a finite number, got '
+                             f'{loss_weight!r}')
+        self.use_sigmoid = True
+        self.activated = False
+        self.gamma = float(gamma)
+        self.alpha = float(alpha)
+        self.reduction = reduction
+        self.loss_weight = float(loss_weight)
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None) -> Tensor:
+        """Forward function.
+
+        Args:
+            pred (Tensor): Logits, ``(N, num_classes)``.
+            target (Tensor): ``(N,)`` class indices or ``(N, num_classes)``
+                dense targets.
+            weight (Tensor, optional): Weight of each prediction.
+            avg_factor (float, optional): Average factor of the loss.
+            reduction_override (str, optional): Replaces ``self.reduction``.
+
+        Returns:
+            Tensor: The weighted loss.
+        """
+        if reduction_override is not None:
+            check_reduction(reduction_override, 'reduction_override')
+        reduction = reduction_override or self.reduction
+        return self.loss_weight * sigmoid_focal_loss(
+            pred, target, weight, gamma=self.gamma, alpha=self.alpha,
+            reduction=reduction, avg_factor=avg_factor)
+
+    def extra_repr(self) -> str:
+        return (f'gamma={self.gamma}, alpha={self.alpha}, '
+                f'reduction={self.reduction!r}, '
+                f'loss_weight={self.loss_weight}')

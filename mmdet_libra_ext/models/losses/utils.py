@@ -1,0 +1,60 @@
+"""Helpers shared by the fused losses of this package."""
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+REDUCTIONS = ('none', 'mean', 'sum')
+
+
+def check_reduction(reduction: Optional[str], name: str = 'reduction') -> None:
+    """Raise a ValueError unless ``reduction`` is none, mean or sum."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f'{name} must be one of {REDUCTIONS}, got '
+                         f'{reduction!r}')
+
+
+def check_positive(**values: float) -> None:
+    """Raise a ValueError naming the first argument that is not > 0."""
+    for name, value in values.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) \
+                or not value > 0 or value != value or value == float('inf'):
+            raise ValueError(f'{name} must be a finite number > 0, got '
+                             f'{value!r}')
+
+
+def float32_inputs(*tensors: Optional[Tensor]) -> Tuple[Optional[Tensor], ...]:
+    """Upcast half/bfloat16 tensors to float32, keep float32/float64.
+
+    The fused losses compute in at least float32: their logarithms and
+    powers lose too much precision in 16-bit formats.
+    """
+    out = []
+    for t in tensors:
+        if t is not None and t.is_floating_point() and t.dtype not in (
+                torch.float32, torch.float64):
+            t = t.float()
+        out.append(t)
+    return tuple(out)
+
+
+def broadcast_weight(weight: Optional[Tensor], shape: torch.Size,
+                     loss_name: str) -> Optional[Tensor]:
+    """Bring an elementwise weight to ``shape`` the way MMDetection does.
+
+    Accepted: the full shape, anything broadcastable to it, or one weight per
+    row (``(N,)`` for an ``(N, C)`` loss).
+    """
+    if weight is None:
+        return None
+    if weight.shape == shape:
+        return weight
+    if weight.dim() == 1 and len(shape) == 2 and weight.numel() == shape[0]:
+        return weight.view(-1, 1)
+    try:
+        if torch.broadcast_shapes(weight.shape, shape) == shape:
+            return weight
+    except RuntimeError:
+        pass
+    raise ValueError(f'{loss_name}: weight of shape {tuple(weight.shape)} '
+                     f'does not fit the loss of shape {tuple(shape)}')

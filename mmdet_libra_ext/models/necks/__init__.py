@@ -1,0 +1,3 @@
+from .bfp import BFP, SDPANonLocal2d
+
+__all__ = ['BFP', 'SDPANonLocal2d']

@@ -1,0 +1,140 @@
+"""Checkpoints that load with ``torch.load(weights_only=True)``.
+
+Since torch 2.6 ``torch.load`` only unpickles tensors, primitive containers
+and allow-listed globals. mmengine's checkpoints also hold the message hub's
+``HistoryBuffer`` objects, whose ``_statistics_methods`` dict pickles class
+functions through ``builtins.getattr`` (allow-listing that would let a
+checkpoint call any attribute: unsafe), plus numpy arrays and scalars.
+
+This module:
+
+- allow-lists, on import of the package, exactly the harmless numpy globals
+  (arrays, dtypes and scalars are rebuilt from plain data, nothing is
+  called);
+- converts the runtime state of a checkpoint to plain Python and tensor
+  values (:func:`to_weights_only`) and back (:func:`from_weights_only`).
+  :class:`~mmdet_libra_ext.engine.hooks.WeightsOnlyCheckpointHook` applies
+  them when a run saves and loads checkpoints, so ``--resume`` and
+  ``load_from`` work with ``weights_only=True``, and the checkpoints also
+  load in plain torch/MMDetection without this package;
+- names the unsafe globals of a checkpoint (:func:`unsafe_globals`) so a
+  run refuses it with a clear message before training starts.
+
+``weights_only`` is never switched off.
+"""
+from collections import OrderedDict
+from typing import Any, List
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+
+#: Marker key of a converted object.
+TYPE_KEY = '__mmdet_libra_ext_type__'
+
+
+def _numpy_safe_globals() -> List[Any]:
+    core = getattr(np, '_core', None) or np.core
+    multiarray = core.multiarray
+    globals_ = [np.ndarray, np.dtype, multiarray._reconstruct,
+                multiarray.scalar]
+    # numpy >= 1.25 pickles dtypes through their classes as well.
+    for t in (np.float16, np.float32, np.float64, np.int8, np.int16,
+              np.int32, np.int64, np.uint8, np.bool_):
+        globals_.append(type(np.dtype(t)))
+    return globals_
+
+
+SAFE_GLOBALS = _numpy_safe_globals()
+
+
+def register_safe_globals() -> None:
+    """Allow-list the harmless numpy globals for ``weights_only`` loading."""
+    torch.serialization.add_safe_globals(SAFE_GLOBALS)
+
+
+def to_weights_only(obj: Any) -> Any:
+    """Return ``obj`` with every value ``weights_only`` cannot load replaced
+    by a plain, reversible form (tensors stay shared, not copied)."""
+    if isinstance(obj, torch.Tensor):
+        return obj
+    if isinstance(obj, HistoryBuffer):
+        return {
+            TYPE_KEY: 'HistoryBuffer',
+            'log_history': torch.from_numpy(np.array(obj._log_history)),
+            'count_history': torch.from_numpy(np.array(obj._count_history)),
+            'max_length': int(obj.max_length),
+        }
+    if isinstance(obj, np.ndarray):
+        return {TYPE_KEY: 'ndarray', 'data': torch.from_numpy(obj.copy())}
+    if isinstance(obj, np.generic):
+        return {TYPE_KEY: 'numpy_scalar', 'dtype': obj.dtype.str,
+                'value': obj.item()}
+    if isinstance(obj, OrderedDict):
+        return OrderedDict((k, to_weights_only(v)) for k, v in obj.items())
+    if isinstance(obj, dict):
+        return {k: to_weights_only(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [to_weights_only(v) for v in obj]
+    if isinstance(obj, tuple) and type(obj) is tuple:
+        return tuple(to_weights_only(v) for v in obj)
+    return obj
+
+
+def from_weights_only(obj: Any) -> Any:
+    """Invert :func:`to_weights_only`."""
+    if isinstance(obj, dict) and TYPE_KEY in obj:
+        kind = obj[TYPE_KEY]
+        if kind == 'HistoryBuffer':
+            buf = HistoryBuffer(max_length=obj['max_length'])
+            buf._log_history = obj['log_history'].numpy()
+            buf._count_history = obj['count_history'].numpy()
+            return buf
+        if kind == 'ndarray':
+            return obj['data'].numpy()
+        if kind == 'numpy_scalar':
+            return np.dtype(obj['dtype']).type(obj['value'])
+        raise ValueError(f'unknown converted checkpoint type {kind!r}')
+    if isinstance(obj, OrderedDict):
+        return OrderedDict((k, from_weights_only(v)) for k, v in obj.items())
+    if isinstance(obj, dict):
+        return {k: from_weights_only(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [from_weights_only(v) for v in obj]
+    if isinstance(obj, tuple) and type(obj) is tuple:
+        return tuple(from_weights_only(v) for v in obj)
+    return obj
+
+
+def unsafe_globals(filename: str) -> List[str]:
+    """Globals of a checkpoint file that ``weights_only`` loading refuses.
+
+    Returns an empty list for a checkpoint that loads safely (or for a file
+    that is not a zip-format torch checkpoint, which torch then reports
+    itself).
+    """
+    try:
+        found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+    except (RuntimeError, ValueError, OSError):
+        return []
+    allowed = {f'{g.__module__}.{g.__qualname__}'
+               for g in torch.serialization.get_safe_globals()
+               if not isinstance(g, tuple)}
+    return [g for g in found if g not in allowed]
+
+
+def check_weights_only_loadable(filename: str) -> None:
+    """Raise a clear error if ``filename`` needs unsafe pickle globals."""
+    bad = unsafe_globals(filename)
+    if bad:
+        raise RuntimeError(
+            f'checkpoint {filename!r} cannot be loaded with '
+            f'torch.load(weights_only=True): it needs the pickle globals '
+            f'{bad}, and allow-listing them would let the file run code. '
+            f'If you trust the file, convert it once with '
+            f'`python tools/upgrade_checkpoint.py {filename} OUT.pth` and '
+            f'load OUT.pth; checkpoints saved with '
+            f'mmdet_libra_ext.WeightsOnlyCheckpointHook need no conversion.')
+
+
+register_safe_globals()

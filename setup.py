@@ -1,0 +1,87 @@
+import os
+import os.path as osp
+import shutil
+import sys
+
+from setuptools import find_packages, setup
+
+HERE = osp.dirname(osp.abspath(__file__))
+
+
+def add_mim_extension():
+    """Ship configs/ as mmdet_libra_ext/.mim/configs (OpenMMLab layout).
+
+    An editable install links the folder (edits to configs/ are seen at
+    once); a regular build copies it into the wheel.
+    """
+    src = osp.join(HERE, 'configs')
+    dst_dir = osp.join(HERE, 'mmdet_libra_ext', '.mim')
+    dst = osp.join(dst_dir, 'configs')
+    if not osp.isdir(src):
+        return
+    editable = any(cmd in sys.argv for cmd in ('develop', 'editable_wheel'))
+    if osp.islink(dst) or osp.isfile(dst):
+        os.remove(dst)
+    elif osp.isdir(dst):
+        shutil.rmtree(dst)
+    os.makedirs(dst_dir, exist_ok=True)
+    if editable:
+        try:
+            os.symlink(osp.relpath(src, dst_dir), dst,
+                       target_is_directory=True)
+            return
+        except OSError:
+            pass
+    shutil.copytree(src, dst)
+
+
+def read_version():
+    namespace = {}
+    with open(osp.join(HERE, 'mmdet_libra_ext', 'version.py')) as f:
+        exec(f.read(), namespace)
+    return namespace['__version__']
+
+
+def read_readme():
+    with open(osp.join(HERE, 'README.md'), encoding='utf-8') as f:
+        return f.read()
+
+
+add_mim_extension()
+
+setup(
+    name='mmdet_libra_ext',
+    version=read_version(),
+    description='Balanced-learning toolbox for MMDetection 3.x: Libra R-CNN '
+    '(IoU-balanced sampling, Balanced Feature Pyramid, Balanced L1 loss), '
+    'Focal loss and ALWA adaptive loss weights.',
+    long_description=read_readme(),
+    long_description_content_type='text/markdown',
+    license='Apache License 2.0',
+    packages=find_packages(exclude=('tests', 'tests.*', 'benchmarks',
+                                    'tools')),
+    # The configs travel with the package (mmdet_libra_ext/.mim/configs is
+    # what `mim` looks for; the repository's configs/ stays the source).
+    package_data={'mmdet_libra_ext': ['.mim/configs/**/*.py']},
+    include_package_data=True,
+    python_requires='>=3.8',
+    # Compatible ranges, not pins: a GPU user brings their own torch and mmcv
+    # builds. The exact CPU pins live in tools/install.sh.
+    install_requires=[
+        'torch>=1.8',
+        'numpy',
+        'mmengine>=0.7.1,<1.0.0',
+        'mmcv>=2.0.0rc4,<2.2.0',
+        'mmdet>=3.0.0,<3.4.0',
+    ],
+    extras_require={
+        'tests': ['pytest>=7', 'pycocotools', 'matplotlib'],
+        'plot': ['matplotlib'],
+    },
+    zip_safe=False,
+    classifiers=[
+        'Programming Language :: Python :: 3',
+        'License :: OSI Approved :: Apache Software License',
+        'Topic :: Scientific/Engineering :: Artificial Intelligence',
+    ],
+)

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Idempotent installer for mmdet_libra_ext on a machine with only Python 3.11.
+# Creates .venv in the repository root with the pinned CPU toolchain:
+#   torch==2.13.0, mmengine==0.10.7, mmcv==2.1.0 (compiled), mmdet==3.3.0,
+# then installs this package in editable mode with its test extras.
+# Usage: bash tools/install.sh            (PYTHON=python3.11 to pick the interpreter)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"
+
+say() { printf '[install %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { printf '[install] ERROR: %s\n' "$*" >&2; exit 1; }
+
+step() {
+    # step "description" command...
+    local what="$1"; shift
+    say "$what"
+    "$@" || die "step failed: $what (command: $*)"
+}
+
+have() {
+    # have "pkg==ver": true when the venv already holds exactly that version.
+    local name="${1%%==*}" ver="${1##*==}"
+    [ "$("$VENV/bin/python" -c "import importlib.metadata as m; print(m.version('$name'))" 2>/dev/null)" = "$ver" ]
+}
+
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 8) else 1)' \
+    || die "$PYTHON is too old; mmdet_libra_ext needs Python >= 3.8 (3.11 tested)"
+
+if [ ! -x "$VENV/bin/python" ]; then
+    step "creating virtual environment at $VENV" "$PYTHON" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+
+have torch==2.13.0 || step "installing torch==2.13.0 (CPU wheel)" "${PIPCMD[@]:-${PIP[@]}}" install torch==2.13.0
+# mmcv's setup.py and mmengine's 'mmdet::' config resolution both import pkg_resources.
+"$VENV/bin/python" -c 'import pkg_resources' 2>/dev/null \
+    || step "installing setuptools<70 (provides pkg_resources)" "${PIP[@]}" install 'setuptools<70' wheel
+have mmengine==0.10.7 || step "installing mmengine==0.10.7" "${PIP[@]}" install mmengine==0.10.7 'numpy' 'opencv-python-headless'
+if ! have mmcv==2.1.0; then
+    say "building mmcv==2.1.0 from source (about 15 minutes on 2 cores the first time; cached as a wheel afterwards)"
+    t0=$(date +%s)
+    MAX_JOBS="${MAX_JOBS:-2}" "${PIP[@]}" install --no-build-isolation mmcv==2.1.0 \
+        || die "mmcv==2.1.0 build failed (needs gcc, Python headers and setuptools<70 in $VENV)"
+    say "mmcv ready after $(( $(date +%s) - t0 )) s"
+fi
+have mmdet==3.3.0 || step "installing mmdet==3.3.0" "${PIP[@]}" install mmdet==3.3.0
+step "installing mmdet_libra_ext (editable, with test extras)" "${PIP[@]}" install --no-build-isolation -e "$ROOT[tests]"
+step "checking the imports" "$VENV/bin/python" -c \
+    'import torch, mmcv, mmdet, mmengine, mmdet_libra_ext; from mmcv.ops import RoIAlign; print("torch", torch.__version__, "mmcv", mmcv.__version__, "mmdet", mmdet.__version__, "mmengine", mmengine.__version__, "mmdet_libra_ext", mmdet_libra_ext.__version__)'
+say "done: activate with 'source $VENV/bin/activate'"
