@@ -75,7 +75,7 @@ setup(
         'mmdet>=3.0.0,<3.4.0',
     ],
     extras_require={
-        'tests': ['pytest>=7', 'pycocotools', 'matplotlib'],
+        'tests': ['pytest>=7', 'pycocotools', 'matplotlib', 'openmim'],
         'plot': ['matplotlib'],
     },
     zip_safe=False,

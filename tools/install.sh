@@ -34,7 +34,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 
-have torch==2.13.0 || step "installing torch==2.13.0 (CPU wheel)" "${PIPCMD[@]:-${PIP[@]}}" install torch==2.13.0
+have torch==2.13.0 || step "installing torch==2.13.0 (CPU wheel)" "${PIP[@]}" install torch==2.13.0
 # mmcv's setup.py and mmengine's 'mmdet::' config resolution both import pkg_resources.
 "$VENV/bin/python" -c 'import pkg_resources' 2>/dev/null \
     || step "installing setuptools<70 (provides pkg_resources)" "${PIP[@]}" install 'setuptools<70' wheel
@@ -48,6 +48,10 @@ if ! have mmcv==2.1.0; then
 fi
 have mmdet==3.3.0 || step "installing mmdet==3.3.0" "${PIP[@]}" install mmdet==3.3.0
 step "installing mmdet_libra_ext (editable, with test extras)" "${PIP[@]}" install --no-build-isolation -e "$ROOT[tests]"
+# torch's metadata asks for a newer setuptools, which any later pip command
+# may pull back in; mmengine and mim need pkg_resources at run time.
+"$VENV/bin/python" -c 'import pkg_resources' 2>/dev/null \
+    || step "re-pinning setuptools<70 (provides pkg_resources)" "${PIP[@]}" install 'setuptools<70'
 step "checking the imports" "$VENV/bin/python" -c \
     'import torch, mmcv, mmdet, mmengine, mmdet_libra_ext; from mmcv.ops import RoIAlign; print("torch", torch.__version__, "mmcv", mmcv.__version__, "mmdet", mmdet.__version__, "mmengine", mmengine.__version__, "mmdet_libra_ext", mmdet_libra_ext.__version__)'
 say "done: activate with 'source $VENV/bin/activate'"

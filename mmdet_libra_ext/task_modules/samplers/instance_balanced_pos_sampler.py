@@ -1,4 +1,5 @@
 """Instance-balanced positive sampler (Libra R-CNN), vectorised in torch."""
+import torch
 from torch import Tensor
 
 from mmdet_libra_ext.registry import TASK_UTILS

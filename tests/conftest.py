@@ -1,0 +1,21 @@
+import os
+import os.path as osp
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+@pytest.fixture(scope='session')
+def shapes_root(tmp_path_factory):
+    """A small copy of the embedded dataset (32 train, 8 val images)."""
+    from mmdet_libra_ext.datasets.make_shapes import make_shapes
+    out = str(tmp_path_factory.mktemp('shapes'))
+    make_shapes(out, num_train=32, num_val=8, seed=0)
+    return out + os.sep
+
+
+@pytest.fixture(scope='session')
+def mmdet_tools():
+    import mmdet
+    return osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools')

@@ -1,0 +1,76 @@
+"""Weights-only checkpoint loading under torch >= 2.6."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer, MessageHub
+
+from mmdet_libra_ext.utils.checkpoint import (check_weights_only_loadable,
+                                              from_weights_only,
+                                              to_weights_only,
+                                              unsafe_globals)
+
+
+def _hub_state():
+    hub = MessageHub(f'ckpt_test_{id(object())}')
+    for i in range(5):
+        hub.update_scalar('train/loss', 1.0 / (i + 1), count=2)
+    hub.update_info('lr', np.float64(0.02))
+    hub.update_info('iter', 5)
+    hub.update_info('arr', np.arange(3, dtype=np.int64))
+    return hub.state_dict()
+
+
+def test_mmengine_state_needs_unsafe_getattr(tmp_path):
+    path = tmp_path / 'raw.pth'
+    torch.save({'message_hub': _hub_state()}, path)
+    assert 'builtins.getattr' in unsafe_globals(str(path))
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=True)
+    with pytest.raises(RuntimeError, match=r"builtins\.getattr.*"
+                       r"upgrade_checkpoint"):
+        check_weights_only_loadable(str(path))
+
+
+def test_round_trip_is_exact_and_weights_only(tmp_path):
+    state = {'meta': {'epoch': 1, 'seed': np.int64(3)},
+             'message_hub': _hub_state(),
+             'state_dict': {'w': torch.arange(4.)}}
+    path = tmp_path / 'safe.pth'
+    torch.save(to_weights_only(state), path)
+    assert unsafe_globals(str(path)) == []
+    check_weights_only_loadable(str(path))
+    loaded = from_weights_only(torch.load(path, weights_only=True))
+    buf = loaded['message_hub']['log_scalars']['train/loss']
+    ref = state['message_hub']['log_scalars']['train/loss']
+    assert isinstance(buf, HistoryBuffer)
+    np.testing.assert_array_equal(buf._log_history, ref._log_history)
+    np.testing.assert_array_equal(buf._count_history, ref._count_history)
+    assert buf.max_length == ref.max_length
+    assert buf.mean() == ref.mean()
+    info = loaded['message_hub']['runtime_info']
+    assert type(info['lr']) is np.float64 and info['lr'] == 0.02
+    assert info['iter'] == 5
+    np.testing.assert_array_equal(info['arr'], np.arange(3))
+    assert type(loaded['meta']['seed']) is np.int64
+    assert torch.equal(loaded['state_dict']['w'], torch.arange(4.))
+    # The restored state loads back into a message hub.
+    hub = MessageHub('ckpt_test_restore')
+    hub.load_state_dict(loaded['message_hub'])
+    assert hub.get_scalar('train/loss').current() == pytest.approx(0.2)
+
+
+def test_numpy_payloads_allowlisted(tmp_path):
+    """Plain numpy arrays/scalars (harmless) load without conversion."""
+    path = tmp_path / 'np.pth'
+    torch.save({'a': np.ones(3, dtype=np.float32), 'b': np.float64(2.5)},
+               path)
+    loaded = torch.load(path, weights_only=True)
+    assert loaded['b'] == 2.5 and loaded['a'].dtype == np.float32
+
+
+def test_getattr_never_allowlisted():
+    names = {getattr(g, '__qualname__', '')
+             for g in torch.serialization.get_safe_globals()}
+    assert 'getattr' not in names
