@@ -40,7 +40,9 @@ def _balanced_l1_forward(diff: Tensor, alpha: float, gamma: float,
         grad = torch.where(
             inlier, alpha * log_term + alpha * (b * absdiff + 1) /
             (b * absdiff + beta) - alpha, torch.full_like(absdiff, gamma))
-        return loss, grad.copysign_(diff)
+        # The magnitude can be negative here (beta > 1, small |x|): use the
+        # sign, not copysign.
+        return loss, grad.mul_(torch.sign(diff))
     u = absdiff.mul_(1.0 / beta)
     uc = u.clamp(max=1.0)
     log_term = torch.log1p(uc * b)

@@ -1,0 +1,166 @@
+"""Sigmoid focal loss against the paper's formula (written out here),
+MMDetection's FocalLoss (CPU path) and gradcheck."""
+import itertools
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmdet.models.losses import FocalLoss as MMDetFocalLoss
+
+from mmdet_libra_ext.models.losses import FocalLoss, sigmoid_focal_loss
+
+
+def paper_focal(logits, onehot, alpha=0.25, gamma=2.0):
+    """FL = -alpha_t (1 - p_t)^gamma log(p_t), computed in float64."""
+    x = logits.double()
+    t = onehot.double()
+    p = torch.sigmoid(x)
+    p_t = torch.where(t > 0, p, 1 - p)
+    alpha_t = torch.where(t > 0, alpha, 1 - alpha)
+    log_pt = torch.where(t > 0, F.logsigmoid(x), F.logsigmoid(-x))
+    return -alpha_t * (1 - p_t)**gamma * log_pt
+
+
+def _inputs(n=200, c=7, seed=0, dtype=torch.float32):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, c, generator=g, dtype=dtype) * 3
+    labels = torch.randint(0, c + 1, (n, ), generator=g)  # c = background
+    return logits, labels
+
+
+@pytest.mark.parametrize(
+    'weight_kind,avg_factor,reduction',
+    [c for c in itertools.product([None, 'row', 'full'], [None, 11.0],
+                                  ['none', 'mean', 'sum'])
+     if not (c[1] is not None and c[2] == 'sum')])
+def test_equals_mmdet_with_index_targets(weight_kind, avg_factor, reduction):
+    logits, labels = _inputs()
+    weight = None
+    if weight_kind == 'row':
+        weight = torch.rand(logits.size(0))
+    elif weight_kind == 'full':
+        weight = torch.rand(logits.shape)
+    x1 = logits.clone().requires_grad_()
+    x2 = logits.clone().requires_grad_()
+    ours = FocalLoss(loss_weight=1.5, reduction=reduction)(
+        x1, labels, weight, avg_factor=avg_factor)
+    ref = MMDetFocalLoss(loss_weight=1.5, reduction=reduction)(
+        x2, labels, weight, avg_factor=avg_factor)
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-6)
+    gout = torch.rand_like(ours)
+    (ours * gout).sum().backward()
+    (ref * gout).sum().backward()
+    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('gamma,alpha', [(2.0, 0.25), (0.0, 0.5),
+                                         (1.5, 0.75), (5.0, 0.25)])
+def test_matches_the_paper(gamma, alpha):
+    logits, labels = _inputs(dtype=torch.float64)
+    onehot = F.one_hot(labels, 8)[:, :7]
+    ours = sigmoid_focal_loss(logits, labels, gamma=gamma, alpha=alpha,
+                              reduction='none')
+    torch.testing.assert_close(ours, paper_focal(logits, onehot, alpha,
+                                                 gamma))
+
+
+def test_dense_and_soft_targets_equal_mmdet():
+    logits, labels = _inputs()
+    onehot = F.one_hot(labels, 8)[:, :7].float()
+    soft = torch.rand(logits.shape)
+    for target in (onehot, soft):
+        x1 = logits.clone().requires_grad_()
+        x2 = logits.clone().requires_grad_()
+        ours = FocalLoss()(x1, target)
+        ref = MMDetFocalLoss()(x2, target)
+        torch.testing.assert_close(ours, ref)
+        ours.backward()
+        ref.backward()
+        torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-5, atol=1e-7)
+    # Index and one-hot targets are the same loss.
+    torch.testing.assert_close(FocalLoss()(logits, labels),
+                               FocalLoss()(logits, onehot))
+
+
+def test_large_logits_stay_finite():
+    logits = torch.tensor([[100., -100., 0.], [-100., 100., 30.]],
+                          requires_grad=True)
+    labels = torch.tensor([1, 0])  # both hard: confident and wrong
+    loss = FocalLoss(reduction='none')(logits, labels)
+    assert torch.isfinite(loss).all()
+    torch.testing.assert_close(
+        loss.double(), paper_focal(logits.detach(), F.one_hot(labels, 3)),
+        rtol=1e-5, atol=1e-6)
+    loss.sum().backward()
+    assert torch.isfinite(logits.grad).all()
+    # Confident and right: zero loss and gradient, not NaN.
+    x = torch.tensor([[100., -100.]], requires_grad=True)
+    ok = FocalLoss(reduction='sum')(x, torch.tensor([0]))
+    ok.backward()
+    assert ok.item() == 0 and torch.equal(x.grad, torch.zeros_like(x))
+
+
+def test_gradcheck_index_and_soft_targets():
+    logits, labels = _inputs(n=20, c=4, dtype=torch.float64)
+    logits.requires_grad_()
+    weight = torch.rand(20, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda x, w: sigmoid_focal_loss(x, labels, w, reduction='none'),
+        (logits, weight))
+    soft = torch.rand(20, 4, dtype=torch.float64)
+    assert torch.autograd.gradcheck(
+        lambda x: sigmoid_focal_loss(x, soft, gamma=2.0, reduction='sum'),
+        (logits, ))
+    assert torch.autograd.gradcheck(
+        lambda x: sigmoid_focal_loss(x, labels, gamma=0.5, reduction='sum'),
+        (logits, ))
+
+
+def test_autocast_and_half_inputs():
+    logits, labels = _inputs()
+    ref = FocalLoss()(logits.bfloat16().float(), labels)
+    x = logits.bfloat16().requires_grad_()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        loss = FocalLoss()(x, labels)
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(loss, ref)
+    loss.backward()
+    assert x.grad.dtype == torch.bfloat16 and torch.isfinite(
+        x.grad.float()).all()
+
+
+def test_keeps_a_single_tensor_for_backward():
+    logits, labels = _inputs()
+    logits.requires_grad_()
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(
+            lambda t: saved.append(t) or t, lambda t: t):
+        sigmoid_focal_loss(logits, labels, reduction='none')
+    assert len(saved) == 1 and saved[0].shape == logits.shape
+
+
+def test_empty_input():
+    x = torch.zeros(0, 5, requires_grad=True)
+    loss = FocalLoss()(x, torch.zeros(0, dtype=torch.long), avg_factor=1.0)
+    assert loss.item() == 0 and loss.requires_grad
+    loss.backward()
+
+
+@pytest.mark.parametrize('kwargs,name', [
+    (dict(gamma=-1), 'gamma'), (dict(alpha=1.5), 'alpha'),
+    (dict(alpha=-0.1), 'alpha'), (dict(reduction='x'), 'reduction'),
+    (dict(use_sigmoid=False), 'use_sigmoid'), (dict(activated=True),
+                                               'activated'),
+    (dict(loss_weight=float('inf')), 'loss_weight')])
+def test_bad_arguments_refused(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        FocalLoss(**kwargs)
+
+
+def test_bad_shapes_refused():
+    with pytest.raises(ValueError, match='index target'):
+        FocalLoss()(torch.zeros(4, 3), torch.zeros(5, dtype=torch.long))
+    with pytest.raises(ValueError, match='dense target'):
+        FocalLoss()(torch.zeros(4, 3), torch.zeros(4, 2))
+    with pytest.raises(ValueError, match='pred must be'):
+        FocalLoss()(torch.zeros(4), torch.zeros(4, dtype=torch.long))
