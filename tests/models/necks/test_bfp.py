@@ -1,0 +1,150 @@
+"""BFP against MMDetection's BFP with shared weights."""
+import pytest
+import torch
+from mmdet.models.necks import BFP as MMDetBFP
+
+from mmdet_libra_ext.models.necks import BFP
+
+
+def _levels(sizes, c=16, n=2, seed=0, dtype=torch.float32):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(n, c, h, w, generator=g, dtype=dtype)
+            for h, w in sizes]
+
+
+POW2 = [(32, 48), (16, 24), (8, 12), (4, 6), (2, 3)]
+ODD = [(50, 76), (25, 38), (13, 19), (7, 10), (4, 5)]
+
+
+def _pair(refine_type, refine_level, num_levels=5, c=16, norm_cfg=None,
+          use_sdpa='auto'):
+    ref = MMDetBFP(c, num_levels, refine_level, refine_type,
+                   norm_cfg=norm_cfg)
+    ref.init_weights()
+    # Non-zero output conv so that the non-local branch matters.
+    for p in ref.parameters():
+        p.data.normal_(0, 0.1)
+    ours = BFP(c, num_levels, refine_level, refine_type, norm_cfg=norm_cfg,
+               use_sdpa=use_sdpa)
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    return ours, ref
+
+
+@pytest.mark.parametrize('refine_type',
+                         [None, 'conv', 'non_local', 'non_local_sdpa'])
+@pytest.mark.parametrize('refine_level', [0, 1, 2, 4])
+@pytest.mark.parametrize('sizes', [POW2, ODD], ids=['pow2', 'odd'])
+def test_parity_with_mmdet(refine_type, refine_level, sizes):
+    sdpa = refine_type == 'non_local_sdpa'
+    ours, ref = _pair('non_local' if sdpa else refine_type, refine_level,
+                      use_sdpa=True if sdpa else 'auto')
+    xs = _levels(sizes)
+    xs_ref = [x.clone().requires_grad_() for x in xs]
+    xs_ours = [x.clone().requires_grad_() for x in xs]
+    out_ref = ref(xs_ref)
+    out_ours = ours(xs_ours)
+    for a, b in zip(out_ours, out_ref):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    grads = [torch.randn_like(o) for o in out_ref]
+    torch.autograd.backward(out_ref, grads)
+    torch.autograd.backward(out_ours, grads)
+    for a, b in zip(xs_ours, xs_ref):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5)
+    for (name, p), (_, q) in zip(ours.named_parameters(),
+                                 ref.named_parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-4,
+                                   msg=name)
+
+
+@pytest.mark.parametrize('mode', ['train', 'eval'])
+def test_parity_with_norm_and_modes(mode):
+    ours, ref = _pair('non_local', 2, norm_cfg=dict(type='BN'))
+    getattr(ours, mode)()
+    getattr(ref, mode)()
+    xs = _levels(POW2)
+    for a, b in zip(ours(xs), ref(xs)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_state_dict_keys_equal_mmdet():
+    for refine_type in (None, 'conv', 'non_local'):
+        ref = MMDetBFP(8, 4, 1, refine_type)
+        ours = BFP(8, 4, 1, refine_type)
+        assert list(ours.state_dict()) == list(ref.state_dict())
+    assert 'refine.conv_out.conv.weight' in BFP(8, 4, 1,
+                                                'non_local').state_dict()
+
+
+def test_sdpa_and_explicit_attention_agree():
+    ours, _ = _pair('non_local', 2, use_sdpa=True)
+    plain = BFP(16, 5, 2, 'non_local', use_sdpa=False)
+    plain.load_state_dict(ours.state_dict())
+    xs = _levels(ODD)
+    for a, b in zip(ours(xs), plain(xs)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_initialisation_follows_mmdet():
+    """Xavier on convs, then the non-local block's own init (zero output
+    conv), as MMDetection 3.x does."""
+    torch.manual_seed(0)
+    ours = BFP(16, 5, 2, 'non_local')
+    ours.init_weights()
+    assert torch.count_nonzero(ours.refine.conv_out.conv.weight) == 0
+    assert ours.refine.g.conv.weight.std() < 0.02
+
+
+@pytest.mark.parametrize('num_levels,refine_level', [(2, 0), (2, 1), (3, 1),
+                                                     (6, 5)])
+def test_any_number_of_levels_and_batch_one(num_levels, refine_level):
+    sizes = [(40 // 2**i + 1, 30 // 2**i + 1) for i in range(num_levels)]
+    xs = [x.requires_grad_() for x in _levels(sizes, n=1)]
+    ours = BFP(16, num_levels, refine_level, 'non_local')
+    outs = ours(xs)
+    sum(o.sum() for o in outs).backward()
+    for x, o in zip(xs, outs):
+        assert o.shape == x.shape
+        assert x.grad is not None and torch.isfinite(x.grad).all()
+        assert x.grad.abs().sum() > 0
+
+
+def test_autocast_bfloat16():
+    ours, _ = _pair('non_local', 2)
+    xs = _levels(POW2)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        outs = ours(xs)
+    for o in outs:
+        assert torch.isfinite(o.float()).all()
+
+
+@pytest.mark.parametrize('kwargs,name', [
+    (dict(refine_type='gcb'), 'refine_type'),
+    (dict(refine_level=5), 'refine_level'),
+    (dict(refine_level=-1), 'refine_level'),
+    (dict(num_levels=1, refine_level=0), 'num_levels'),
+    (dict(in_channels=0), 'in_channels'),
+    (dict(refine_type='non_local', use_sdpa='yes'), 'use_sdpa'),
+])
+def test_bad_arguments_refused(kwargs, name):
+    args = dict(in_channels=16, num_levels=5, refine_level=2)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=name):
+        BFP(**args)
+
+
+def test_bad_inputs_refused():
+    ours = BFP(16, 5, 2)
+    with pytest.raises(ValueError, match='expects 5 levels, got 4'):
+        ours(_levels(POW2[:4]))
+    xs = _levels(POW2)
+    xs[3] = torch.randn(2, 8, 4, 6)
+    with pytest.raises(ValueError, match='level 3'):
+        ours(xs)
+
+
+def test_built_in_a_neck_list_by_scope():
+    from mmdet.registry import MODELS
+    neck = MODELS.build(dict(type='mmdet_libra_ext.BFP', in_channels=16,
+                             num_levels=5, refine_type='non_local'))
+    assert isinstance(neck, BFP)
