@@ -4,7 +4,7 @@ from torch import Tensor
 
 from mmdet_libra_ext.registry import TASK_UTILS
 from .random_mixin import TorchRandomSampler
-from .utils import mask_to_inds, rank_within_groups
+from .utils import candidates, rank_within_groups, select
 
 
 @TASK_UTILS.register_module()
@@ -18,7 +18,7 @@ class InstanceBalancedPosSampler(TorchRandomSampler):
     ``InstanceBalancedPosSampler``, without its duplicates (its fill step
     subtracts sets of tensors, which hash by identity) and reproducible from
     the torch seed: pure torch on the inputs' device, no loop over
-    instances, one host synchronisation per call. Negatives are sampled
+    instances, no sort, one host synchronisation per call. Negatives are sampled
     uniformly.
 
     Args:
@@ -33,25 +33,24 @@ class InstanceBalancedPosSampler(TorchRandomSampler):
                     **kwargs) -> Tensor:
         """Sample ``num_expected`` positives balanced over instances."""
         gt_inds = assign_result.gt_inds
-        pos = gt_inds > 0
-        n = pos.numel()
-        if n == 0:
-            return mask_to_inds(pos)
-        # Group = instance (gt_inds are 1-based; 0 collects non-positives).
-        group = gt_inds.clamp(min=0).long()
-        num_groups = int(assign_result.num_gts) + 1
-        num_gts = (torch.bincount(group[pos], minlength=num_groups) > 0).sum()
-        per_gt = torch.round(num_expected / num_gts.clamp(min=1)) + 1
-        rank1 = rank_within_groups(group, self._keys(n, pos.device),
-                                   num_groups)
-        balanced = pos & (rank1 < per_gt)
+        inds = candidates(gt_inds > 0)
+        m = inds.numel()
+        if m <= num_expected:
+            return inds
+        num_groups = max(int(assign_result.num_gts), 1)
+        group = (gt_inds[inds] - 1).clamp(0, num_groups - 1)
+        num_gts = (torch.bincount(group, minlength=num_groups) > 0).sum()
+        # MMDetection: int(round(num_expected / num_gts) + 1), round half to
+        # even like Python's round().
+        per_gt = torch.round(num_expected / num_gts.double()) + 1
+        rank1 = rank_within_groups(group, num_groups, self.generator)
+        balanced = rank1 < per_gt
         # Final draw: the balanced set first, then the other positives, in a
         # uniform random order within each tier; keep the first
         # num_expected. An excess is thus cut uniformly from the balanced
         # set and a shortfall filled uniformly from the rest.
-        tier = (~balanced).long() + (~pos).long()
-        rank2 = rank_within_groups(tier, self._keys(n, pos.device), 3)
+        rank2 = rank_within_groups((~balanced).long(), 2, self.generator)
         n_balanced = balanced.sum()
         keep = torch.where(balanced, rank2 < num_expected,
                            rank2 < num_expected - n_balanced)
-        return mask_to_inds(pos & keep)
+        return select(inds, keep, num_expected)

@@ -6,7 +6,7 @@ from torch import Tensor
 
 from mmdet_libra_ext.registry import TASK_UTILS
 from .random_mixin import TorchRandomSampler
-from .utils import mask_to_inds, rank_within_groups
+from .utils import candidates, rank_within_groups, select
 
 BIN_RANGES = ('all', 'negatives')
 
@@ -40,7 +40,7 @@ class IoUBalancedNegSampler(TorchRandomSampler):
     range instead, a literal reading of the paper (off by default).
 
     Unlike MMDetection's version it is pure torch on the inputs' device (no
-    numpy, no Python sets, one host synchronisation per call) and
+    numpy, no Python sets, no sort, one host synchronisation per call) and
     reproducible from the torch seed.
 
     Args:
@@ -92,14 +92,14 @@ class IoUBalancedNegSampler(TorchRandomSampler):
         self.num_bins = num_bins
         self.bin_range = bin_range
 
-    def _bins(self, iou: Tensor, iou_set: Tensor) -> Tensor:
-        """Bin index of each element, ``num_bins`` for 'in no bin'."""
+    def _bins(self, iou: Tensor, iou_set: Tensor, all_iou: Tensor) -> Tensor:
+        """Bin index of each candidate, ``num_bins`` for 'in no bin'."""
         k = self.num_bins
         lo = max(self.floor_thr, 0)
         if k == 1:
             return torch.where(iou_set, 0, k)
         if self.bin_range == 'all':
-            max_iou = iou.max()
+            max_iou = all_iou.max()
         else:
             max_iou = torch.where(iou_set, iou, lo).max()
         # Edges computed like MMDetection's (lo + i * interval, in the IoU
@@ -118,43 +118,42 @@ class IoUBalancedNegSampler(TorchRandomSampler):
     def _sample_neg(self, assign_result, num_expected: int,
                     **kwargs) -> Tensor:
         """Sample ``num_expected`` negatives, balanced over IoU bins."""
-        neg = assign_result.gt_inds == 0
-        iou = assign_result.max_overlaps
-        n = neg.numel()
+        all_iou = assign_result.max_overlaps
+        inds = candidates(assign_result.gt_inds == 0)
+        m = inds.numel()
+        if m <= num_expected:
+            return inds
         k = self.num_bins
-        if n == 0:
-            return mask_to_inds(neg)
-        floor_thr = max(self.floor_thr, 0)
+        iou = all_iou[inds]
         if self.floor_thr > 0:
-            iou_set = neg & (iou >= floor_thr)
+            iou_set = iou >= self.floor_thr
         else:
-            iou_set = neg & (iou > 0)
-        floor_set = neg & ~iou_set
+            iou_set = iou > 0
+        floor_set = ~iou_set
         quota_iou = int(num_expected * (1 - self.floor_fraction))
         per_bin = int(quota_iou / k)
 
-        # Groups 0..k-1: bins; k: IoU set in no bin; k+1: floor; k+2: rest.
-        bins = self._bins(iou, iou_set)
-        group = torch.where(iou_set, bins,
-                            torch.where(floor_set, k + 1, k + 2))
-        rank1 = rank_within_groups(group, self._keys(n, neg.device), k + 3)
+        # Groups 0..k-1: bins; k: IoU set in no bin; k+1: floor set.
+        group = torch.where(iou_set, self._bins(iou, iou_set, all_iou),
+                            k + 1)
+        rank1 = rank_within_groups(group, k + 2, self.generator)
         # Stage 1: up to per_bin from every bin.
-        in_bins = group < k
-        stage1 = in_bins & (rank1 < per_bin)
+        stage1 = (group < k) & (rank1 < per_bin)
         n1 = stage1.sum()
-        # Stage 2: fill the IoU quota uniformly from the IoU set's rest; the
-        # IoU set's leftovers can still fill a shortfall after the floor.
+        # Stage 2: fill the IoU quota uniformly from the IoU set's rest
+        # (a fresh random order: the rest of each bin is not a uniform
+        # sample of the first order's tail).
         iou_rest = iou_set & ~stage1
-        rank2 = rank_within_groups((~iou_rest).long(),
-                                   self._keys(n, neg.device), 2)
+        rank2 = rank_within_groups((~iou_rest).long(), 2, self.generator)
         n2 = (quota_iou - n1).clamp(min=0)
         stage2 = iou_rest & (rank2 < n2)
         n_iou = n1 + torch.minimum(n2, iou_rest.sum())
         # Stage 3: the floor set fills the rest of the quota.
-        n3 = (num_expected - n_iou).clamp(min=0)
+        n3 = num_expected - n_iou
         stage3 = floor_set & (rank1 < n3)
         n_floor = torch.minimum(n3, floor_set.sum())
         # Stage 4: any shortfall from the IoU set's leftovers.
-        n4 = (num_expected - n_iou - n_floor).clamp(min=0)
+        n4 = num_expected - n_iou - n_floor
         stage4 = iou_rest & (rank2 >= n2) & (rank2 < n2 + n4)
-        return mask_to_inds(stage1 | stage2 | stage3 | stage4)
+        # Exactly num_expected are selected (m > num_expected candidates).
+        return select(inds, stage1 | stage2 | stage3 | stage4, num_expected)

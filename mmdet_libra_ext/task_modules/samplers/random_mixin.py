@@ -5,7 +5,7 @@ import torch
 from mmdet.models.task_modules.samplers import BaseSampler
 from torch import Tensor
 
-from .utils import mask_to_inds, random_keys, take_random
+from .utils import candidates
 
 
 def check_sampler_args(num, pos_fraction, neg_pos_ub=-1) -> None:
@@ -51,13 +51,13 @@ class TorchRandomSampler(BaseSampler):
                          add_gt_as_proposals=add_gt_as_proposals)
         self.generator = generator
 
-    def _keys(self, n: int, device: torch.device) -> Tensor:
-        return random_keys(n, device, self.generator)
-
     def _random_from(self, mask: Tensor, num_expected: int) -> Tensor:
-        return mask_to_inds(
-            take_random(mask, num_expected,
-                        self._keys(mask.numel(), mask.device)))
+        inds = candidates(mask)
+        if inds.numel() <= num_expected:
+            return inds
+        perm = torch.randperm(inds.numel(), device=inds.device,
+                              generator=self.generator)
+        return inds[perm[:num_expected]]
 
     def _sample_pos(self, assign_result, num_expected: int,
                     **kwargs) -> Tensor:

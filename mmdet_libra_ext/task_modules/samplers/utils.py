@@ -1,58 +1,73 @@
 """Vectorised random selection shared by the samplers of this package.
 
-Everything works on boolean masks over all candidates, on their device:
-random keys and sorting replace Python sets and ``numpy`` draws, so a
-sampler draws from torch's random generator (reproducible with
-``torch.manual_seed`` or mmengine's ``randomness=dict(seed=...)``) and
-synchronises with the host only once, when the final mask becomes indices.
+A sampler first gathers its candidates (``torch.nonzero``: the one host
+synchronisation of a call, needed because the number of candidates sizes all
+later work and the result), then works on fixed-size tensors on their
+device: random permutations and per-group running counts replace Python
+sets, ``numpy`` draws and sorting, and the result is read with
+``torch.nonzero_static`` whose size is known on the host. Randomness comes
+from torch's global generator (reproducible with ``torch.manual_seed`` or
+mmengine's ``randomness=dict(seed=...)``) or from a given generator.
 """
 from typing import Optional
 
 import torch
 from torch import Tensor
 
-
-def random_keys(n: int, device: torch.device,
-                generator: Optional[torch.Generator] = None) -> Tensor:
-    """``n`` i.i.d. uniform keys in ``[0, 1)`` (float64: ties have
-    probability ~1e-16, and a tie only affects the order among equals)."""
-    return torch.rand(n, dtype=torch.float64, device=device,
-                      generator=generator)
+#: Above this many (candidates x groups) cells, ranks come from a sort
+#: instead of per-group running counts.
+_DENSE_RANK_LIMIT = 1 << 22
 
 
-def rank_within_groups(group: Tensor, keys: Tensor,
-                       num_groups: int) -> Tensor:
-    """Rank of every element among the elements of its group, by key.
+def candidates(mask: Tensor) -> Tensor:
+    """Indices of a mask (the one host synchronisation of a call)."""
+    return torch.nonzero(mask, as_tuple=False).view(-1)
+
+
+def select(inds: Tensor, mask: Tensor, size: int) -> Tensor:
+    """``inds[mask]`` when ``mask`` is known to hold exactly ``size`` true
+    values, without a host synchronisation."""
+    if size == 0:
+        return inds[:0]
+    try:
+        pos = torch.nonzero_static(mask, size=size).view(-1)
+    except (AttributeError, NotImplementedError, RuntimeError):
+        pos = torch.nonzero(mask, as_tuple=False).view(-1)
+    return inds[pos]
+
+
+def rank_within_groups(group: Tensor, num_groups: int,
+                       generator: Optional[torch.Generator] = None
+                       ) -> Tensor:
+    """Uniformly random rank of every element among its group.
 
     Args:
-        group (Tensor): Integer group id of each element in
+        group (Tensor): Integer group of each element, in
             ``[0, num_groups)``.
-        keys (Tensor): Keys in ``[0, 1)``; smaller keys rank first.
         num_groups (int): Number of groups.
+        generator (torch.Generator, optional): Random generator.
 
     Returns:
-        Tensor: ``rank[i]`` in ``[0, size of group[i])``: with random keys,
-        the elements of rank below ``k`` are a uniform random ``k``-subset of
-        the group (all of it if it has at most ``k`` elements).
+        Tensor: ``rank[i]`` in ``[0, size of group[i])``, a uniformly random
+        order inside each group: the elements of rank below ``k`` are a
+        uniform random ``k``-subset of their group (all of it if the group
+        has at most ``k`` elements).
     """
-    order = torch.argsort(group.to(keys.dtype) + keys)
-    counts = torch.bincount(group, minlength=num_groups)
-    starts = torch.cumsum(counts, 0) - counts
-    sorted_group = group[order]
-    rank = torch.empty_like(group)
-    rank[order] = torch.arange(group.numel(), device=group.device) - \
-        starts[sorted_group]
+    m = group.numel()
+    perm = torch.randperm(m, device=group.device, generator=generator)
+    g = group[perm]
+    if m * num_groups <= _DENSE_RANK_LIMIT:
+        # Running count of each group along the permuted order.
+        onehot = g[None, :] == torch.arange(num_groups,
+                                            device=g.device)[:, None]
+        running = onehot.cumsum(1, dtype=torch.int32)
+        r = running.gather(0, g[None, :]).view(-1).long() - 1
+    else:
+        order = torch.argsort(g, stable=True)
+        counts = torch.bincount(g, minlength=num_groups)
+        starts = torch.cumsum(counts, 0) - counts
+        r = torch.empty_like(g)
+        r[order] = torch.arange(m, device=g.device) - starts[g[order]]
+    rank = torch.empty_like(r)
+    rank[perm] = r
     return rank
-
-
-def take_random(mask: Tensor, k, keys: Tensor) -> Tensor:
-    """Mask of a uniform random subset of ``min(k, mask.sum())`` elements
-    of ``mask`` (``k`` may be a python int or a 0-d tensor)."""
-    rank = rank_within_groups((~mask).long(), keys, 2)
-    return mask & (rank < k)
-
-
-def mask_to_inds(mask: Tensor) -> Tensor:
-    """Indices of a mask (the one host synchronisation of a sampler: the
-    number of samples must be known to size the result)."""
-    return torch.nonzero(mask, as_tuple=False).view(-1)

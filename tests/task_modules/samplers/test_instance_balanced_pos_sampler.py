@@ -33,6 +33,7 @@ def per_gt(inds, assign):
 
 
 def _valid(inds, assign):
+    assert (inds >= 0).all()
     assert inds.unique().numel() == inds.numel(), 'duplicates'
     assert (assign.gt_inds[inds] > 0).all()
 

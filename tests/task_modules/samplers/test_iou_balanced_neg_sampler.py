@@ -21,6 +21,7 @@ from helpers import make_assign  # noqa: E402
 
 def _check_valid(inds, assign):
     assert inds.dtype == torch.long
+    assert (inds >= 0).all()
     assert inds.unique().numel() == inds.numel(), 'duplicate indices'
     assert (assign.gt_inds[inds] == 0).all(), 'non-negative sampled'
 

@@ -1,0 +1,65 @@
+"""Samplers against MMDetection's in one process: IoU-balanced negatives
+(20,000 proposals, 512 samples) and instance-balanced positives (100 gts).
+
+    python benchmarks/bench_samplers.py [--repeats 15]
+"""
+import argparse
+import os
+import sys
+
+import torch
+from mmdet.models.task_modules.assigners import AssignResult
+from mmdet.models.task_modules.samplers import \
+    InstanceBalancedPosSampler as MMDetPos
+from mmdet.models.task_modules.samplers import \
+    IoUBalancedNegSampler as MMDetNeg
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import print_table, time_ratio  # noqa: E402
+
+from mmdet_libra_ext.task_modules.samplers import (  # noqa: E402
+    InstanceBalancedPosSampler, IoUBalancedNegSampler)
+
+
+def assign_result(n=20_000, num_gts=100, pos_frac=0.05, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    iou = torch.rand(n, generator=g) * 0.5
+    iou[torch.rand(n, generator=g) < 0.5] = 0  # background proposals
+    num_pos = int(n * pos_frac)
+    iou[:num_pos] = 0.5 + torch.rand(num_pos, generator=g) * 0.5
+    gt_inds = torch.zeros(n, dtype=torch.long)
+    gt_inds[:num_pos] = torch.randint(1, num_gts + 1, (num_pos, ),
+                                      generator=g)
+    return AssignResult(num_gts, gt_inds, iou, torch.zeros_like(gt_inds))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--repeats', type=int, default=15)
+    args = parser.parse_args()
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
+          f'median of {args.repeats} interleaved repeats')
+    assign = assign_result()
+    ours_neg = IoUBalancedNegSampler(num=512, pos_fraction=0.25)
+    ref_neg = MMDetNeg(num=512, pos_fraction=0.25)
+    ref_neg._sample_neg(assign, 384)  # its steady state
+    t_neg = time_ratio({
+        'ours': lambda: ours_neg._sample_neg(assign, 384),
+        'mmdet': lambda: ref_neg._sample_neg(assign, 384)
+    }, repeats=args.repeats, number=5)
+    ours_pos = InstanceBalancedPosSampler(num=512, pos_fraction=0.25)
+    ref_pos = MMDetPos(num=512, pos_fraction=0.25)
+    t_pos = time_ratio({
+        'ours': lambda: ours_pos._sample_pos(assign, 128),
+        'mmdet': lambda: ref_pos._sample_pos(assign, 128)
+    }, repeats=args.repeats, number=5)
+    print_table('Sampling time ratio (ours / mmdet)', [
+        ('IoU-balanced negatives, 20k proposals, 384 of 512',
+         f"{t_neg['ours'] / t_neg['mmdet']:.3f}"),
+        ('Instance-balanced positives, 100 gts, 128 of 1000',
+         f"{t_pos['ours'] / t_pos['mmdet']:.3f}"),
+    ])
+
+
+if __name__ == '__main__':
+    main()
