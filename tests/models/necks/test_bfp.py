@@ -148,3 +148,31 @@ def test_built_in_a_neck_list_by_scope():
     neck = MODELS.build(dict(type='mmdet_libra_ext.BFP', in_channels=16,
                              num_levels=5, refine_type='non_local'))
     assert isinstance(neck, BFP)
+
+
+def test_detector_from_our_config_loads_mmdet_libra_weights():
+    """A Libra detector built from our config loads the state dict of the
+    same detector with MMDetection's BFP (the layout of MMDetection's
+    released Libra checkpoints) strictly, and computes the same features."""
+    import os.path as osp
+
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    register_all_modules()
+    root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))))
+    cfg = Config.fromfile(osp.join(root, 'configs', 'demo',
+                                   'libra-faster-rcnn_r18_fpn_shapes_demo.py'))
+    ours = MODELS.build(cfg.model)
+    cfg.model.neck[1].type = 'BFP'
+    theirs = MODELS.build(cfg.model)
+    assert type(theirs.neck[1]) is MMDetBFP and type(ours.neck[1]) is BFP
+    theirs.init_weights()
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    ours.eval()
+    theirs.eval()
+    x = torch.randn(1, 3, 128, 160)
+    with torch.no_grad():
+        for a, b in zip(ours.extract_feat(x), theirs.extract_feat(x)):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
