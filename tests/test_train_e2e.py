@@ -103,3 +103,17 @@ def test_mim_train(shapes_root, tmp_path):
               tiny_options(shapes_root, epochs=1), cwd=ROOT)
     assert 'coco/bbox_mAP' in log
     assert osp.isfile(osp.join(work, 'epoch_1.pth'))
+
+
+@pytest.mark.slow
+def test_libra_retinanet_demo_trains(shapes_root, mmdet_tools, tmp_path):
+    cfg = osp.join(ROOT, 'configs', 'demo',
+                   'libra-retinanet_r18_fpn_shapes_demo.py')
+    work = str(tmp_path / 'work')
+    log = run([sys.executable, osp.join(mmdet_tools, 'train.py'), cfg,
+               '--work-dir', work] + tiny_options(shapes_root, epochs=1),
+              cwd=ROOT)
+    assert 'coco/bbox_mAP' in log
+    losses = [r for r in scalars(work) if 'loss' in r]
+    assert losses and all(
+        torch.isfinite(torch.tensor(r['loss'])) for r in losses)
