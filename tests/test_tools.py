@@ -33,3 +33,17 @@ def test_visualize_bfp(tmp_path, shapes_root):
         before = float(ln.split('before ')[1].split(',')[0])
         after = float(ln.split('after ')[1])
         assert before != after
+
+
+def test_analyze_sampling(tmp_path, shapes_root):
+    out = tmp_path / 'samp.png'
+    log = _run([osp.join(ROOT, 'tools', 'analyze_sampling.py'), '--batches',
+                '2', '--data-root', shapes_root, '--out', str(out)], ROOT)
+    assert out.stat().st_size > 10_000
+    share = {}
+    for ln in log.splitlines():
+        cells = [c.strip() for c in ln.strip('|').split('|')]
+        if len(cells) == 4 and cells[2].endswith('%'):
+            share[cells[0]] = float(cells[2][:-1])
+    # IoU-balanced sampling takes many more hard negatives than random.
+    assert share['IoU-balanced (ours)'] > share['random'] + 15
