@@ -74,3 +74,19 @@ def test_getattr_never_allowlisted():
     names = {getattr(g, '__qualname__', '')
              for g in torch.serialization.get_safe_globals()}
     assert 'getattr' not in names
+
+
+def test_upgrade_checkpoint_tool(tmp_path):
+    import os.path as osp
+    import subprocess
+    import sys
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    src, dst = tmp_path / 'raw.pth', tmp_path / 'safe.pth'
+    torch.save({'message_hub': _hub_state(), 'state_dict': {}}, src)
+    out = subprocess.run([sys.executable,
+                          osp.join(root, 'tools', 'upgrade_checkpoint.py'),
+                          str(src), str(dst)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    loaded = from_weights_only(torch.load(dst, weights_only=True))
+    assert isinstance(loaded['message_hub']['log_scalars']['train/loss'],
+                      HistoryBuffer)
