@@ -7,8 +7,9 @@ from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor
 
 from mmdet_libra_ext.registry import MODELS
-from .utils import (broadcast_weight, check_positive, check_reduction,
-                    float32_inputs)
+from .utils import (broadcast_weight, check_finite, check_positive,
+                    check_reduction, float32_inputs, save_weighted,
+                    weighted_backward)
 
 
 def _balanced_l1_forward(diff: Tensor, alpha: float, gamma: float,
@@ -61,26 +62,12 @@ class _BalancedL1Function(torch.autograd.Function):
         diff = pred - target
         loss, grad = _balanced_l1_forward(diff, alpha, gamma, beta,
                                           mmdet_compat)
-        unweighted = None
-        if weight is not None:
-            # broadcast_weight() made the product's shape that of the loss.
-            if ctx.needs_input_grad[2]:
-                unweighted = loss.clone()
-            loss.mul_(weight)
-            grad.mul_(weight)
-        ctx.save_for_backward(grad, unweighted)
-        ctx.weight_shape = None if weight is None else weight.shape
-        return loss
+        return save_weighted(ctx, loss, grad, weight, weight_index=2)
 
     @staticmethod
     def backward(ctx, grad_out):
-        grad, unweighted = ctx.saved_tensors
-        grad_pred = grad_out * grad
+        grad_pred, grad_weight = weighted_backward(ctx, grad_out)
         grad_target = -grad_pred if ctx.needs_input_grad[1] else None
-        grad_weight = None
-        if unweighted is not None:
-            grad_weight = (grad_out * unweighted).sum_to_size(
-                ctx.weight_shape)
         if not ctx.needs_input_grad[0]:
             grad_pred = None
         return grad_pred, grad_target, grad_weight, None, None, None, None
@@ -175,10 +162,7 @@ class BalancedL1Loss(torch.nn.Module):
         super().__init__()
         check_positive(alpha=alpha, gamma=gamma, beta=beta)
         check_reduction(reduction)
-        if not isinstance(loss_weight, (int, float)) or \
-                not math.isfinite(loss_weight):
-            raise ValueError(f'loss_weight must be a finite number, got '
-                             f'{loss_weight!r}')
+        check_finite(loss_weight=loss_weight)
         self.alpha = float(alpha)
         self.gamma = float(gamma)
         self.beta = float(beta)

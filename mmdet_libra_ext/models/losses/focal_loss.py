@@ -8,7 +8,8 @@ from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor
 
 from mmdet_libra_ext.registry import MODELS
-from .utils import broadcast_weight, check_reduction, float32_inputs
+from .utils import (broadcast_weight, check_finite, check_reduction,
+                    float32_inputs, save_weighted, weighted_backward)
 
 
 def _negative_terms(logits: Tensor, alpha: float, gamma: float):
@@ -84,24 +85,13 @@ class _SigmoidFocalFunction(torch.autograd.Function):
             grad.index_put_((rows, cols), pos_grad)
         else:
             loss, grad = _soft_terms(logits, target, alpha, gamma)
-        unweighted = None
-        if weight is not None:
-            if ctx.needs_input_grad[2]:
-                unweighted = loss.clone()
-            loss.mul_(weight)
-            grad.mul_(weight)
-        ctx.save_for_backward(grad, unweighted)
-        ctx.weight_shape = None if weight is None else weight.shape
-        return loss
+        return save_weighted(ctx, loss, grad, weight, weight_index=2)
 
     @staticmethod
     def backward(ctx, grad_out):
-        grad, unweighted = ctx.saved_tensors
-        grad_logits = grad_out * grad if ctx.needs_input_grad[0] else None
-        grad_weight = None
-        if unweighted is not None:
-            grad_weight = (grad_out * unweighted).sum_to_size(
-                ctx.weight_shape)
+        grad_logits, grad_weight = weighted_backward(ctx, grad_out)
+        if not ctx.needs_input_grad[0]:
+            grad_logits = None
         return grad_logits, None, grad_weight, None, None
 
 
@@ -202,10 +192,7 @@ class FocalLoss(torch.nn.Module):
         if not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
             raise ValueError(f'alpha must be in [0, 1], got {alpha!r}')
         check_reduction(reduction)
-        if not isinstance(loss_weight, (int, float)) or \
-                not math.isfinite(loss_weight):
-            raise ValueError(f'loss_weight must be a finite number, got '
-                             f'{loss_weight!r}')
+        check_finite(loss_weight=loss_weight)
         self.use_sigmoid = True
         self.activated = False
         self.gamma = float(gamma)

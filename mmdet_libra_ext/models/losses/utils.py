@@ -1,4 +1,5 @@
 """Helpers shared by the fused losses of this package."""
+import math
 from typing import Optional, Tuple
 
 import torch
@@ -58,3 +59,40 @@ def broadcast_weight(weight: Optional[Tensor], shape: torch.Size,
         pass
     raise ValueError(f'{loss_name}: weight of shape {tuple(weight.shape)} '
                      f'does not fit the loss of shape {tuple(shape)}')
+
+
+def check_finite(**values: float) -> None:
+    """Raise a ValueError naming the first argument that is not finite."""
+    for name, value in values.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) \
+                or not math.isfinite(value):
+            raise ValueError(f'{name} must be a finite number, got '
+                             f'{value!r}')
+
+
+def save_weighted(ctx, loss: Tensor, grad: Tensor, weight: Optional[Tensor],
+                  weight_index: int) -> Tensor:
+    """Fold an elementwise weight into a fused loss and its gradient and save
+    what backward needs: the gradient only (plus the unweighted loss when
+    the weight itself needs a gradient)."""
+    unweighted = None
+    if weight is not None:
+        # broadcast_weight() made the product's shape that of the loss.
+        if ctx.needs_input_grad[weight_index]:
+            unweighted = loss.clone()
+        loss.mul_(weight)
+        grad.mul_(weight)
+    ctx.save_for_backward(grad, unweighted)
+    ctx.weight_shape = None if weight is None else weight.shape
+    return loss
+
+
+def weighted_backward(ctx, grad_out: Tensor):
+    """Gradients of the input and of the weight saved by
+    :func:`save_weighted`."""
+    grad, unweighted = ctx.saved_tensors
+    grad_input = grad_out * grad
+    grad_weight = None
+    if unweighted is not None:
+        grad_weight = (grad_out * unweighted).sum_to_size(ctx.weight_shape)
+    return grad_input, grad_weight
