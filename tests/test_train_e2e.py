@@ -117,3 +117,36 @@ def test_libra_retinanet_demo_trains(shapes_root, mmdet_tools, tmp_path):
     losses = [r for r in scalars(work) if 'loss' in r]
     assert losses and all(
         torch.isfinite(torch.tensor(r['loss'])) for r in losses)
+
+
+@pytest.mark.slow
+def test_alwa_demo_trains_logs_and_resumes(shapes_root, mmdet_tools,
+                                           tmp_path):
+    cfg = osp.join(ROOT, 'configs', 'demo',
+                   'alwa-libra-faster-rcnn_r18_fpn_shapes_demo.py')
+    train = osp.join(mmdet_tools, 'train.py')
+    work = str(tmp_path / 'work')
+    alwa = ['custom_hooks.1.interval=2']
+    run([sys.executable, train, cfg, '--work-dir', work] +
+        tiny_options(shapes_root, epochs=1, extra=alwa), cwd=ROOT)
+    ckpt = torch.load(osp.join(work, 'epoch_1.pth'), weights_only=True)
+    state = ckpt['alwa']
+    assert sorted(state['weights']) == ['loss_cls', 'loss_rpn_cls']
+    assert state['steps'] == 2
+    records = [r for r in scalars(work) if 'loss' in r]
+    for key in ('alwa_rpn_cls_weight', 'alwa_cls_weight', 'alwa_cls_raw',
+                'alwa_bbox_raw', 'alwa_rpn_bbox_raw'):
+        assert all(key in r for r in records), key
+    # The logged total does not include the logged ALWA values.
+    r = records[-1]
+    assert r['loss'] == pytest.approx(
+        r['loss_rpn_cls'] + r['loss_rpn_bbox'] + r['loss_cls'] +
+        r['loss_bbox'], rel=1e-3, abs=1e-3)
+    # Resume: the weights continue from the checkpoint, not from 1.
+    run([sys.executable, train, cfg, '--work-dir', work, '--resume'] +
+        tiny_options(shapes_root, epochs=2, extra=alwa), cwd=ROOT)
+    resumed = [r for r in scalars(work) if 'loss' in r and r['iter'] == 3]
+    assert resumed[-1]['alwa_cls_weight'] == pytest.approx(
+        state['weights']['loss_cls'], rel=1e-4)
+    assert resumed[-1]['alwa_rpn_cls_weight'] == pytest.approx(
+        state['weights']['loss_rpn_cls'], rel=1e-4)

@@ -1,3 +1,4 @@
+from .alwa_hook import ALWAHook
 from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
-__all__ = ['WeightsOnlyCheckpointHook']
+__all__ = ['ALWAHook', 'WeightsOnlyCheckpointHook']

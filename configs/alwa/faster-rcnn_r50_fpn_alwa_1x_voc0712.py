@@ -1,0 +1,13 @@
+# ALWA (adaptive loss weight adjustment) on MMDetection's
+# Faster R-CNN R-50-FPN, PASCAL VOC (MMDetection's 07+12 recipe; the paper
+# trained on VOC2012 trainval at 1000x600, tested on VOC2007 test). The RPN and
+# the RoI head each get their own weight.
+# The published defaults: window C = 100 iterations, sample standard
+# deviation, statistics over the weighted losses, regression weight fixed.
+_base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
+
+custom_imports = dict(imports=['mmdet_libra_ext'], allow_failed_imports=False)
+custom_hooks = [
+    dict(type='mmdet_libra_ext.WeightsOnlyCheckpointHook'),
+    dict(type='mmdet_libra_ext.ALWAHook', interval=100, statistic='std'),
+]

@@ -1,0 +1,11 @@
+# ALWA (adaptive loss weight adjustment) on MMDetection's
+# RetinaNet R-50-FPN, COCO 1x.
+# The published defaults: window C = 100 iterations, sample standard
+# deviation, statistics over the weighted losses, regression weight fixed.
+_base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+
+custom_imports = dict(imports=['mmdet_libra_ext'], allow_failed_imports=False)
+custom_hooks = [
+    dict(type='mmdet_libra_ext.WeightsOnlyCheckpointHook'),
+    dict(type='mmdet_libra_ext.ALWAHook', interval=100, statistic='std'),
+]

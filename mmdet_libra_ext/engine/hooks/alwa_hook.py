@@ -1,0 +1,292 @@
+"""ALWA: Adaptive Loss Weight Adjustment (Yu, Shen, Hu, Yin, arXiv 2103.09488)
+for any MMDetection detector, switched on by config."""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.distributed as dist
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from torch import Tensor
+
+from mmdet_libra_ext.registry import HOOKS
+
+#: Pairs tried when ``pairs`` is not given: the RPN and the RoI head of a
+#: two-stage detector, or the head of a one-stage detector.
+DEFAULT_PAIRS = (('loss_rpn_cls', 'loss_rpn_bbox'), ('loss_cls', 'loss_bbox'))
+STATISTICS = ('std', 'mean+std')
+
+
+def _total(value) -> Tensor:
+    """A loss entry as one detached scalar (sum over FPN levels)."""
+    if isinstance(value, Tensor):
+        return value.detach().sum()
+    return sum(v.detach().sum() for v in value)
+
+
+def log_name(loss_key: str, what: str) -> str:
+    """Log name of a loss key's weight or raw value, without 'loss' (keys
+    with 'loss' are summed into the total loss by ``parse_losses``)."""
+    name = loss_key.replace('loss_', '').replace('loss', 'l')
+    return f'alwa_{name}_{what}'
+
+
+def _scale(value, weight: float):
+    if isinstance(value, Tensor):
+        return value * weight
+    return [v * weight for v in value]
+
+
+@HOOKS.register_module()
+class ALWAHook(Hook):
+    """Adaptive classification/regression loss weights.
+
+    Every ``interval`` iterations the hook compares a statistic of the
+    classification loss with that of the regression loss over the window and,
+    when the classification one is larger, sets the classification weight to
+    ``1 - (S_cls - S_reg) / S_cls`` (i.e. ``S_reg / S_cls``); the regression
+    weight stays at its configured value. The weight multiplies the
+    classification loss from the next iteration on. Each pair of loss keys
+    (RPN and RoI head of a two-stage detector, or a one-stage head) has its
+    own weight.
+
+    Defaults reproduce the published algorithm (and the authors' code): a
+    window of 100 iterations, the sample standard deviation (ddof = 1) as the
+    statistic, statistics over the losses as trained (already multiplied by
+    the current weight), no bounds, no warm-up. What differs from that code,
+    by design: the window is averaged over all ranks (one all-reduce per
+    window, so every rank applies the same weight), the weights and the
+    current window are saved in checkpoints and restored on resume, the
+    number of FPN levels is not fixed, and the weights are logged every
+    iteration with the losses (``alwa_cls_weight``, ``alwa_rpn_cls_weight``,
+    and the raw losses as ``alwa_cls_raw``, ``alwa_bbox_raw``...), so they
+    reach the text log, the json scalars and TensorBoard.
+
+    The hook wraps the model's ``parse_losses`` on its instance: the
+    detector's code, its state-dict keys and MMDetection's files are
+    untouched. The per-iteration work is a few small device operations; the
+    host reads the statistics once per window.
+
+    Args:
+        pairs (sequence of (str, str), optional): ``(cls_key, reg_key)``
+            pairs of loss names. Defaults to those of :data:`DEFAULT_PAIRS`
+            present in the model's losses (checked at the first iteration).
+        interval (int): Window length C, >= 2. Defaults to 100.
+        statistic (str): ``'std'`` (the paper's ALWA_2) or ``'mean+std'``
+            (ALWA_1). Defaults to ``'std'``.
+        weighted_stats (bool): Statistics over the weighted classification
+            loss, as published (each new weight then replaces the previous
+            one, and the weight can swing between windows). False takes them
+            over the unweighted loss, so the weight tracks
+            ``S_reg / S_cls_raw`` directly (and returns to 1 when the
+            classification statistic falls below the regression one).
+            Defaults to True.
+        weight_bounds (tuple[float, float], optional): ``(low, high)`` in
+            ``(0, 1]`` to clamp the weight (the paper's conclusion (3): the
+            gap between the weights should not be too large). Defaults to
+            None.
+        warmup_iters (int): Iterations before the first window starts.
+            Defaults to 0.
+        ema_momentum (float, optional): In ``(0, 1)``: the statistics are an
+            exponential moving mean and standard deviation over all
+            iterations so far (updated with the window's values), instead of
+            the hard window. Defaults to None.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self,
+                 pairs: Optional[Sequence[Sequence[str]]] = None,
+                 interval: int = 100,
+                 statistic: str = 'std',
+                 weighted_stats: bool = True,
+                 weight_bounds: Optional[Sequence[float]] = None,
+                 warmup_iters: int = 0,
+                 ema_momentum: Optional[float] = None) -> None:
+        if not isinstance(interval, int) or isinstance(interval, bool) or \
+                interval < 2:
+            raise ValueError(f'interval must be an int >= 2, got '
+                             f'{interval!r}')
+        if statistic not in STATISTICS:
+            raise ValueError(f'statistic must be one of {STATISTICS}, got '
+                             f'{statistic!r}')
+        if weight_bounds is not None:
+            if len(weight_bounds) != 2 or not all(
+                    isinstance(b, (int, float)) for b in weight_bounds) or \
+                    not 0 < weight_bounds[0] <= weight_bounds[1] <= 1:
+                raise ValueError(f'weight_bounds must be (low, high) with '
+                                 f'0 < low <= high <= 1, got '
+                                 f'{weight_bounds!r}')
+            weight_bounds = (float(weight_bounds[0]),
+                             float(weight_bounds[1]))
+        if not isinstance(warmup_iters, int) or warmup_iters < 0:
+            raise ValueError(f'warmup_iters must be an int >= 0, got '
+                             f'{warmup_iters!r}')
+        if ema_momentum is not None and not (
+                isinstance(ema_momentum, (int, float))
+                and 0 < ema_momentum < 1):
+            raise ValueError(f'ema_momentum must be in (0, 1), got '
+                             f'{ema_momentum!r}')
+        if pairs is not None:
+            pairs = [tuple(p) for p in pairs]
+            if not pairs or any(
+                    len(p) != 2 or not all(isinstance(k, str) for k in p)
+                    for p in pairs):
+                raise ValueError(f'pairs must be a non-empty list of '
+                                 f'(cls_key, reg_key) names, got {pairs!r}')
+        self.pairs: Optional[List[Tuple[str, str]]] = pairs
+        self.interval = interval
+        self.statistic = statistic
+        self.weighted_stats = bool(weighted_stats)
+        self.weight_bounds = weight_bounds
+        self.warmup_iters = warmup_iters
+        self.ema_momentum = ema_momentum
+        self.weights: Dict[str, float] = {}
+        self._steps = 0  # calls of parse_losses seen (training iterations)
+        self._rows: List[Tensor] = []  # per iteration: (P, 2) raw losses
+        self._row_weights: List[List[float]] = []
+        self._ema: Dict[str, List[float]] = {}
+
+    # -- the rule -------------------------------------------------------
+    def _statistic(self, values: List[float]) -> float:
+        n = len(values)
+        mean = sum(values) / n
+        std = math.sqrt(sum((v - mean)**2 for v in values) / (n - 1))
+        return std if self.statistic == 'std' else mean + std
+
+    def _ema_statistic(self, key: str, values: List[float]) -> float:
+        a = self.ema_momentum
+        state = self._ema.get(key)
+        for v in values:
+            if state is None:
+                state = [v, 0.0]
+            else:
+                mean, var = state
+                delta = v - mean
+                state = [mean + a * delta, (1 - a) * (var + a * delta * delta)]
+        self._ema[key] = state
+        std = math.sqrt(state[1])
+        return std if self.statistic == 'std' else state[0] + std
+
+    def _update(self, window: List[List[List[float]]]) -> None:
+        """New weights from a window of rank-averaged raw losses."""
+        for p, (cls_key, reg_key) in enumerate(self.pairs):
+            cls_vals = [row[p][0] for row in window]
+            reg_vals = [row[p][1] for row in window]
+            if self.weighted_stats:
+                cls_vals = [v * w[p] for v, w in zip(cls_vals,
+                                                     self._row_weights)]
+            if self.ema_momentum is None:
+                s_cls = self._statistic(cls_vals)
+                s_reg = self._statistic(reg_vals)
+            else:
+                s_cls = self._ema_statistic(cls_key, cls_vals)
+                s_reg = self._ema_statistic(reg_key, reg_vals)
+            weight = self.weights[cls_key]
+            if s_cls > s_reg:
+                weight = 1 - (s_cls - s_reg) / s_cls
+            elif not self.weighted_stats:
+                weight = 1.0
+            if self.weight_bounds is not None:
+                weight = min(max(weight, self.weight_bounds[0]),
+                             self.weight_bounds[1])
+            self.weights[cls_key] = weight
+
+    # -- the wrapper around parse_losses --------------------------------
+    def _resolve_pairs(self, losses: dict) -> None:
+        if self.pairs is None:
+            found = [p for p in DEFAULT_PAIRS
+                     if p[0] in losses and p[1] in losses]
+            if not found:
+                raise ValueError(
+                    f'ALWAHook found none of the default loss pairs '
+                    f'{list(DEFAULT_PAIRS)} in the model\'s losses '
+                    f'{sorted(losses)}; set pairs=[(cls_key, reg_key)]')
+            self.pairs = found
+        for cls_key, reg_key in self.pairs:
+            for key in (cls_key, reg_key):
+                if key not in losses:
+                    raise ValueError(
+                        f'ALWAHook: loss key {key!r} is not among the '
+                        f'model\'s losses {sorted(losses)}')
+        for cls_key, _ in self.pairs:
+            self.weights.setdefault(cls_key, 1.0)
+
+    def process_losses(self, losses: dict) -> dict:
+        """Record the raw losses, update the weights at the end of a
+        window, and return the losses with the classification terms
+        weighted. Called once per training iteration."""
+        if self.pairs is None or any(k not in self.weights
+                                     for k, _ in self.pairs):
+            self._resolve_pairs(losses)
+        self._steps += 1
+        raw = [[_total(losses[c]), _total(losses[r])] for c, r in self.pairs]
+        weights_now = [self.weights[c] for c, _ in self.pairs]
+        if self._steps > self.warmup_iters:
+            self._rows.append(torch.stack([torch.stack(p) for p in raw]))
+            self._row_weights.append(weights_now)
+            if len(self._rows) == self.interval:
+                window = torch.stack(self._rows).float()
+                if dist.is_available() and dist.is_initialized() and \
+                        dist.get_world_size() > 1:
+                    dist.all_reduce(window)  # one per window
+                    window /= dist.get_world_size()
+                self._update(window.tolist())  # one host read per window
+                self._rows, self._row_weights = [], []
+        out = dict(losses)
+        for (cls_key, reg_key), w, (rc, rr) in zip(self.pairs, weights_now,
+                                                  raw):
+            out[cls_key] = _scale(losses[cls_key], w)
+            # Logged with the losses (same host read as theirs); the names
+            # hold no 'loss', so parse_losses does not add them to the
+            # total.
+            out[log_name(cls_key, 'weight')] = rc.new_tensor(w)
+            out[log_name(cls_key, 'raw')] = rc
+            out[log_name(reg_key, 'raw')] = rr
+        return out
+
+    def install(self, model) -> None:
+        """Wrap ``model.parse_losses`` (on the instance) once."""
+        module = model.module if is_model_wrapper(model) else model
+        if getattr(module, '_alwa_hook', None) is self:
+            return
+        original = module.parse_losses
+
+        def parse_losses(losses):
+            return original(self.process_losses(losses))
+
+        module.parse_losses = parse_losses
+        module._alwa_hook = self
+
+    # -- mmengine hook points --------------------------------------------
+    def before_train(self, runner) -> None:
+        self.install(runner.model)
+
+    def state_dict(self) -> dict:
+        """Weights, counters and the current window (plain values)."""
+        return {
+            'pairs': [list(p) for p in self.pairs or []],
+            'weights': dict(self.weights),
+            'steps': self._steps,
+            'rows': (torch.stack(self._rows).cpu() if self._rows else
+                     torch.zeros(0)),
+            'row_weights': [list(w) for w in self._row_weights],
+            'ema': {k: list(v) for k, v in self._ema.items()},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if state['pairs']:
+            self.pairs = [tuple(p) for p in state['pairs']]
+        self.weights = dict(state['weights'])
+        self._steps = int(state['steps'])
+        self._rows = list(state['rows'].unbind(0)) if state[
+            'rows'].numel() else []
+        self._row_weights = [list(w) for w in state['row_weights']]
+        self._ema = {k: list(v) for k, v in state['ema'].items()}
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint['alwa'] = self.state_dict()
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if 'alwa' in checkpoint:
+            self.load_state_dict(checkpoint['alwa'])

@@ -1,0 +1,138 @@
+"""ALWA: the published rule re-stated independently here, the options, the
+distributed reduction, checkpoint state, and configuration errors."""
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from mmdet_libra_ext.engine.hooks import ALWAHook
+
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from alwa_helpers import (FakeDetector, loss_sequence,  # noqa: E402
+                          reference_alwa, run_hook)
+
+
+@pytest.mark.parametrize('statistic', ['std', 'mean+std'])
+@pytest.mark.parametrize('levels', [1, 5])
+def test_reproduces_the_reference_trajectory(statistic, levels):
+    cls, reg = loss_sequence(1000)
+    ours = run_hook(ALWAHook(statistic=statistic), cls, reg, levels)
+    ref = reference_alwa(cls.tolist(), reg.tolist(), 100, statistic)
+    np.testing.assert_allclose(ours, ref, rtol=1e-5)
+    assert len(set(np.round(ref, 6))) > 3  # the weight really moved
+
+
+def test_unweighted_statistics_compose():
+    cls, reg = loss_sequence(600, seed=1)
+    hook = ALWAHook(interval=100, weighted_stats=False)
+    trace = run_hook(hook, cls, reg)
+    for k in range(1, 6):
+        c = cls[(k - 1) * 100:k * 100]
+        r = reg[(k - 1) * 100:k * 100]
+        s_c, s_r = np.std(c, ddof=1), np.std(r, ddof=1)
+        expected = s_r / s_c if s_c > s_r else 1.0
+        assert trace[k * 100] == pytest.approx(expected, rel=1e-5)
+
+
+def test_bounds_warmup_and_ema():
+    cls, reg = loss_sequence(500, seed=2)
+    trace = run_hook(ALWAHook(interval=50, weight_bounds=(0.5, 0.9)), cls,
+                     reg)
+    assert min(trace) >= 0.5 and max(trace[50:]) <= 0.9
+    # Warm-up: nothing recorded in the first 30 iterations.
+    trace = run_hook(ALWAHook(interval=50, warmup_iters=30), cls, reg)
+    ref = reference_alwa(cls[30:].tolist(), reg[30:].tolist(), 50)
+    np.testing.assert_allclose(trace[30:], ref, rtol=1e-5)
+    assert trace[:30] == [1.0] * 30
+    # EMA: mean/var folded over every value so far.
+    a = 0.05
+    hook = ALWAHook(interval=50, ema_momentum=a, weighted_stats=False)
+    trace = run_hook(hook, cls, reg)
+
+    def ema_std(x):
+        m, v = x[0], 0.0
+        for xi in x[1:]:
+            d = xi - m
+            m, v = m + a * d, (1 - a) * (v + a * d * d)
+        return np.sqrt(v)
+
+    s_c, s_r = ema_std(cls[:100].astype(float)), ema_std(
+        reg[:100].astype(float))
+    assert trace[100] == pytest.approx(
+        s_r / s_c if s_c > s_r else 1.0, rel=1e-4)
+
+
+def test_state_dict_round_trip_mid_window(tmp_path):
+    cls, reg = loss_sequence(400, seed=3)
+    full = run_hook(ALWAHook(interval=100), cls, reg)
+    first = ALWAHook(interval=100)
+    run_hook(first, cls[:150], reg[:150])
+    path = tmp_path / 'alwa.pth'
+    torch.save({'alwa': first.state_dict()}, path)
+    second = ALWAHook(interval=100)
+    second.after_load_checkpoint(None, torch.load(path, weights_only=True))
+    rest = run_hook(second, cls[150:], reg[150:])
+    np.testing.assert_allclose(rest, full[150:], rtol=1e-6)
+
+
+def test_two_stage_pairs_get_their_own_weights():
+    hook = ALWAHook(interval=2)
+    det = FakeDetector()
+    hook.install(det)
+    for i in range(4):
+        det.parse_losses({
+            'loss_rpn_cls': [torch.tensor(1.0 + i), torch.tensor(0.5)],
+            'loss_rpn_bbox': [torch.tensor(0.1), torch.tensor(0.1)],
+            'loss_cls': torch.tensor(0.5 + 0.01 * i),
+            'loss_bbox': torch.tensor(0.2 + 0.5 * i)})
+    assert set(hook.weights) == {'loss_rpn_cls', 'loss_cls'}
+    assert hook.weights['loss_rpn_cls'] < 1.0  # varies much more than reg
+    assert hook.weights['loss_cls'] == 1.0  # varies less: untouched
+
+
+@pytest.mark.parametrize('kwargs,name', [
+    (dict(interval=1), 'interval'), (dict(statistic='var'), 'statistic'),
+    (dict(weight_bounds=(0, 1)), 'weight_bounds'),
+    (dict(weight_bounds=(0.5, 1.2)), 'weight_bounds'),
+    (dict(weight_bounds=(0.9, 0.5)), 'weight_bounds'),
+    (dict(warmup_iters=-1), 'warmup_iters'),
+    (dict(ema_momentum=1.0), 'ema_momentum'), (dict(pairs=[]), 'pairs'),
+    (dict(pairs=[('loss_cls', )]), 'pairs')])
+def test_bad_configuration_refused(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        ALWAHook(**kwargs)
+
+
+def test_unknown_loss_key_refused_at_first_iteration():
+    hook = ALWAHook(pairs=[('loss_cls', 'loss_iou')])
+    det = FakeDetector()
+    hook.install(det)
+    with pytest.raises(ValueError, match="'loss_iou'"):
+        det.parse_losses({'loss_cls': torch.tensor(1.),
+                          'loss_bbox': torch.tensor(1.)})
+    hook = ALWAHook()
+    hook.install(det)
+    with pytest.raises(ValueError, match='default loss pairs'):
+        det.parse_losses({'loss_heatmap': torch.tensor(1.)})
+
+
+def test_distributed_ranks_share_one_weight(tmp_path):
+    script = osp.join(osp.dirname(osp.abspath(__file__)),
+                      'alwa_dist_worker.py')
+    out = subprocess.run([sys.executable, script, str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    t0 = np.load(tmp_path / 'trace0.npy')
+    t1 = np.load(tmp_path / 'trace1.npy')
+    np.testing.assert_array_equal(t0, t1)
+    assert int(np.load(tmp_path / 'calls0.npy')) == 300 // 50
+    # The weight is the rule applied to the rank-mean losses.
+    c0, r0 = loss_sequence(300, seed=10)
+    c1, r1 = loss_sequence(300, seed=11)
+    ref = reference_alwa(((c0 + c1) / 2).tolist(), ((r0 + r1) / 2).tolist(),
+                         50)
+    np.testing.assert_allclose(t0, ref, rtol=1e-5)
