@@ -150,3 +150,9 @@ def test_alwa_demo_trains_logs_and_resumes(shapes_root, mmdet_tools,
         state['weights']['loss_cls'], rel=1e-4)
     assert resumed[-1]['alwa_rpn_cls_weight'] == pytest.approx(
         state['weights']['loss_rpn_cls'], rel=1e-4)
+    # The report draws the weight trace and the raw/weighted losses.
+    log = run([sys.executable, osp.join(ROOT, 'tools', 'report.py'), work],
+              cwd=ROOT)
+    assert 'COCO box mAP' in log
+    for png in ('losses.png', 'loss_weights.png', 'alwa_losses.png'):
+        assert osp.getsize(osp.join(work, 'report', png)) > 5000

@@ -1,5 +1,5 @@
-"""Summarise a work dir: COCO box mAP table, loss curves (and loss-weight
-traces, when the run logged any) as PNGs.
+"""Summarise a work dir: COCO box mAP table, loss curves and, for ALWA runs,
+the loss-weight traces and the raw against the weighted losses, as PNGs.
 
     python tools/report.py WORK_DIR [--out WORK_DIR/report]
 """
@@ -65,6 +65,27 @@ def main():
         fig.savefig(osp.join(out, 'losses.png'), dpi=100)
         print(f"loss curves: {osp.join(out, 'losses.png')}")
     weight_keys = sorted({k for r in train for k in r if 'weight' in k})
+    raw_keys = sorted({k for r in train for k in r
+                       if k.startswith('alwa_') and k.endswith('_raw')})
+    if raw_keys:
+        # ALWA: the raw classification losses against the weighted ones
+        # that were trained (alwa_cls_raw <-> loss_cls, ...).
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for k in raw_keys:
+            pts = [(r['iter'], r[k]) for r in train if k in r]
+            line, = ax.plot(*zip(*pts), label=f'{k} (raw)', alpha=0.6)
+            trained = 'loss_' + k[len('alwa_'):-len('_raw')]
+            pts = [(r['iter'], r[trained]) for r in train if trained in r]
+            if pts and trained.endswith('cls'):
+                ax.plot(*zip(*pts), color=line.get_color(), ls='--',
+                        label=f'{trained} (weighted)')
+        ax.set_xlabel('iteration')
+        ax.set_ylabel('loss')
+        ax.set_yscale('log')
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(osp.join(out, 'alwa_losses.png'), dpi=100)
+        print(f"ALWA raw/weighted losses: {osp.join(out, 'alwa_losses.png')}")
     if weight_keys:
         fig, ax = plt.subplots(figsize=(7, 4))
         for k in weight_keys:
