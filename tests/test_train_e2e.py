@@ -113,7 +113,9 @@ def test_libra_retinanet_demo_trains(shapes_root, mmdet_tools, tmp_path):
     log = run([sys.executable, osp.join(mmdet_tools, 'train.py'), cfg,
                '--work-dir', work] + tiny_options(shapes_root, epochs=1),
               cwd=ROOT)
-    assert 'coco/bbox_mAP' in log
+    # Evaluation ran (after 2 iterations from scratch there may be no
+    # detection above the score threshold, hence no mAP line).
+    assert 'Epoch(val) [1][1/1]' in log
     losses = [r for r in scalars(work) if 'loss' in r]
     assert losses and all(
         torch.isfinite(torch.tensor(r['loss'])) for r in losses)
