@@ -226,7 +226,10 @@ class ALWAHook(Hook):
             self._rows.append(torch.stack([torch.stack(p) for p in raw]))
             self._row_weights.append(weights_now)
             if len(self._rows) == self.interval:
-                window = torch.stack(self._rows).float()
+                # Rows restored from a checkpoint are on the CPU.
+                device = self._rows[-1].device
+                window = torch.stack([r.to(device)
+                                      for r in self._rows]).float()
                 if dist.is_available() and dist.is_initialized() and \
                         dist.get_world_size() > 1:
                     dist.all_reduce(window)  # one per window
