@@ -72,6 +72,9 @@ def collect(cfg_path, batches, checkpoint=None, seed=0, data_root=None):
             dict(type='mmdet_libra_ext.IoUBalancedNegSampler', **base)),
         'IoU-balanced (MMDetection)': TASK_UTILS.build(
             dict(type='IoUBalancedNegSampler', **base)),
+        "IoU-balanced (ours, bin_range='negatives')": TASK_UTILS.build(
+            dict(type='mmdet_libra_ext.IoUBalancedNegSampler',
+                 bin_range='negatives', **base)),
     }
     cfg.train_dataloader.batch_size = 4
     loader = Runner.build_dataloader(cfg.train_dataloader)
