@@ -49,55 +49,57 @@ def main():
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    loss_keys = sorted({k for r in train for k in r
-                        if k.startswith('loss')})
-    if train:
+
+    def series(key):
+        return list(zip(*[(r['iter'], r[key]) for r in train if key in r]))
+
+    def figure(name, what, ylabel, draw, log=True):
         fig, ax = plt.subplots(figsize=(7, 4))
-        for k in loss_keys:
-            pts = [(r['iter'], r[k]) for r in train if k in r]
-            ax.plot(*zip(*pts), label=k)
+        draw(ax)
         ax.set_xlabel('iteration')
-        ax.set_ylabel('loss')
-        ax.set_yscale('log')
+        ax.set_ylabel(ylabel)
+        if log:
+            ax.set_yscale('log')
         ax.legend(fontsize=7)
-        ax.set_title('training losses')
         fig.tight_layout()
-        fig.savefig(osp.join(out, 'losses.png'), dpi=100)
-        print(f"loss curves: {osp.join(out, 'losses.png')}")
-    weight_keys = sorted({k for r in train for k in r if 'weight' in k})
+        fig.savefig(osp.join(out, name), dpi=100)
+        plt.close(fig)
+        print(f'{what}: {osp.join(out, name)}')
+
+    def draw_losses(ax):
+        for k in sorted({k for r in train for k in r
+                         if k.startswith('loss')}):
+            ax.plot(*series(k), label=k)
+        ax.set_title('training losses')
+
     raw_keys = sorted({k for r in train for k in r
                        if k.startswith('alwa_') and k.endswith('_raw')})
-    if raw_keys:
+
+    def draw_alwa(ax):
         # ALWA: the raw classification losses against the weighted ones
         # that were trained (alwa_cls_raw <-> loss_cls, ...).
-        fig, ax = plt.subplots(figsize=(7, 4))
         for k in raw_keys:
-            pts = [(r['iter'], r[k]) for r in train if k in r]
-            line, = ax.plot(*zip(*pts), label=f'{k} (raw)', alpha=0.6)
+            line, = ax.plot(*series(k), label=f'{k} (raw)', alpha=0.6)
             trained = 'loss_' + k[len('alwa_'):-len('_raw')]
-            pts = [(r['iter'], r[trained]) for r in train if trained in r]
+            pts = series(trained)
             if pts and trained.endswith('cls'):
-                ax.plot(*zip(*pts), color=line.get_color(), ls='--',
+                ax.plot(*pts, color=line.get_color(), ls='--',
                         label=f'{trained} (weighted)')
-        ax.set_xlabel('iteration')
-        ax.set_ylabel('loss')
-        ax.set_yscale('log')
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(osp.join(out, 'alwa_losses.png'), dpi=100)
-        print(f"ALWA raw/weighted losses: {osp.join(out, 'alwa_losses.png')}")
-    if weight_keys:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for k in weight_keys:
-            pts = [(r['iter'], r[k]) for r in train if k in r]
-            ax.plot(*zip(*pts), label=k)
-        ax.set_xlabel('iteration')
-        ax.set_ylabel('loss weight')
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(osp.join(out, 'loss_weights.png'), dpi=100)
-        print(f"loss weights: {osp.join(out, 'loss_weights.png')}")
 
+    weight_keys = sorted({k for r in train for k in r if 'weight' in k})
+
+    def draw_weights(ax):
+        for k in weight_keys:
+            ax.plot(*series(k), label=k)
+
+    if train:
+        figure('losses.png', 'loss curves', 'loss', draw_losses)
+    if raw_keys:
+        figure('alwa_losses.png', 'ALWA raw/weighted losses', 'loss',
+               draw_alwa)
+    if weight_keys:
+        figure('loss_weights.png', 'loss weights', 'loss weight',
+               draw_weights, log=False)
 
 if __name__ == '__main__':
     main()
