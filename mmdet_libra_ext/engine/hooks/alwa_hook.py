@@ -1,11 +1,13 @@
 """ALWA: Adaptive Loss Weight Adjustment (Yu, Shen, Hu, Yin, arXiv 2103.09488)
 for any MMDetection detector, switched on by config."""
+import logging
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from torch import Tensor
 
@@ -169,13 +171,31 @@ class ALWAHook(Hook):
         return std if self.statistic == 'std' else state[0] + std
 
     def _update(self, window: List[List[List[float]]]) -> None:
-        """New weights from a window of rank-averaged raw losses."""
+        """New weights from a window of rank-averaged raw losses.
+
+        Iterations whose losses are not finite (on any rank: the rank mean
+        is then not finite on every rank alike) are left out of the
+        statistics with a warning; with fewer than 2 finite iterations the
+        weights stay as they are.
+        """
+        row_weights = self._row_weights
+        finite = [i for i, row in enumerate(window)
+                  if all(math.isfinite(v) for pair in row for v in pair)]
+        if len(finite) < len(window):
+            print_log(
+                f'ALWAHook: {len(window) - len(finite)} of {len(window)} '
+                f'iterations of this window had non-finite losses; they are '
+                f'left out of the loss-weight statistics', 'current',
+                logging.WARNING)
+            window = [window[i] for i in finite]
+            row_weights = [row_weights[i] for i in finite]
+            if len(window) < 2:
+                return
         for p, (cls_key, reg_key) in enumerate(self.pairs):
             cls_vals = [row[p][0] for row in window]
             reg_vals = [row[p][1] for row in window]
             if self.weighted_stats:
-                cls_vals = [v * w[p] for v, w in zip(cls_vals,
-                                                     self._row_weights)]
+                cls_vals = [v * w[p] for v, w in zip(cls_vals, row_weights)]
             if self.ema_momentum is None:
                 s_cls = self._statistic(cls_vals)
                 s_reg = self._statistic(reg_vals)

@@ -7,7 +7,8 @@ from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor
 
 from mmdet_libra_ext.registry import MODELS
-from .utils import (broadcast_weight, check_finite, check_positive,
+from .utils import (broadcast_weight, check_finite, check_nonfinite_mode,
+                    check_positive, guard_finite,
                     check_reduction, float32_inputs, save_weighted,
                     weighted_backward)
 
@@ -150,6 +151,11 @@ class BalancedL1Loss(torch.nn.Module):
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
         mmdet_compat (bool): Reproduce MMDetection's formula for
             ``beta != 1``. Defaults to False.
+        nonfinite (str): What a NaN/Inf in the predictions or targets does:
+            ``'raise'`` a FloatingPointError naming this loss and the bad
+            input, ``'skip'`` the batch (zero loss, zero gradients, a
+            warning in the log), or ``'propagate'`` it unchecked like
+            MMDetection (no host read). Defaults to ``'raise'``.
     """
 
     def __init__(self,
@@ -158,8 +164,10 @@ class BalancedL1Loss(torch.nn.Module):
                  beta: float = 1.0,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
-                 mmdet_compat: bool = False) -> None:
+                 mmdet_compat: bool = False,
+                 nonfinite: str = 'raise') -> None:
         super().__init__()
+        check_nonfinite_mode(nonfinite)
         check_positive(alpha=alpha, gamma=gamma, beta=beta)
         check_reduction(reduction)
         check_finite(loss_weight=loss_weight)
@@ -169,6 +177,7 @@ class BalancedL1Loss(torch.nn.Module):
         self.reduction = reduction
         self.loss_weight = float(loss_weight)
         self.mmdet_compat = bool(mmdet_compat)
+        self.nonfinite = nonfinite
 
     def forward(self,
                 pred: Tensor,
@@ -192,13 +201,19 @@ class BalancedL1Loss(torch.nn.Module):
         if reduction_override is not None:
             check_reduction(reduction_override, 'reduction_override')
         reduction = reduction_override or self.reduction
-        return self.loss_weight * balanced_l1_loss(
+        loss = balanced_l1_loss(
             pred, target, weight, alpha=self.alpha, gamma=self.gamma,
             beta=self.beta, reduction=reduction, avg_factor=avg_factor,
             mmdet_compat=self.mmdet_compat)
+        # A non-finite pred or target makes the loss non-finite (also where
+        # its weight is 0: inf * 0 is NaN), so the loss alone is checked.
+        loss = guard_finite(loss, self.nonfinite, 'BalancedL1Loss', pred,
+                            target=target, weight=weight)
+        return self.loss_weight * loss
 
     def extra_repr(self) -> str:
         return (f'alpha={self.alpha}, gamma={self.gamma}, beta={self.beta}, '
                 f'reduction={self.reduction!r}, '
                 f'loss_weight={self.loss_weight}, '
-                f'mmdet_compat={self.mmdet_compat}')
+                f'mmdet_compat={self.mmdet_compat}, '
+                f'nonfinite={self.nonfinite!r}')

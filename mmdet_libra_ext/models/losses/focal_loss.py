@@ -8,7 +8,8 @@ from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor
 
 from mmdet_libra_ext.registry import MODELS
-from .utils import (broadcast_weight, check_finite, check_reduction,
+from .utils import (broadcast_weight, check_finite, check_nonfinite_mode,
+                    check_reduction, guard_finite,
                     float32_inputs, save_weighted, weighted_backward)
 
 
@@ -169,6 +170,11 @@ class FocalLoss(torch.nn.Module):
             ``'mean'``.
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
         activated (bool): Must be False: inputs are logits.
+        nonfinite (str): What a NaN/Inf in the logits or targets does:
+            ``'raise'`` a FloatingPointError naming this loss and the bad
+            input, ``'skip'`` the batch (zero loss, zero gradients, a
+            warning in the log), or ``'propagate'`` it unchecked like
+            MMDetection (no host read). Defaults to ``'raise'``.
     """
 
     def __init__(self,
@@ -177,8 +183,10 @@ class FocalLoss(torch.nn.Module):
                  alpha: float = 0.25,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
-                 activated: bool = False) -> None:
+                 activated: bool = False,
+                 nonfinite: str = 'raise') -> None:
         super().__init__()
+        check_nonfinite_mode(nonfinite)
         if use_sigmoid is not True:
             raise ValueError(f'FocalLoss supports only use_sigmoid=True, got '
                              f'use_sigmoid={use_sigmoid!r}')
@@ -199,6 +207,7 @@ class FocalLoss(torch.nn.Module):
         self.alpha = float(alpha)
         self.reduction = reduction
         self.loss_weight = float(loss_weight)
+        self.nonfinite = nonfinite
 
     def forward(self,
                 pred: Tensor,
@@ -222,11 +231,19 @@ class FocalLoss(torch.nn.Module):
         if reduction_override is not None:
             check_reduction(reduction_override, 'reduction_override')
         reduction = reduction_override or self.reduction
-        return self.loss_weight * sigmoid_focal_loss(
+        loss = sigmoid_focal_loss(
             pred, target, weight, gamma=self.gamma, alpha=self.alpha,
             reduction=reduction, avg_factor=avg_factor)
+        if self.nonfinite != 'propagate':
+            # A saturated infinite logit can give a finite (zero) focal
+            # term, so the logits' sum is checked in the same host read.
+            probe = pred.detach().sum(dtype=torch.float32)
+            loss = guard_finite(loss, self.nonfinite, 'FocalLoss', pred,
+                                probe=probe, target=target, weight=weight)
+        return self.loss_weight * loss
 
     def extra_repr(self) -> str:
         return (f'gamma={self.gamma}, alpha={self.alpha}, '
                 f'reduction={self.reduction!r}, '
-                f'loss_weight={self.loss_weight}')
+                f'loss_weight={self.loss_weight}, '
+                f'nonfinite={self.nonfinite!r}')

@@ -136,3 +136,37 @@ def test_distributed_ranks_share_one_weight(tmp_path):
     ref = reference_alwa(((c0 + c1) / 2).tolist(), ((r0 + r1) / 2).tolist(),
                          50)
     np.testing.assert_allclose(t0, ref, rtol=1e-5)
+
+
+def test_non_finite_iterations_left_out_of_the_statistics(monkeypatch):
+    from mmdet_libra_ext.engine.hooks import alwa_hook
+    warnings = []
+    monkeypatch.setattr(alwa_hook, 'print_log',
+                        lambda msg, *a, **k: warnings.append(msg))
+    cls, reg = loss_sequence(300, seed=4)
+    cls[10] = np.nan
+    reg[150] = np.inf
+    hook = ALWAHook(interval=100)
+    det = FakeDetector()
+    hook.install(det)
+    trace = []
+    for c, r in zip(cls, reg):
+        trace.append(hook.weights.get('loss_cls', 1.0))
+        det.parse_losses({'loss_cls': torch.tensor(c),
+                          'loss_bbox': torch.tensor(r)})
+    # Independent restatement: the rule over each window's finite rows.
+    w, expected = 1.0, []
+    for k in range(3):
+        expected.append(w)
+        rows = [(c * w, r) for c, r in zip(cls[k * 100:(k + 1) * 100],
+                                           reg[k * 100:(k + 1) * 100])
+                if np.isfinite(c) and np.isfinite(r)]
+        s_c = np.std([c for c, _ in rows], ddof=1)
+        s_r = np.std([r for _, r in rows], ddof=1)
+        if s_c > s_r:
+            w = 1 - (s_c - s_r) / s_c
+    assert all(np.isfinite(trace))
+    assert hook.weights['loss_cls'] == pytest.approx(w, rel=1e-5)
+    for k in range(3):
+        assert trace[k * 100] == pytest.approx(expected[k], rel=1e-5)
+    assert len(warnings) == 2 and '1 of 100 iterations' in warnings[0]
