@@ -13,27 +13,9 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import build_training  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def build(data_root):
-    import mmdet_libra_ext  # noqa: F401
-    from mmdet.utils import register_all_modules
-    from mmengine.config import Config
-    from mmengine.runner import Runner
-    register_all_modules()
-    cfg = Config.fromfile(os.path.join(
-        ROOT, 'configs', 'demo', 'faster-rcnn_r18_fpn_shapes_demo.py'))
-    cfg.work_dir = '/tmp/bench_alwa'
-    cfg.log_level = 'ERROR'
-    cfg.train_dataloader.dataset.data_root = data_root
-    runner = Runner.from_cfg(cfg)
-    model = runner.model
-    model.train()
-    loader = runner.build_dataloader(cfg.train_dataloader)
-    optim = runner.build_optim_wrapper(cfg.optim_wrapper)
-    return model, optim, [b for _, b in zip(range(4), loader)]
 
 
 def main():
@@ -42,7 +24,9 @@ def main():
     parser.add_argument('--data-root', default='data/shapes/')
     args = parser.parse_args()
     from mmdet_libra_ext.engine.hooks import ALWAHook
-    model, optim, batches = build(args.data_root)
+    model, optim, batches = build_training(
+        os.path.join(ROOT, 'configs', 'demo',
+                     'faster-rcnn_r18_fpn_shapes_demo.py'), args.data_root, 4)
     plain = model.parse_losses
     hook = ALWAHook(interval=20)
     hook.install(model)

@@ -3,7 +3,7 @@ import multiprocessing as mp
 import resource
 import statistics
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 
 def time_ratio(fns: Dict[str, Callable[[], None]], repeats: int = 15,
@@ -52,3 +52,27 @@ def print_table(title, rows, header=('case', 'ratio')):
     print('|' + '---|' * len(header))
     for row in rows:
         print('| ' + ' | '.join(str(c) for c in row) + ' |')
+
+
+def build_training(config: str, data_root: str, num_batches: int,
+                   seed: Optional[int] = 0):
+    """A config's detector (train mode), optimizer wrapper and the first
+    ``num_batches`` training batches, built by MMDetection's runner (which
+    also seeds everything with ``seed``, so equal seeds give equal initial
+    weights and batches)."""
+    import mmdet_libra_ext  # noqa: F401
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    register_all_modules()
+    cfg = Config.fromfile(config)
+    cfg.work_dir = '/tmp/bench_work_dir'
+    cfg.log_level = 'ERROR'
+    cfg.randomness = dict(seed=seed)
+    cfg.train_dataloader.dataset.data_root = data_root
+    runner = Runner.from_cfg(cfg)
+    model = runner.model
+    model.train()
+    loader = runner.build_dataloader(cfg.train_dataloader)
+    optim = runner.build_optim_wrapper(cfg.optim_wrapper)
+    return model, optim, [b for _, b in zip(range(num_batches), loader)]

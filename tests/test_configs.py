@@ -32,10 +32,67 @@ def test_config_builds(path):
         assert 'http' not in cfg.pretty_text.replace('https://mmengine', '')
     model = MODELS.build(cfg.model)
     # Our components are named with the scope, never by bare name.
-    for name in ('BalancedL1Loss', 'BFP', 'IoUBalancedNegSampler',
-                 'InstanceBalancedPosSampler', 'FocalLoss'):
-        assert f"type='{name}'" not in text
+    # (Except the reference config that holds MMDetection's own.)
+    if not osp.basename(path).startswith('mmdet-'):
+        for name in ('BalancedL1Loss', 'BFP', 'IoUBalancedNegSampler',
+                     'InstanceBalancedPosSampler', 'FocalLoss'):
+            assert f"type='{name}'" not in text
     mods = {type(m).__module__ for m in model.modules()}
     assert any(m.startswith('mmdet.') for m in mods)
     hooks = [h['type'] for h in cfg.custom_hooks]
     assert 'mmdet_libra_ext.WeightsOnlyCheckpointHook' in hooks
+
+
+def _demo(name):
+    return Config.fromfile(osp.join(ROOT, 'configs', 'demo',
+                                    name + '_r18_fpn_shapes_demo.py'))
+
+
+def _without(cfg_dict, *paths):
+    """A copy of a nested dict with the given dotted paths removed."""
+    import copy
+    d = copy.deepcopy(cfg_dict)
+    for path in paths:
+        *parents, last = path.split('.')
+        node = d
+        for k in parents:
+            node = node[k]
+        node.pop(last)
+    return d
+
+
+SAMPLING = ('model.train_cfg.rcnn.sampler', 'model.train_cfg.rpn')
+NECK = ('model.neck', )
+LOSS = ('model.roi_head.bbox_head.loss_bbox', )
+
+
+@pytest.mark.parametrize('name, changed', [
+    ('libra-sampler-faster-rcnn', SAMPLING),
+    ('libra-bfp-faster-rcnn', NECK),
+    ('libra-bl1-faster-rcnn', LOSS),
+    ('libra-faster-rcnn', SAMPLING + NECK + LOSS),
+])
+def test_ablation_configs_change_only_their_component(name, changed):
+    base = _demo('faster-rcnn').to_dict()
+    cfg = _demo(name).to_dict()
+    assert _without(cfg, *changed) == _without(base, *changed)
+    for path in changed:
+        node = cfg
+        for k in path.split('.'):
+            node = node[k]
+        assert 'mmdet_libra_ext.' in str(node) or path.endswith('rpn')
+
+
+def test_libra_is_the_three_components_together():
+    libra = _demo('libra-faster-rcnn').model
+    assert libra.train_cfg == _demo('libra-sampler-faster-rcnn').model.train_cfg
+    assert libra.neck == _demo('libra-bfp-faster-rcnn').model.neck
+    assert libra.roi_head == _demo('libra-bl1-faster-rcnn').model.roi_head
+
+
+def test_mmdet_reference_differs_from_ours_only_in_types():
+    ours = _demo('libra-faster-rcnn').to_dict()
+    ref = _demo('mmdet-libra-faster-rcnn').to_dict()
+    assert _without(ours, 'model') == _without(ref, 'model')
+    text = str(ours['model']).replace("'mmdet_libra_ext.", "'")
+    assert text == str(ref['model']) != str(ours['model'])

@@ -1,7 +1,11 @@
 """The command-line tools run and write their figures."""
+import glob
+import json
 import os.path as osp
 import subprocess
 import sys
+
+import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -47,3 +51,34 @@ def test_analyze_sampling(tmp_path, shapes_root):
             share[cells[0]] = float(cells[2][:-1])
     # IoU-balanced sampling takes many more hard negatives than random.
     assert share['IoU-balanced (ours)'] > share['random'] + 15
+
+
+@pytest.mark.slow
+def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
+    results = str(tmp_path / 'results.json')
+    tool = osp.join(ROOT, 'tools', 'ablation.py')
+    args = ['run', '--variants', 'baseline', 'Libra (all three)', '--seeds',
+            '0', '--epochs', '1', '--data-root', shapes_root, '--out',
+            str(tmp_path / 'work'), '--results', results]
+    log = _run([tool] + args, ROOT)
+    assert '2 runs to do' in log
+    recs = json.load(open(results))
+    assert [r['variant'] for r in sorted(recs, key=lambda r: r['variant'])
+            ] == ['Libra (all three)', 'baseline']
+    for r in recs:
+        assert r['epochs'] == 1 and r['iters'] == 4  # 32 images, batch 8
+        assert 0 <= r['bbox_mAP'] <= 1 and r['s_per_iter'] > 0
+    # The whole schedule followed --epochs (cosine end, evaluation).
+    dumped = glob.glob(str(tmp_path / 'work' / 'faster-rcnn_*_e1' / 'seed0' /
+                           'faster-rcnn_r18_fpn_shapes_demo.py'))
+    from mmengine.config import Config
+    cfg = Config.fromfile(dumped[0])
+    assert cfg.param_scheduler[1]['end'] == 1
+    assert cfg.param_scheduler[1]['T_max'] == 1
+    assert cfg.train_cfg.val_interval == 1
+    # Runs already recorded are not repeated.
+    assert '0 runs to do' in _run([tool] + args, ROOT)
+    table = _run([tool, 'table', '--results', results], ROOT)
+    rows = [ln for ln in table.splitlines() if ln.startswith('| ')]
+    assert rows[1].startswith('| baseline | 0 |')
+    assert rows[2].startswith('| Libra (all three) | 0 |')

@@ -1,5 +1,6 @@
 """End-to-end: MMDetection's own tools train, evaluate and resume our configs
 on the embedded dataset."""
+import ast
 import glob
 import json
 import os.path as osp
@@ -158,3 +159,75 @@ def test_alwa_demo_trains_logs_and_resumes(shapes_root, mmdet_tools,
     assert 'COCO box mAP' in log
     for png in ('losses.png', 'loss_weights.png', 'alwa_losses.png'):
         assert osp.getsize(osp.join(work, 'report', png)) > 5000
+
+
+ALWA_LIBRA_DEMO = osp.join(ROOT, 'configs', 'demo',
+                           'alwa-libra-faster-rcnn_r18_fpn_shapes_demo.py')
+
+
+@pytest.mark.slow
+def test_resume_equals_uninterrupted_run(shapes_root, mmdet_tools, tmp_path):
+    """Stop after epoch 1, --resume: epoch 2 equals the uninterrupted run's
+    (losses, ALWA weights and window, sampled RoIs through the losses, final
+    weights), with validation after epoch 1 in the uninterrupted run."""
+    train = osp.join(mmdet_tools, 'train.py')
+    extra = ['train_dataloader.dataset.indices=12',  # 3 iterations / epoch
+             'custom_hooks.1.interval=2',  # ALWA windows straddle epochs
+             'randomness.seed=7', 'randomness.deterministic=True']
+    full, part = str(tmp_path / 'full'), str(tmp_path / 'part')
+    run([sys.executable, train, ALWA_LIBRA_DEMO, '--work-dir', full] +
+        tiny_options(shapes_root, epochs=2, extra=extra), cwd=ROOT)
+    run([sys.executable, train, ALWA_LIBRA_DEMO, '--work-dir', part] +
+        tiny_options(shapes_root, epochs=1, extra=extra), cwd=ROOT)
+    run([sys.executable, train, ALWA_LIBRA_DEMO, '--work-dir', part,
+         '--resume'] + tiny_options(shapes_root, epochs=2, extra=extra),
+        cwd=ROOT)
+
+    def by_iter(work):
+        return {r['iter']: r for r in scalars(work) if 'loss' in r}
+
+    a, b = by_iter(full), by_iter(part)
+    assert sorted(a) == sorted(b) == list(range(1, 7))
+    keys = [k for k in a[4] if k.startswith(('loss', 'alwa_', 'acc'))]
+    assert 'loss_bbox' in keys and 'alwa_cls_weight' in keys
+    for it in range(1, 7):
+        for k in keys:
+            assert a[it][k] == b[it][k], (it, k, a[it][k], b[it][k])
+    ca = torch.load(osp.join(full, 'epoch_2.pth'), weights_only=True)
+    cb = torch.load(osp.join(part, 'epoch_2.pth'), weights_only=True)
+    assert ca['alwa']['weights'] == cb['alwa']['weights']
+    assert torch.equal(ca['alwa']['rows'], cb['alwa']['rows'])
+    for name, value in ca['state_dict'].items():
+        assert torch.equal(value, cb['state_dict'][name]), name
+    # Without the hook a resumed run draws differently: see
+    # tests/engine/hooks/test_resumable_randomness_hook.py.
+
+
+@pytest.mark.slow
+def test_amp_bfloat16_training_on_cpu(shapes_root, mmdet_tools, tmp_path):
+    """--amp with bfloat16 autocast: the Libra + ALWA demo trains with
+    finite losses and evaluates (MMDetection's AmpOptimWrapper; see
+    tests/train_cpu_amp.py for the two mmengine/mmcv CPU limits it works
+    around; this package's components run unpatched)."""
+    work = str(tmp_path / 'work')
+    log = run([sys.executable, osp.join(ROOT, 'tests', 'train_cpu_amp.py'),
+               osp.join(mmdet_tools, 'train.py'), ALWA_LIBRA_DEMO,
+               '--work-dir', work, '--amp'] +
+              tiny_options(shapes_root, epochs=1, extra=[
+                  'optim_wrapper.dtype=bfloat16',
+                  'custom_hooks.1.interval=2']), cwd=ROOT)
+    assert 'AmpOptimWrapper' in open(glob.glob(
+        osp.join(work, '*', '*.log'))[0]).read()
+    line = [ln for ln in log.splitlines()
+            if ln.startswith('TRAINING_OUTPUT_DTYPES ')][-1]
+    counts = ast.literal_eval(line.split(' ', 1)[1])
+    # Training forward passes ran in bfloat16 (float32 where autocast keeps
+    # it, e.g. the fused losses' inputs are upcast inside the losses).
+    assert counts.get('torch.bfloat16', 0) > 50
+    records = [r for r in scalars(work) if 'loss' in r]
+    assert len(records) == 2
+    for r in records:
+        for k, v in r.items():
+            if k.startswith(('loss', 'alwa_')):
+                assert torch.isfinite(torch.tensor(v)), (k, v)
+    assert 'Epoch(val) [1][1/1]' in log

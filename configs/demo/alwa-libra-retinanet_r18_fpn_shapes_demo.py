@@ -6,4 +6,5 @@ _base_ = './libra-retinanet_r18_fpn_shapes_demo.py'
 custom_hooks = [
     dict(type='mmdet_libra_ext.WeightsOnlyCheckpointHook'),
     dict(type='mmdet_libra_ext.ALWAHook', interval=20),
+    dict(type='mmdet_libra_ext.ResumableRandomnessHook'),
 ]

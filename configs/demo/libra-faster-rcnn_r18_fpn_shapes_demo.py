@@ -1,15 +1,16 @@
 # Libra Faster R-CNN demo: the baseline demo with all three Libra components
 # of this package (the recipe of MMDetection's libra-faster-rcnn config):
-# BFP neck after FPN, IoU-balanced negatives + instance-balanced positives
-# in the RoI sampler, Balanced L1 loss in the RoI head.
-_base_ = './faster-rcnn_r18_fpn_shapes_demo.py'
+# IoU-balanced negatives + instance-balanced positives in the RoI sampler
+# (inherited from the sampling-only demo), BFP neck after FPN, Balanced L1
+# loss in the RoI head.
+_base_ = './libra-sampler-faster-rcnn_r18_fpn_shapes_demo.py'
 
-num_channels = 128
+num_channels = 64
 model = dict(
     neck=[
         dict(
             type='FPN',
-            in_channels=[64, 128, 256, 512],
+            in_channels=[32, 64, 128, 256],
             out_channels=num_channels,
             num_outs=5),
         dict(
@@ -27,20 +28,4 @@ model = dict(
                 alpha=0.5,
                 gamma=1.5,
                 beta=1.0,
-                loss_weight=1.0))),
-    train_cfg=dict(
-        rpn=dict(sampler=dict(neg_pos_ub=5), allowed_border=-1),
-        rcnn=dict(
-            sampler=dict(
-                _delete_=True,
-                type='CombinedSampler',
-                num=256,
-                pos_fraction=0.25,
-                add_gt_as_proposals=True,
-                pos_sampler=dict(
-                    type='mmdet_libra_ext.InstanceBalancedPosSampler'),
-                neg_sampler=dict(
-                    type='mmdet_libra_ext.IoUBalancedNegSampler',
-                    floor_thr=-1,
-                    floor_fraction=0,
-                    num_bins=3)))))
+                loss_weight=1.0))))

@@ -6,7 +6,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from torch import Tensor
@@ -31,6 +31,21 @@ def log_name(loss_key: str, what: str) -> str:
     with 'loss' are summed into the total loss by ``parse_losses``)."""
     name = loss_key.replace('loss_', '').replace('loss', 'l')
     return f'alwa_{name}_{what}'
+
+
+def _world_size() -> int:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return 1
+
+
+def _rank_mean(t: Tensor) -> Tensor:
+    """Mean over the ranks (identity when not distributed)."""
+    world = _world_size()
+    if world > 1:
+        dist.all_reduce(t)
+        t /= world
+    return t
 
 
 def _scale(value, weight: float):
@@ -58,7 +73,8 @@ class ALWAHook(Hook):
     the current weight), no bounds, no warm-up. What differs from that code,
     by design: the window is averaged over all ranks (one all-reduce per
     window, so every rank applies the same weight), the weights and the
-    current window are saved in checkpoints and restored on resume, the
+    current window are saved in checkpoints and restored on resume (the
+    window as the rank mean, also mid-window in distributed runs), the
     number of FPN levels is not fixed, and the weights are logged every
     iteration with the losses (``alwa_cls_weight``, ``alwa_rpn_cls_weight``,
     and the raw losses as ``alwa_cls_raw``, ``alwa_bbox_raw``...), so they
@@ -250,10 +266,7 @@ class ALWAHook(Hook):
                 device = self._rows[-1].device
                 window = torch.stack([r.to(device)
                                       for r in self._rows]).float()
-                if dist.is_available() and dist.is_initialized() and \
-                        dist.get_world_size() > 1:
-                    dist.all_reduce(window)  # one per window
-                    window /= dist.get_world_size()
+                window = _rank_mean(window)  # one all-reduce per window
                 self._update(window.tolist())  # one host read per window
                 self._rows, self._row_weights = [], []
         out = dict(losses)
@@ -306,6 +319,35 @@ class ALWAHook(Hook):
             'rows'].numel() else []
         self._row_weights = [list(w) for w in state['row_weights']]
         self._ema = {k: list(v) for k, v in state['ema'].items()}
+
+    def sync_window(self) -> None:
+        """Replace each rank's partial window by the rank mean (one
+        all-reduce, every rank must call it).
+
+        Checkpoints are written by rank 0 alone, with rank 0's window; after
+        this call that window is every rank's, and as the window's statistics
+        use only the rank mean of each row (a linear reduction), the update
+        at the end of the window is unchanged.
+        """
+        if self._rows and _world_size() > 1:
+            device = self._rows[-1].device
+            part = torch.stack([r.to(device) for r in self._rows]).float()
+            self._rows = list(_rank_mean(part).unbind(0))
+
+    def after_train_epoch(self, runner) -> None:
+        # Before CheckpointHook (priority VERY_LOW) saves the epoch.
+        self.sync_window()
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        # Iteration-based checkpoints: sync where CheckpointHook saves.
+        for hook in runner.hooks:
+            if isinstance(hook, CheckpointHook) and not hook.by_epoch and (
+                    hook.every_n_train_iters(runner, hook.interval,
+                                             hook.save_begin)
+                    or (hook.save_last and hook.is_last_train_iter(runner))):
+                self.sync_window()
+                return
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint['alwa'] = self.state_dict()

@@ -112,10 +112,14 @@ def test_any_number_of_levels_and_batch_one(num_levels, refine_level):
 def test_autocast_bfloat16():
     ours, _ = _pair('non_local', 2)
     xs = _levels(POW2)
+    xs = [x.requires_grad_() for x in xs]
     with torch.autocast('cpu', dtype=torch.bfloat16):
         outs = ours(xs)
     for o in outs:
         assert torch.isfinite(o.float()).all()
+    sum(o.float().square().mean() for o in outs).backward()
+    for t in list(xs) + list(ours.parameters()):
+        assert t.grad is not None and torch.isfinite(t.grad).all()
 
 
 @pytest.mark.parametrize('kwargs,name', [

@@ -253,3 +253,17 @@ def test_bad_arguments_refused(kwargs, name):
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
         IoUBalancedNegSampler(**args)
+
+
+def test_bfloat16_overlaps_under_autocast():
+    # IoUs computed under autocast may reach the sampler in 16 bits.
+    assign = make_assign(max_iou=0.5)
+    assign.max_overlaps = assign.max_overlaps.to(torch.bfloat16)
+    sampler = IoUBalancedNegSampler(num=512, pos_fraction=0.25)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        inds = sampler._sample_neg(assign, 300)
+    _check_valid(inds, assign)
+    assert inds.numel() == 300
+    # Still balanced over the IoU bins of the rounded values.
+    iou = assign.max_overlaps.float()[inds]
+    assert (iou > 0).sum() == 300

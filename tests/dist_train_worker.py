@@ -1,0 +1,113 @@
+"""Two gloo ranks train and evaluate a demo config with MMDetection's runner
+(run as a script by test_train_distributed.py: spawned children must import
+this module by path).
+
+    python tests/dist_train_worker.py CONFIG DATA_ROOT WORK_DIR
+
+mmengine 0.10.7's ``--launcher pytorch`` calls ``torch.cuda.set_device``,
+which fails without a GPU, so each rank initialises its gloo process group
+itself before building the runner (mmengine then skips its own
+``init_dist``), with ``MMDistributedDataParallel`` on CPU
+(``device_ids=None``). Each rank writes what it saw at every iteration to
+``WORK_DIR/rank{r}.json``.
+"""
+import json
+import os
+import os.path as osp
+import socket
+import sys
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+
+def _tiny(cfg, data_root):
+    cfg.train_dataloader.dataset.data_root = data_root
+    cfg.train_dataloader.dataset.indices = 16  # 2 iterations / epoch / rank
+    cfg.train_dataloader.batch_size = 4
+    for key in ('val_dataloader', 'test_dataloader'):
+        cfg[key].dataset.data_root = data_root
+        cfg[key].dataset.indices = 8
+        cfg[key].batch_size = 4
+    for key in ('val_evaluator', 'test_evaluator'):
+        cfg[key].ann_file = data_root + 'annotations/instances_val.json'
+    cfg.train_cfg.max_epochs = 2
+    cfg.train_cfg.val_interval = 1
+    cfg.default_hooks.checkpoint.interval = 1
+    cfg.default_hooks.checkpoint.max_keep_ckpts = -1
+    cfg.default_hooks.logger.interval = 1
+    for hook in cfg.custom_hooks:
+        if hook['type'] == 'mmdet_libra_ext.ALWAHook':
+            hook['interval'] = 3  # a window open at the epoch's end
+
+
+def _worker(rank, world, port, config, data_root, work_dir):
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
+                      RANK=str(rank), LOCAL_RANK=str(rank),
+                      WORLD_SIZE=str(world))
+    dist.init_process_group('gloo', rank=rank, world_size=world)
+
+    import mmdet_libra_ext  # noqa: F401
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    from mmengine.hooks import Hook
+    from mmengine.runner import Runner
+    register_all_modules()
+
+    cfg = Config.fromfile(config)
+    _tiny(cfg, data_root)
+    cfg.work_dir = work_dir
+    cfg.launcher = 'pytorch'
+    cfg.model_wrapper_cfg = dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        device_ids=None)
+    runner = Runner.from_cfg(cfg)
+
+    records, epoch_rows, val_metrics = [], [], {}
+
+    class Recorder(Hook):
+        """Per iteration: this rank's losses, ALWA weights and window."""
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            alwa = [h for h in runner.hooks if type(h).__name__ == 'ALWAHook']
+            rec = {'iter': runner.iter + 1,
+                   'losses': {k: float(v) for k, v in outputs.items()}}
+            if alwa:
+                state = alwa[0].state_dict()
+                rec['alwa_weights'] = state['weights']
+                rec['alwa_rows'] = state['rows'].tolist()
+            records.append(rec)
+
+        def after_val_epoch(self, runner, metrics=None):
+            val_metrics.update(
+                {k: float(v) for k, v in (metrics or {}).items()})
+
+        def after_train_epoch(self, runner):
+            alwa = [h for h in runner.hooks if type(h).__name__ == 'ALWAHook']
+            if alwa:
+                epoch_rows.append(alwa[0].state_dict()['rows'].tolist())
+
+    runner.register_hook(Recorder(), priority='LOWEST')
+    runner.train()
+    model = runner.model.module
+    param_sum = [float(p.detach().double().sum())
+                 for p in model.parameters()]
+    out = {'rank': rank, 'world': dist.get_world_size(),
+           'wrapper': type(runner.model).__name__, 'records': records,
+           'epoch_rows': epoch_rows,
+           'param_sums': param_sum, 'metrics': val_metrics}
+    with open(osp.join(work_dir, f'rank{rank}.json'), 'w') as f:
+        json.dump(out, f)
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+if __name__ == '__main__':
+    config, data_root, work_dir = sys.argv[1:4]
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    mp.spawn(_worker, args=(2, port, config, data_root, work_dir), nprocs=2)

@@ -1,0 +1,215 @@
+"""The evidence table: each Libra component alone, all three, ALWA, and
+MMDetection's own Libra components, on the embedded dataset, several seeds.
+
+    python tools/ablation.py run [--variants ...] [--seeds 0 1 2]
+        [--epochs N] [--jobs 2] [--results docs/ablation/results.json]
+    python tools/ablation.py table [--results ...]
+
+``run`` trains every (variant, seed) with MMDetection's tools/train.py and
+appends one record per finished run to the results file (runs already there
+are skipped, so an interrupted ablation continues where it stopped).
+``table`` prints mean and sample standard deviation over the seeds of COCO
+box mAP, AP50, AP75 and AP small/medium/large, and the median training time
+per iteration, as a Markdown table.
+
+All variants share the demo schedule (``--epochs`` shortens it for all of
+them alike: the cosine schedule and evaluation follow). With ``--jobs N``
+N trainings run at once with ``cpus // N`` threads each; the time per
+iteration is then comparable only between runs with the same jobs/threads,
+which the table keeps apart.
+"""
+import argparse
+import concurrent.futures as futures
+import datetime
+import glob
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO = osp.join('configs', 'demo')
+
+#: name -> config, in the order of the table.
+VARIANTS = {
+    'baseline': 'faster-rcnn_r18_fpn_shapes_demo.py',
+    '+ IoU-balanced sampling': 'libra-sampler-faster-rcnn_r18_fpn_shapes_demo.py',
+    '+ BFP': 'libra-bfp-faster-rcnn_r18_fpn_shapes_demo.py',
+    '+ Balanced L1': 'libra-bl1-faster-rcnn_r18_fpn_shapes_demo.py',
+    'Libra (all three)': 'libra-faster-rcnn_r18_fpn_shapes_demo.py',
+    'Libra, MMDetection\'s components':
+    'mmdet-libra-faster-rcnn_r18_fpn_shapes_demo.py',
+    'baseline + ALWA': 'alwa-faster-rcnn_r18_fpn_shapes_demo.py',
+    'Libra + ALWA': 'alwa-libra-faster-rcnn_r18_fpn_shapes_demo.py',
+}
+METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_s',
+           'bbox_mAP_m', 'bbox_mAP_l')
+
+
+def train_script() -> str:
+    import mmdet
+    return osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
+
+
+def schedule_options(epochs: int):
+    """Override the demo schedule consistently (the cosine schedule's end,
+    evaluation and the checkpoint follow the number of epochs)."""
+    return [
+        f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
+        f'param_scheduler.1.end={epochs}', f'param_scheduler.1.T_max={epochs}',
+        f'default_hooks.checkpoint.interval={epochs}'
+    ]
+
+
+def read_run(work_dir: str) -> dict:
+    """Final COCO metrics and the median time per iteration of a run."""
+    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                      'scalars.json')))
+    if not files:
+        raise RuntimeError(f'no scalars.json under {work_dir}')
+    records = [json.loads(line) for line in open(files[-1])]
+    val = [r for r in records if 'coco/bbox_mAP' in r]
+    train = [r for r in records if 'loss' in r and 'time' in r]
+    if not val or not train:
+        raise RuntimeError(f'{work_dir}: no evaluation or training records')
+    times = [r['time'] for r in train[len(train) // 10:]]
+    out = {m: val[-1][f'coco/{m}'] for m in METRICS}
+    out['s_per_iter'] = statistics.median(times)
+    out['iters'] = train[-1]['iter']
+    return out
+
+
+def load_results(path: str) -> list:
+    if osp.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    return []
+
+
+def save_results(path: str, results: list) -> None:
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(results, f, indent=1)
+    os.replace(tmp, path)
+
+
+def run_one(variant, seed, epochs, threads, out_dir, data_root):
+    config = osp.join(DEMO, VARIANTS[variant])
+    tag = osp.splitext(VARIANTS[variant])[0]
+    work = osp.join(out_dir, f'{tag}_e{epochs}', f'seed{seed}')
+    opts = [f'randomness.seed={seed}'] + schedule_options(epochs)
+    if data_root:
+        opts += [f'train_dataloader.dataset.data_root={data_root}',
+                 f'val_dataloader.dataset.data_root={data_root}',
+                 f'val_evaluator.ann_file={data_root}'
+                 'annotations/instances_val.json']
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    cmd = [sys.executable, train_script(), config, '--work-dir', work,
+           '--cfg-options'] + opts
+    os.makedirs(work, exist_ok=True)
+    t0 = time.time()
+    with open(osp.join(work, 'train.log'), 'w') as log:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    if proc.returncode:
+        raise RuntimeError(f'{variant} seed {seed} failed: see '
+                           f'{work}/train.log')
+    rec = dict(variant=variant, config=config, seed=seed, epochs=epochs,
+               threads=threads, wall_s=round(time.time() - t0, 1),
+               date=datetime.date.today().isoformat())
+    rec.update(read_run(work))
+    return rec
+
+
+def cmd_run(args) -> None:
+    results = load_results(args.results)
+    done = {(r['variant'], r['seed'], r['epochs']) for r in results}
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    todo = [(v, s) for s in args.seeds for v in args.variants
+            if (v, s, args.epochs) not in done]
+    print(f'{len(todo)} runs to do ({len(done)} in {args.results}), '
+          f'{args.jobs} at a time with {threads} threads each')
+    with futures.ThreadPoolExecutor(args.jobs) as pool:
+        jobs = {pool.submit(run_one, v, s, args.epochs, threads,
+                            args.out, args.data_root): (v, s)
+                for v, s in todo}
+        for job in futures.as_completed(jobs):
+            v, s = jobs[job]
+            try:
+                rec = job.result()
+            except RuntimeError as err:
+                print(f'FAILED {err}', flush=True)
+                continue
+            results = load_results(args.results) + [rec]
+            save_results(args.results, results)
+            print(f'{v} seed {s}: mAP {rec["bbox_mAP"]:.3f}, '
+                  f'{rec["s_per_iter"]:.2f} s/iter', flush=True)
+
+
+def _fmt(values, digits=3):
+    if len(values) == 1:
+        return f'{values[0]:.{digits}f}'
+    return (f'{statistics.mean(values):.{digits}f} ± '
+            f'{statistics.stdev(values):.{digits}f}')
+
+
+def cmd_table(args) -> None:
+    results = load_results(args.results)
+    groups = {}
+    for r in results:
+        groups.setdefault((r['epochs'], r['threads']), []).append(r)
+    for (epochs, threads), recs in sorted(groups.items()):
+        iters = sorted({r['iters'] for r in recs})
+        print(f'\n{epochs} epochs ({"/".join(map(str, iters))} iterations), '
+              f'{threads} threads per run; mean ± sample std over seeds\n')
+        print('| variant | seeds | mAP | AP50 | AP75 | AP_s | AP_m | AP_l '
+              '| s/iter |')
+        print('|---|---|---|---|---|---|---|---|---|')
+        for v in VARIANTS:
+            rs = [r for r in recs if r['variant'] == v]
+            if not rs:
+                continue
+            cells = [_fmt([r[m] for r in rs]) for m in METRICS]
+            t = statistics.median(r['s_per_iter'] for r in rs)
+            seeds = ','.join(str(r['seed']) for r in sorted(
+                rs, key=lambda r: r['seed']))
+            print(f'| {v} | {seeds} | ' + ' | '.join(cells) +
+                  f' | {t:.2f} |')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    sub = parser.add_subparsers(dest='cmd', required=True)
+    run = sub.add_parser('run')
+    run.add_argument('--variants', nargs='+', default=list(VARIANTS),
+                     choices=list(VARIANTS), metavar='VARIANT')
+    run.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    run.add_argument('--epochs', type=int, default=12)
+    run.add_argument('--jobs', type=int, default=1)
+    run.add_argument('--out', default='work_dirs/ablation')
+    run.add_argument('--data-root', default=None,
+                     help='another copy of the dataset (default: the '
+                     'configs\' data/shapes/)')
+    table = sub.add_parser('table')
+    for p in (run, table):
+        p.add_argument('--results',
+                       default=osp.join('docs', 'ablation', 'results.json'))
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    if args.cmd == 'run':
+        if not osp.isfile('data/shapes/annotations/instances_val.json'):
+            subprocess.run([sys.executable, '-m',
+                            'mmdet_libra_ext.datasets.make_shapes',
+                            'data/shapes'], check=True)
+        cmd_run(args)
+    else:
+        cmd_table(args)
+
+
+if __name__ == '__main__':
+    main()
