@@ -52,6 +52,10 @@ train_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
+    # Boxes under 1 px (e.g. after a crop or rescale) would give infinite
+    # regression targets (log of a zero width); images left without boxes
+    # are kept as negatives.
+    dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
