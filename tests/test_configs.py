@@ -96,3 +96,22 @@ def test_mmdet_reference_differs_from_ours_only_in_types():
     assert _without(ours, 'model') == _without(ref, 'model')
     text = str(ours['model']).replace("'mmdet_libra_ext.", "'")
     assert text == str(ref['model']) != str(ours['model'])
+
+
+def test_mmdet_reference_starts_from_identical_weights():
+    """Same seed, same initial weights: the evidence table's and the
+    end-to-end benchmark's comparison differs only in the components."""
+    import torch
+    import mmdet_libra_ext  # noqa: F401
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    states = []
+    for name in ('libra-faster-rcnn', 'mmdet-libra-faster-rcnn'):
+        torch.manual_seed(0)
+        model = MODELS.build(_demo(name).model)
+        model.init_weights()
+        states.append(model.state_dict())
+    assert list(states[0]) == list(states[1])
+    for key, value in states[0].items():
+        assert torch.equal(value, states[1][key]), key
