@@ -6,7 +6,7 @@ from torch import Tensor
 
 from mmdet_libra_ext.registry import TASK_UTILS
 from .random_mixin import TorchRandomSampler
-from .utils import candidates, rank_within_groups, select
+from .utils import candidates, rank_within_groups, rank_within_mask, select
 
 BIN_RANGES = ('all', 'negatives')
 
@@ -144,7 +144,7 @@ class IoUBalancedNegSampler(TorchRandomSampler):
         # (a fresh random order: the rest of each bin is not a uniform
         # sample of the first order's tail).
         iou_rest = iou_set & ~stage1
-        rank2 = rank_within_groups((~iou_rest).long(), 2, self.generator)
+        rank2 = rank_within_mask(iou_rest, self.generator)
         n2 = (quota_iou - n1).clamp(min=0)
         stage2 = iou_rest & (rank2 < n2)
         n_iou = n1 + torch.minimum(n2, iou_rest.sum())

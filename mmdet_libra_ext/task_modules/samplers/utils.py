@@ -71,3 +71,19 @@ def rank_within_groups(group: Tensor, num_groups: int,
     rank = torch.empty_like(r)
     rank[perm] = r
     return rank
+
+
+def rank_within_mask(mask: Tensor,
+                     generator: Optional[torch.Generator] = None) -> Tensor:
+    """Uniformly random rank of every true element of ``mask`` among the
+    true ones (values where ``mask`` is false are meaningless).
+
+    The two-group case of :func:`rank_within_groups` (same draws, same
+    ranks for the true elements) without its one-hot running counts.
+    """
+    perm = torch.randperm(mask.numel(), device=mask.device,
+                          generator=generator)
+    r = mask[perm].cumsum(0) - 1
+    rank = torch.empty_like(r)
+    rank[perm] = r
+    return rank
