@@ -82,3 +82,15 @@ def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
     rows = [ln for ln in table.splitlines() if ln.startswith('| ')]
     assert rows[1].startswith('| baseline | 0 |')
     assert rows[2].startswith('| Libra (all three) | 0 |')
+
+
+def test_compare_samplers(shapes_root):
+    log = _run([osp.join(ROOT, 'tools', 'compare_samplers.py'),
+                '--batches', '1', '--draws', '8', '--data-root', shapes_root],
+               ROOT)
+    rows = {ln.split('|')[1].strip(): ln for ln in log.splitlines()
+            if ln.startswith('| ours') or ln.startswith('| mmdet')}
+    assert sorted(rows) == ['mmdet', 'ours']
+    for ln in rows.values():
+        assert ln.count('±') == 9
+    assert 'largest per-proposal difference' in log
