@@ -262,11 +262,7 @@ class ALWAHook(Hook):
             self._rows.append(torch.stack([torch.stack(p) for p in raw]))
             self._row_weights.append(weights_now)
             if len(self._rows) == self.interval:
-                # Rows restored from a checkpoint are on the CPU.
-                device = self._rows[-1].device
-                window = torch.stack([r.to(device)
-                                      for r in self._rows]).float()
-                window = _rank_mean(window)  # one all-reduce per window
+                window = _rank_mean(self._stacked_rows())  # one all-reduce
                 self._update(window.tolist())  # one host read per window
                 self._rows, self._row_weights = [], []
         out = dict(losses)
@@ -320,6 +316,12 @@ class ALWAHook(Hook):
         self._row_weights = [list(w) for w in state['row_weights']]
         self._ema = {k: list(v) for k, v in state['ema'].items()}
 
+    def _stacked_rows(self) -> Tensor:
+        """The current window as one float tensor on the training device
+        (rows restored from a checkpoint are on the CPU)."""
+        device = self._rows[-1].device
+        return torch.stack([r.to(device) for r in self._rows]).float()
+
     def sync_window(self) -> None:
         """Replace each rank's partial window by the rank mean (one
         all-reduce, every rank must call it).
@@ -330,9 +332,7 @@ class ALWAHook(Hook):
         at the end of the window is unchanged.
         """
         if self._rows and _world_size() > 1:
-            device = self._rows[-1].device
-            part = torch.stack([r.to(device) for r in self._rows]).float()
-            self._rows = list(_rank_mean(part).unbind(0))
+            self._rows = list(_rank_mean(self._stacked_rows()).unbind(0))
 
     def after_train_epoch(self, runner) -> None:
         # Before CheckpointHook (priority VERY_LOW) saves the epoch.

@@ -10,11 +10,16 @@ from torch import Tensor
 REDUCTIONS = ('none', 'mean', 'sum')
 
 
+def check_one_of(value, choices: tuple, name: str) -> None:
+    """Raise a ValueError naming ``name`` unless ``value`` is in
+    ``choices``."""
+    if value not in choices:
+        raise ValueError(f'{name} must be one of {choices}, got {value!r}')
+
+
 def check_reduction(reduction: Optional[str], name: str = 'reduction') -> None:
     """Raise a ValueError unless ``reduction`` is none, mean or sum."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f'{name} must be one of {REDUCTIONS}, got '
-                         f'{reduction!r}')
+    check_one_of(reduction, REDUCTIONS, name)
 
 
 def check_positive(**values: float) -> None:
@@ -106,9 +111,7 @@ NONFINITE_MODES = ('raise', 'skip', 'propagate')
 
 def check_nonfinite_mode(mode: str) -> None:
     """Raise a ValueError unless ``mode`` is one of :data:`NONFINITE_MODES`."""
-    if mode not in NONFINITE_MODES:
-        raise ValueError(f'nonfinite must be one of {NONFINITE_MODES}, got '
-                         f'{mode!r}')
+    check_one_of(mode, NONFINITE_MODES, 'nonfinite')
 
 
 def guard_finite(loss: Tensor, mode: str, loss_name: str, pred: Tensor,
