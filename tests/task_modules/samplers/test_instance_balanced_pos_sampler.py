@@ -128,3 +128,29 @@ def test_bad_arguments_refused(kwargs, name):
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
         InstanceBalancedPosSampler(**args)
+
+
+@pytest.mark.parametrize('gts,num_expected', [
+    # Quota round(4 / 3) + 1 = 2 per gt: 2 + 2 + 1 = 5 > 4, one is cut.
+    ((1, 1, 1, 1, 2, 2, 2, 2, 3), 4),
+    # Quota round(6 / 2) + 1 = 4 per gt: 4 + 3 = 7 > 6.
+    ((1, 1, 1, 1, 1, 1, 2, 2, 2), 6),
+])
+def test_joint_distribution_equals_mmdet(gts, num_expected):
+    """Whole samples, where MMDetection's sampler has no duplicates (no
+    fill step): the same distribution over subsets, not just the same
+    per-instance counts."""
+    from helpers import subset_pvalue, tiny_assign
+    assign = tiny_assign([0.1, 0.2], pos_ious=[0.7] * len(gts), pos_gts=gts)
+    ours = InstanceBalancedPosSampler(num=512, pos_fraction=0.25)
+    ref = MMDetInstanceBalancedPosSampler(num=512, pos_fraction=0.25)
+    torch.manual_seed(0)
+    p = subset_pvalue(lambda: ours._sample_pos(assign, num_expected),
+                      lambda: ref._sample_pos(assign, num_expected),
+                      trials=3000)
+    assert p > 1e-3, p
+    # Uniform positives (no instance balance) are told apart.
+    p_uniform = subset_pvalue(
+        lambda: ours._random_from(assign.gt_inds > 0, num_expected),
+        lambda: ref._sample_pos(assign, num_expected), trials=3000)
+    assert p_uniform < 1e-6, p_uniform

@@ -10,6 +10,8 @@ import torch
 from mmdet.models.task_modules.assigners import AssignResult
 from mmdet.models.task_modules.samplers import \
     IoUBalancedNegSampler as MMDetIoUBalancedNegSampler
+from mmdet.models.task_modules.samplers import \
+    RandomSampler as MMDetRandomSampler
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmengine.structures import InstanceData
 
@@ -267,3 +269,41 @@ def test_bfloat16_overlaps_under_autocast():
     # Still balanced over the IoU bins of the rounded values.
     iou = assign.max_overlaps.float()[inds]
     assert (iou > 0).sum() == 300
+
+
+@pytest.mark.parametrize('case', [
+    # 3 bins over [0, 0.9): one from each of the two occupied bins, three
+    # more from the rest of the IoU set; the floor is not needed.
+    dict(neg=[0, 0, 0, .05, .1, .15, .25, .32, .4], num_expected=5,
+         kwargs=dict()),
+    # The IoU set is short: all of it, and the floor set fills the rest.
+    dict(neg=[0, 0, 0, 0, .05, .2, .35, .45], num_expected=6,
+         kwargs=dict()),
+    # floor_thr / floor_fraction: 3 from the IoU set (one per bin, then the
+    # fill), 3 from the floor set (IoU < 0.1).
+    dict(neg=[0, 0, .02, .05, .08, .12, .2, .3, .45], num_expected=6,
+         kwargs=dict(floor_thr=0.1, floor_fraction=0.5, num_bins=2)),
+    # The floor set is short: its two, and the rest of the quota comes from
+    # the IoU set's leftovers (the last stage).
+    dict(neg=[0, .05, .12, .15, .2, .3, .35, .4], num_expected=6,
+         kwargs=dict(floor_thr=0.1, floor_fraction=0.5, num_bins=2)),
+])
+def test_joint_distribution_equals_mmdet_steady_state(case):
+    """Whole samples, not only per-index frequencies: a sampler could match
+    MMDetection's marginals and still couple its draws differently."""
+    from helpers import subset_pvalue, tiny_assign
+    assign = tiny_assign(case['neg'], pos_ious=[0.9], pos_gts=[1])
+    base = dict(num=512, pos_fraction=0.25, **case['kwargs'])
+    ref = _mmdet_steady(base, assign)
+    ours = IoUBalancedNegSampler(**base)
+    n = case['num_expected']
+    torch.manual_seed(0)
+    p = subset_pvalue(lambda: ours._sample_neg(assign, n),
+                      lambda: ref._sample_neg(assign, n), trials=3000)
+    assert p > 1e-3, p
+    # The test has power: a sampler that ignores the bins is told apart.
+    uniform = MMDetRandomSampler(num=512, pos_fraction=0.25)
+    p_uniform = subset_pvalue(lambda: uniform._sample_neg(assign, n),
+                              lambda: ref._sample_neg(assign, n),
+                              trials=3000)
+    assert p_uniform < 1e-6, p_uniform
