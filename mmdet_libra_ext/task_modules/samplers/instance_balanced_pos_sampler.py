@@ -38,7 +38,7 @@ class InstanceBalancedPosSampler(TorchRandomSampler):
         if m <= num_expected:
             return inds
         num_groups = max(int(assign_result.num_gts), 1)
-        group = (gt_inds[inds] - 1).clamp(0, num_groups - 1)
+        group = (gt_inds.index_select(0, inds) - 1).clamp(0, num_groups - 1)
         num_gts = (torch.bincount(group, minlength=num_groups) > 0).sum()
         # MMDetection: int(round(num_expected / num_gts) + 1), round half to
         # even like Python's round().

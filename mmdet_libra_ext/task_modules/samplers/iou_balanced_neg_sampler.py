@@ -93,11 +93,12 @@ class IoUBalancedNegSampler(TorchRandomSampler):
         self.bin_range = bin_range
 
     def _bins(self, iou: Tensor, iou_set: Tensor, all_iou: Tensor) -> Tensor:
-        """Bin index of each candidate, ``num_bins`` for 'in no bin'."""
+        """Bin index of each IoU-set candidate, ``num_bins`` for one at or
+        above the top edge (in no bin); meaningless outside the IoU set."""
         k = self.num_bins
         lo = max(self.floor_thr, 0)
         if k == 1:
-            return torch.where(iou_set, 0, k)
+            return torch.zeros_like(iou, dtype=torch.long)
         if self.bin_range == 'all':
             max_iou = all_iou.max()
         else:
@@ -105,15 +106,17 @@ class IoUBalancedNegSampler(TorchRandomSampler):
         # Edges computed like MMDetection's (lo + i * interval, in the IoU
         # dtype), so IoUs exactly on an edge land in the same bin.
         interval = (max_iou - lo) / k
-        edges = lo + torch.arange(k + 1, device=iou.device,
+        edges = lo + torch.arange(1, k + 1, device=iou.device,
                                   dtype=iou.dtype) * interval
-        bins = torch.bucketize(iou, edges, right=True) - 1
+        # The IoU set lies at or above the first edge (lo): its bin is the
+        # number of upper edges at or below it (bucketize(..., right=True)
+        # on all edges, minus one, but several times faster on CPU).
+        bins = (iou[None, :] >= edges[:, None]).sum(0)
         if self.bin_range == 'negatives':
             # Literal reading: the top edge is the negatives' own maximum
             # and is included in the last bin.
             bins = bins.clamp(max=k - 1)
-        in_bin = iou_set & (bins >= 0) & (bins < k)
-        return torch.where(in_bin, bins, k)
+        return bins
 
     def _sample_neg(self, assign_result, num_expected: int,
                     **kwargs) -> Tensor:
@@ -124,7 +127,7 @@ class IoUBalancedNegSampler(TorchRandomSampler):
         if m <= num_expected:
             return inds
         k = self.num_bins
-        iou = all_iou[inds]
+        iou = all_iou.index_select(0, inds)
         if self.floor_thr > 0:
             iou_set = iou >= self.floor_thr
         else:
@@ -146,14 +149,14 @@ class IoUBalancedNegSampler(TorchRandomSampler):
         iou_rest = iou_set & ~stage1
         rank2 = rank_within_mask(iou_rest, self.generator)
         n2 = (quota_iou - n1).clamp(min=0)
-        stage2 = iou_rest & (rank2 < n2)
         n_iou = n1 + torch.minimum(n2, iou_rest.sum())
         # Stage 3: the floor set fills the rest of the quota.
         n3 = num_expected - n_iou
         stage3 = floor_set & (rank1 < n3)
         n_floor = torch.minimum(n3, floor_set.sum())
-        # Stage 4: any shortfall from the IoU set's leftovers.
+        # Stage 4: any shortfall from the IoU set's leftovers, next in the
+        # same random order as stage 2 (stages 2 and 4: the first n2 + n4).
         n4 = num_expected - n_iou - n_floor
-        stage4 = iou_rest & (rank2 >= n2) & (rank2 < n2 + n4)
+        stage24 = iou_rest & (rank2 < n2 + n4)
         # Exactly num_expected are selected (m > num_expected candidates).
-        return select(inds, stage1 | stage2 | stage3 | stage4, num_expected)
+        return select(inds, stage1 | stage3 | stage24, num_expected)

@@ -57,7 +57,7 @@ class TorchRandomSampler(BaseSampler):
             return inds
         perm = torch.randperm(inds.numel(), device=inds.device,
                               generator=self.generator)
-        return inds[perm[:num_expected]]
+        return inds.index_select(0, perm[:num_expected])
 
     def _sample_pos(self, assign_result, num_expected: int,
                     **kwargs) -> Tensor:

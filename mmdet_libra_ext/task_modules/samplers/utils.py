@@ -33,7 +33,7 @@ def select(inds: Tensor, mask: Tensor, size: int) -> Tensor:
         pos = torch.nonzero_static(mask, size=size).view(-1)
     except (AttributeError, NotImplementedError, RuntimeError):
         pos = torch.nonzero(mask, as_tuple=False).view(-1)
-    return inds[pos]
+    return inds.index_select(0, pos)
 
 
 def rank_within_groups(group: Tensor, num_groups: int,
@@ -55,22 +55,24 @@ def rank_within_groups(group: Tensor, num_groups: int,
     """
     m = group.numel()
     perm = torch.randperm(m, device=group.device, generator=generator)
-    g = group[perm]
+    g = group.index_select(0, perm)
     if m * num_groups <= _DENSE_RANK_LIMIT:
         # Running count of each group along the permuted order.
         onehot = g[None, :] == torch.arange(num_groups,
                                             device=g.device)[:, None]
         running = onehot.cumsum(1, dtype=torch.int32)
-        r = running.gather(0, g[None, :]).view(-1).long() - 1
+        r = running.gather(0, g[None, :]).view(-1) - 1
     else:
         order = torch.argsort(g, stable=True)
         counts = torch.bincount(g, minlength=num_groups)
         starts = torch.cumsum(counts, 0) - counts
         r = torch.empty_like(g)
-        r[order] = torch.arange(m, device=g.device) - starts[g[order]]
-    rank = torch.empty_like(r)
-    rank[perm] = r
-    return rank
+        r.scatter_(0, order,
+                   torch.arange(m, device=g.device) -
+                   starts.index_select(0, g.index_select(0, order)))
+    # Back to the elements' own order (scatter_ is the cheapest inverse
+    # permutation in torch).
+    return torch.empty_like(r).scatter_(0, perm, r)
 
 
 def rank_within_mask(mask: Tensor,
@@ -83,7 +85,5 @@ def rank_within_mask(mask: Tensor,
     """
     perm = torch.randperm(mask.numel(), device=mask.device,
                           generator=generator)
-    r = mask[perm].cumsum(0) - 1
-    rank = torch.empty_like(r)
-    rank[perm] = r
-    return rank
+    r = mask.index_select(0, perm).cumsum(0, dtype=torch.int32) - 1
+    return torch.empty_like(r).scatter_(0, perm, r)
