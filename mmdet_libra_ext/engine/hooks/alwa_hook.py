@@ -12,6 +12,7 @@ from mmengine.model import is_model_wrapper
 from torch import Tensor
 
 from mmdet_libra_ext.registry import HOOKS
+from mmdet_libra_ext.utils.checks import check_one_of
 
 #: Pairs tried when ``pairs`` is not given: the RPN and the RoI head of a
 #: two-stage detector, or the head of a one-stage detector.
@@ -125,9 +126,7 @@ class ALWAHook(Hook):
                 interval < 2:
             raise ValueError(f'interval must be an int >= 2, got '
                              f'{interval!r}')
-        if statistic not in STATISTICS:
-            raise ValueError(f'statistic must be one of {STATISTICS}, got '
-                             f'{statistic!r}')
+        check_one_of(statistic, STATISTICS, 'statistic')
         if weight_bounds is not None:
             if len(weight_bounds) != 2 or not all(
                     isinstance(b, (int, float)) for b in weight_bounds) or \

@@ -7,14 +7,9 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor
 
+from mmdet_libra_ext.utils.checks import check_one_of
+
 REDUCTIONS = ('none', 'mean', 'sum')
-
-
-def check_one_of(value, choices: tuple, name: str) -> None:
-    """Raise a ValueError naming ``name`` unless ``value`` is in
-    ``choices``."""
-    if value not in choices:
-        raise ValueError(f'{name} must be one of {choices}, got {value!r}')
 
 
 def check_reduction(reduction: Optional[str], name: str = 'reduction') -> None:

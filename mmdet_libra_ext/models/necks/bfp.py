@@ -9,6 +9,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmdet_libra_ext.registry import MODELS
+from mmdet_libra_ext.utils.checks import check_one_of
 
 REFINE_TYPES = (None, 'conv', 'non_local')
 
@@ -162,9 +163,7 @@ class BFP(BaseModule):
                 not 0 <= refine_level < num_levels:
             raise ValueError(f'refine_level must be in [0, num_levels='
                              f'{num_levels}), got {refine_level!r}')
-        if refine_type not in REFINE_TYPES:
-            raise ValueError(f'refine_type must be one of {REFINE_TYPES}, '
-                             f'got {refine_type!r}')
+        check_one_of(refine_type, REFINE_TYPES, 'refine_type')
         self.in_channels = in_channels
         self.num_levels = num_levels
         self.refine_level = refine_level

@@ -5,6 +5,7 @@ import torch
 from torch import Tensor
 
 from mmdet_libra_ext.registry import TASK_UTILS
+from mmdet_libra_ext.utils.checks import check_one_of
 from .random_mixin import TorchRandomSampler
 from .utils import candidates, rank_within_groups, rank_within_mask, select
 
@@ -84,9 +85,7 @@ class IoUBalancedNegSampler(TorchRandomSampler):
                 num_bins < 1:
             raise ValueError(f'num_bins must be an int >= 1, got '
                              f'{num_bins!r}')
-        if bin_range not in BIN_RANGES:
-            raise ValueError(f'bin_range must be one of {BIN_RANGES}, got '
-                             f'{bin_range!r}')
+        check_one_of(bin_range, BIN_RANGES, 'bin_range')
         self.floor_thr = floor_thr
         self.floor_fraction = floor_fraction
         self.num_bins = num_bins
