@@ -15,11 +15,16 @@ import argparse
 import copy
 import os.path as osp
 
+import sys
+
 import matplotlib
 import torch
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from sampling_data import assigned_images, load_config  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'demo',
@@ -51,19 +56,9 @@ def synthetic_proposals(gt, img_shape, n=2000, generator=None):
 
 
 def collect(cfg_path, batches, checkpoint=None, seed=0, data_root=None):
-    import mmdet_libra_ext  # noqa: F401
     from mmdet.registry import TASK_UTILS
-    from mmdet.utils import register_all_modules
-    from mmengine.config import Config
-    from mmengine.runner import Runner
-    from mmengine.structures import InstanceData
-    register_all_modules()
-    torch.manual_seed(seed)
-    cfg = Config.fromfile(cfg_path)
-    if data_root:
-        cfg.train_dataloader.dataset.data_root = data_root
+    cfg = load_config(cfg_path, data_root)
     rcnn = cfg.model.train_cfg.rcnn
-    assigner = TASK_UTILS.build(rcnn.assigner)
     base = dict(num=rcnn.sampler.num, pos_fraction=rcnn.sampler.pos_fraction,
                 add_gt_as_proposals=True)
     samplers = {
@@ -76,8 +71,6 @@ def collect(cfg_path, batches, checkpoint=None, seed=0, data_root=None):
             dict(type='mmdet_libra_ext.IoUBalancedNegSampler',
                  bin_range='negatives', **base)),
     }
-    cfg.train_dataloader.batch_size = 4
-    loader = Runner.build_dataloader(cfg.train_dataloader)
     model = None
     if checkpoint:
         from mmdet.apis import init_detector
@@ -86,34 +79,15 @@ def collect(cfg_path, batches, checkpoint=None, seed=0, data_root=None):
     g = torch.Generator().manual_seed(seed)
     ious = {k: [] for k in samplers}
     all_neg = []
-    for b, data in enumerate(loader):
-        if b >= batches:
-            break
-        props = None
-        if model is not None:
-            with torch.no_grad():
-                d = model.data_preprocessor(data, False)
-                feats = model.extract_feat(d['inputs'])
-                props = model.rpn_head.predict(feats, d['data_samples'],
-                                               rescale=False)
-        for i, sample in enumerate(data['data_samples']):
-            gt = sample.gt_instances.clone()
-            # Tensors, as the detector's data preprocessor gives them.
-            gt.bboxes = getattr(gt.bboxes, 'tensor', gt.bboxes)
-            if props is not None:
-                priors = props[i].bboxes
-            else:
-                priors = synthetic_proposals(gt.bboxes, sample.img_shape,
-                                             generator=g)
-            pred = InstanceData(priors=priors)
-            assign = assigner.assign(pred, gt)
-            neg = assign.max_overlaps[assign.gt_inds == 0]
-            all_neg.append(neg)
-            for name, sampler in samplers.items():
-                # sample() adds the gts to the assign result in place.
-                a = copy.deepcopy(assign)
-                res = sampler.sample(a, pred, gt)
-                ious[name].append(a.max_overlaps[res.neg_inds])
+    for assign, pred, gt in assigned_images(
+            cfg, batches, seed, model,
+            lambda gt, shape: synthetic_proposals(gt, shape, generator=g)):
+        all_neg.append(assign.max_overlaps[assign.gt_inds == 0])
+        for name, sampler in samplers.items():
+            # sample() adds the gts to the assign result in place.
+            a = copy.deepcopy(assign)
+            res = sampler.sample(a, pred, gt)
+            ious[name].append(a.max_overlaps[res.neg_inds])
     return {k: torch.cat(v) for k, v in ious.items()}, torch.cat(all_neg)
 
 

@@ -17,7 +17,12 @@ import argparse
 import copy
 import os.path as osp
 
+import sys
+
 import torch
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from sampling_data import assigned_images, load_config  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'demo',
@@ -42,56 +47,32 @@ def samplers(rcnn_sampler):
 
 def compare(config, checkpoint=None, batches=4, draws=300, data_root=None,
             seed=0):
-    import mmdet_libra_ext  # noqa: F401
     from mmdet.apis import init_detector
-    from mmdet.registry import TASK_UTILS
-    from mmdet.utils import register_all_modules
-    from mmengine.config import Config
-    from mmengine.runner import Runner
-    from mmengine.structures import InstanceData
-    register_all_modules()
-    cfg = Config.fromfile(config)
-    if data_root:
-        cfg.train_dataloader.dataset.data_root = data_root
-    rcnn = cfg.model.train_cfg.rcnn
-    assigner = TASK_UTILS.build(rcnn.assigner)
-    pair = samplers(rcnn.sampler)
-    cfg.train_dataloader.batch_size = 4
-    loader = Runner.build_dataloader(cfg.train_dataloader)
+    from mmengine.runner.utils import set_random_seed
+    cfg = load_config(config, data_root)
+    pair = samplers(cfg.model.train_cfg.rcnn.sampler)
+    set_random_seed(seed)  # the initial weights, without a checkpoint
     model = init_detector(cfg, checkpoint, device='cpu')
     edges = torch.tensor(EDGES)
     counts = {k: torch.zeros(draws, len(EDGES)) for k in pair}
     max_diff = 0.0
-    torch.manual_seed(seed)
-    for b, data in enumerate(loader):
-        if b >= batches:
-            break
-        with torch.no_grad():
-            d = model.data_preprocessor(data, False)
-            props = model.rpn_head.predict(model.extract_feat(d['inputs']),
-                                           d['data_samples'], rescale=False)
-        for i, sample in enumerate(data['data_samples']):
-            gt = sample.gt_instances.clone()
-            gt.bboxes = getattr(gt.bboxes, 'tensor', gt.bboxes)
-            pred = InstanceData(priors=props[i].bboxes)
-            assign = assigner.assign(pred, gt)
-            pair['mmdet'].sample(copy.deepcopy(assign), pred, gt)
-            n = assign.gt_inds.numel() + gt.bboxes.size(0)
-            freq = {}
-            for name, sampler in pair.items():
-                f = torch.zeros(n)
-                for t in range(draws):
-                    a = copy.deepcopy(assign)  # sample() adds the gts
-                    res = sampler.sample(a, pred, gt)
-                    iou = a.max_overlaps[res.neg_inds].float()
-                    counts[name][t, :-1] += torch.histogram(
-                        iou, bins=edges)[0]
-                    counts[name][t, -1] += res.pos_inds.numel()
-                    f[res.pos_inds] += 1
-                    f[res.neg_inds] += 1
-                freq[name] = f / draws
-            max_diff = max(max_diff,
-                           float((freq['ours'] - freq['mmdet']).abs().max()))
+    for assign, pred, gt in assigned_images(cfg, batches, seed, model):
+        pair['mmdet'].sample(copy.deepcopy(assign), pred, gt)
+        n = assign.gt_inds.numel() + gt.bboxes.size(0)
+        freq = {}
+        for name, sampler in pair.items():
+            f = torch.zeros(n)
+            for t in range(draws):
+                a = copy.deepcopy(assign)  # sample() adds the gts
+                res = sampler.sample(a, pred, gt)
+                iou = a.max_overlaps[res.neg_inds].float()
+                counts[name][t, :-1] += torch.histogram(iou, bins=edges)[0]
+                counts[name][t, -1] += res.pos_inds.numel()
+                f[res.pos_inds] += 1
+                f[res.neg_inds] += 1
+            freq[name] = f / draws
+        max_diff = max(max_diff,
+                       float((freq['ours'] - freq['mmdet']).abs().max()))
     return counts, max_diff
 
 

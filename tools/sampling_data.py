@@ -1,0 +1,69 @@
+"""What a config's RoI sampler receives, image by image: shared by
+``analyze_sampling.py`` and ``compare_samplers.py``.
+
+The config's training loader (4 images per batch, its augmentation) gives
+the ground truths; proposals come from a detector's RPN or from a function
+of the ground truths; the config's RoI assigner labels them. Everything is
+seeded, so a tool prints the same numbers on every run.
+"""
+from typing import Callable, Iterator, Optional, Tuple
+
+import torch
+
+
+def load_config(config: str, data_root: Optional[str] = None):
+    """The config with MMDetection's and this package's modules registered
+    (``data_root`` replaces the training data root)."""
+    import mmdet_libra_ext  # noqa: F401
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    register_all_modules()
+    cfg = Config.fromfile(config)
+    if data_root:
+        cfg.train_dataloader.dataset.data_root = data_root
+    return cfg
+
+
+def assigned_images(cfg, batches: int, seed: int = 0, model=None,
+                    proposals: Optional[Callable] = None) -> Iterator[Tuple]:
+    """Yield ``(assign_result, pred_instances, gt_instances)`` for every image
+    of the first ``batches`` training batches of ``cfg``.
+
+    Args:
+        cfg (Config): The config (see :func:`load_config`).
+        batches (int): Number of batches of 4 images.
+        seed (int): Seeds the data order, the augmentation and torch.
+        model (nn.Module, optional): Detector whose RPN gives the proposals.
+        proposals (callable, optional): ``proposals(gt_bboxes, img_shape)``
+            gives them when there is no ``model``.
+    """
+    from mmdet.registry import TASK_UTILS
+    from mmengine.runner import Runner
+    from mmengine.runner.utils import set_random_seed
+    from mmengine.structures import InstanceData
+    set_random_seed(seed)
+    assigner = TASK_UTILS.build(cfg.model.train_cfg.rcnn.assigner)
+    loader_cfg = cfg.train_dataloader.copy()
+    loader_cfg.batch_size = 4
+    loader_cfg.sampler = dict(loader_cfg.sampler, seed=seed)
+    loader = Runner.build_dataloader(loader_cfg, seed=seed)
+    for b, data in enumerate(loader):
+        if b >= batches:
+            break
+        props = None
+        if model is not None:
+            with torch.no_grad():
+                d = model.data_preprocessor(data, False)
+                props = model.rpn_head.predict(
+                    model.extract_feat(d['inputs']), d['data_samples'],
+                    rescale=False)
+        for i, sample in enumerate(data['data_samples']):
+            gt = sample.gt_instances.clone()
+            # Tensors, as the detector's data preprocessor gives them.
+            gt.bboxes = getattr(gt.bboxes, 'tensor', gt.bboxes)
+            if props is not None:
+                priors = props[i].bboxes
+            else:
+                priors = proposals(gt.bboxes, sample.img_shape)
+            pred = InstanceData(priors=priors)
+            yield assigner.assign(pred, gt), pred, gt
