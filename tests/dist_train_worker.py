@@ -21,22 +21,15 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from tiny import tiny_settings  # noqa: E402
+
 
 def _tiny(cfg, data_root):
-    cfg.train_dataloader.dataset.data_root = data_root
-    cfg.train_dataloader.dataset.indices = 16  # 2 iterations / epoch / rank
-    cfg.train_dataloader.batch_size = 4
-    for key in ('val_dataloader', 'test_dataloader'):
-        cfg[key].dataset.data_root = data_root
-        cfg[key].dataset.indices = 8
-        cfg[key].batch_size = 4
-    for key in ('val_evaluator', 'test_evaluator'):
-        cfg[key].ann_file = data_root + 'annotations/instances_val.json'
-    cfg.train_cfg.max_epochs = 2
-    cfg.train_cfg.val_interval = 1
-    cfg.default_hooks.checkpoint.interval = 1
+    # 2 iterations per epoch and rank, 2 epochs.
+    cfg.merge_from_dict(tiny_settings(data_root, epochs=2, train_images=16,
+                                      val_images=8))
     cfg.default_hooks.checkpoint.max_keep_ckpts = -1
-    cfg.default_hooks.logger.interval = 1
     for hook in cfg.custom_hooks:
         if hook['type'] == 'mmdet_libra_ext.ALWAHook':
             hook['interval'] = 3  # a window open at the epoch's end

@@ -16,21 +16,8 @@ DEMO = osp.join(ROOT, 'configs', 'demo', 'faster-rcnn_r18_fpn_shapes_demo.py')
 LIBRA_DEMO = osp.join(ROOT, 'configs', 'demo',
                       'libra-faster-rcnn_r18_fpn_shapes_demo.py')
 
-
-def tiny_options(data_root, epochs=1, extra=()):
-    return [
-        '--cfg-options', f'data_root={data_root}',
-        f'train_dataloader.dataset.data_root={data_root}',
-        f'val_dataloader.dataset.data_root={data_root}',
-        f'test_dataloader.dataset.data_root={data_root}',
-        f'val_evaluator.ann_file={data_root}annotations/instances_val.json',
-        f'test_evaluator.ann_file={data_root}annotations/instances_val.json',
-        'train_dataloader.dataset.indices=8', 'train_dataloader.batch_size=4',
-        'val_dataloader.dataset.indices=4', 'val_dataloader.batch_size=4',
-        f'train_cfg.max_epochs={epochs}', 'train_cfg.val_interval=1',
-        'default_hooks.checkpoint.interval=1',
-        'default_hooks.logger.interval=1', *extra
-    ]
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from tiny import tiny_options  # noqa: E402
 
 
 def run(cmd, cwd):
