@@ -34,6 +34,11 @@ class IoUBalancedNegSampler(TorchRandomSampler):
       IoU-balanced set, the floor set fills the rest of the quota, and any
       remaining shortfall is filled from the remaining negatives.
 
+    With an assigner whose overlaps can be negative (GIoU), MMDetection
+    leaves negatives below 0 out of both sets (they only fill a final
+    shortfall); here they belong to the floor set. The two agree for IoU
+    assigners, whose overlaps are never negative.
+
     ``max IoU`` is the maximum IoU over all proposals (positives and ground
     truths added as proposals included), as in MMDetection: with IoUs up to
     1, negatives (IoU < 0.5) then fall into the lower bins only. With
