@@ -82,6 +82,29 @@ def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
     rows = [ln for ln in table.splitlines() if ln.startswith('| ')]
     assert rows[1].startswith('| baseline | 0 |')
     assert rows[2].startswith('| Libra (all three) | 0 |')
+    # A control run of a variant with more overrides is recorded under a
+    # label, tabulated and compared with the plain variant.
+    one = ['run', '--variants', 'baseline'] + args[4:]
+    with pytest.raises(AssertionError, match='needs a --label'):
+        _run([tool] + one + ['--cfg-options', 'x=1'], ROOT)
+    control = one + [
+        '--cfg-options', 'model.roi_head.bbox_head.loss_bbox.loss_weight=2.0',
+        '--label', 'loss weight 2']
+    assert '1 runs to do' in _run([tool] + control, ROOT)
+    recs = json.load(open(results))
+    assert recs[-1]['variant'] == 'baseline [loss weight 2]'
+    dumped = glob.glob(str(tmp_path / 'work' / 'faster-rcnn_*_loss_weight_2_e1'
+                           / 'seed0' / 'faster-rcnn_r18_fpn_shapes_demo.py'))
+    cfg = Config.fromfile(dumped[0])
+    assert cfg.model.roi_head.bbox_head.loss_bbox.loss_weight == 2.0
+    table = _run([tool, 'table', '--results', results], ROOT)
+    assert '| baseline [loss weight 2] | 0 |' in table
+    out = _run([tool, 'compare', 'baseline [loss weight 2]', 'baseline',
+                '--epochs', '1', '--results', results], ROOT)
+    diff = recs[-1]['bbox_mAP'] - [r for r in recs
+                                   if r['variant'] == 'baseline'][0][
+                                       'bbox_mAP']
+    assert f'| difference | {diff:+.3f} |' in out
 
 
 def test_compare_samplers(shapes_root):

@@ -4,13 +4,16 @@ MMDetection's own Libra components, on the embedded dataset, several seeds.
     python tools/ablation.py run [--variants ...] [--seeds 0 1 2]
         [--epochs N] [--jobs 2] [--results docs/ablation/results.json]
     python tools/ablation.py table [--results ...]
+    python tools/ablation.py compare VARIANT_A VARIANT_B [--metric bbox_mAP]
 
 ``run`` trains every (variant, seed) with MMDetection's tools/train.py and
 appends one record per finished run to the results file (runs already there
 are skipped, so an interrupted ablation continues where it stopped).
 ``table`` prints mean and sample standard deviation over the seeds of COCO
 box mAP, AP50, AP75 and AP small/medium/large, and the median training time
-per iteration, as a Markdown table.
+per iteration, as a Markdown table. ``compare`` tests whether two variants
+differ: per-seed differences on the seeds both have, the paired t-test, the
+sign test, and Welch's t-test on all seeds of each.
 
 All variants share the demo schedule (``--epochs`` shortens it for all of
 them alike: the cosine schedule and evaluation follow). With ``--jobs N``
@@ -26,9 +29,11 @@ import json
 import os
 import os.path as osp
 import statistics
+import re
 import subprocess
 import sys
 import time
+from typing import Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join('configs', 'demo')
@@ -101,9 +106,17 @@ def save_results(path: str, results: list) -> None:
     os.replace(tmp, path)
 
 
-def run_one(variant, seed, epochs, threads, out_dir, data_root):
+def labelled(variant: str, label: Optional[str]) -> str:
+    """The name a run of ``variant`` is recorded under."""
+    return f'{variant} [{label}]' if label else variant
+
+
+def run_one(variant, seed, epochs, threads, out_dir, data_root,
+            cfg_options=(), label=None):
     config = osp.join(DEMO, VARIANTS[variant])
     tag = osp.splitext(VARIANTS[variant])[0]
+    if label:
+        tag += '_' + re.sub(r'[^A-Za-z0-9.=-]+', '_', label)
     work = osp.join(out_dir, f'{tag}_e{epochs}', f'seed{seed}')
     opts = [f'randomness.seed={seed}'] + schedule_options(epochs)
     if data_root:
@@ -111,6 +124,7 @@ def run_one(variant, seed, epochs, threads, out_dir, data_root):
                  f'val_dataloader.dataset.data_root={data_root}',
                  f'val_evaluator.ann_file={data_root}'
                  'annotations/instances_val.json']
+    opts += list(cfg_options)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
     cmd = [sys.executable, train_script(), config, '--work-dir', work,
@@ -123,9 +137,12 @@ def run_one(variant, seed, epochs, threads, out_dir, data_root):
     if proc.returncode:
         raise RuntimeError(f'{variant} seed {seed} failed: see '
                            f'{work}/train.log')
-    rec = dict(variant=variant, config=config, seed=seed, epochs=epochs,
-               threads=threads, wall_s=round(time.time() - t0, 1),
+    rec = dict(variant=labelled(variant, label), config=config, seed=seed,
+               epochs=epochs, threads=threads,
+               wall_s=round(time.time() - t0, 1),
                date=datetime.date.today().isoformat())
+    if cfg_options:
+        rec['cfg_options'] = list(cfg_options)
     rec.update(read_run(work))
     return rec
 
@@ -134,13 +151,17 @@ def cmd_run(args) -> None:
     results = load_results(args.results)
     done = {(r['variant'], r['seed'], r['epochs']) for r in results}
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    if args.cfg_options and not args.label:
+        raise SystemExit('--cfg-options needs a --label: the runs are '
+                         'recorded as "VARIANT [LABEL]"')
     todo = [(v, s) for s in args.seeds for v in args.variants
-            if (v, s, args.epochs) not in done]
+            if (labelled(v, args.label), s, args.epochs) not in done]
     print(f'{len(todo)} runs to do ({len(done)} in {args.results}), '
           f'{args.jobs} at a time with {threads} threads each')
     with futures.ThreadPoolExecutor(args.jobs) as pool:
         jobs = {pool.submit(run_one, v, s, args.epochs, threads,
-                            args.out, args.data_root): (v, s)
+                            args.out, args.data_root, args.cfg_options,
+                            args.label): (labelled(v, args.label), s)
                 for v, s in todo}
         for job in futures.as_completed(jobs):
             v, s = jobs[job]
@@ -174,7 +195,9 @@ def cmd_table(args) -> None:
         print('| variant | seeds | mAP | AP50 | AP75 | AP_s | AP_m | AP_l '
               '| s/iter |')
         print('|---|---|---|---|---|---|---|---|---|')
-        for v in VARIANTS:
+        names = list(VARIANTS) + [r['variant'] for r in recs
+                                  if r['variant'] not in VARIANTS]
+        for v in dict.fromkeys(names):
             rs = [r for r in recs if r['variant'] == v]
             if not rs:
                 continue
@@ -184,6 +207,44 @@ def cmd_table(args) -> None:
                 rs, key=lambda r: r['seed']))
             print(f'| {v} | {seeds} | ' + ' | '.join(cells) +
                   f' | {t:.2f} |')
+
+
+def cmd_compare(args) -> None:
+    from scipy import stats
+    results = load_results(args.results)
+    by = {}
+    for r in results:
+        if r['epochs'] == args.epochs:
+            by.setdefault(r['variant'], {})[r['seed']] = r[args.metric]
+    for v in (args.a, args.b):
+        if v not in by:
+            raise SystemExit(f'no {args.epochs}-epoch runs of {v!r} in '
+                             f'{args.results}')
+    a, b = by[args.a], by[args.b]
+    seeds = sorted(set(a) & set(b))
+    diffs = [a[s] - b[s] for s in seeds]
+    print(f'{args.metric}, {args.epochs} epochs: {args.a!r} minus '
+          f'{args.b!r}\n')
+    print('| seed | ' + ' | '.join(map(str, seeds)) + ' |')
+    print('|---' * (len(seeds) + 1) + '|')
+    print('| difference | ' + ' | '.join(f'{d:+.3f}' for d in diffs) + ' |')
+    print(f'\nmean {statistics.mean(a.values()):.4f} ({len(a)} seeds) '
+          f'against {statistics.mean(b.values()):.4f} ({len(b)} seeds)')
+    if len(seeds) >= 2:
+        t = stats.ttest_rel([a[s] for s in seeds], [b[s] for s in seeds])
+        wins = sum(d > 0 for d in diffs)
+        ties = sum(d == 0 for d in diffs)
+        sign = stats.binomtest(wins, len(seeds) - ties).pvalue \
+            if len(seeds) > ties else 1.0
+        print(f'paired ({len(seeds)} seeds): mean difference '
+              f'{statistics.mean(diffs):+.4f}, t = {t.statistic:.2f}, '
+              f'p = {t.pvalue:.3f}; sign test {wins} of '
+              f'{len(seeds) - ties} positive, p = {sign:.3f}')
+    if len(a) >= 2 and len(b) >= 2:
+        w = stats.ttest_ind(list(a.values()), list(b.values()),
+                            equal_var=False)
+        print(f'Welch (all seeds): t = {w.statistic:.2f}, '
+              f'p = {w.pvalue:.3f}')
 
 
 def main():
@@ -196,11 +257,24 @@ def main():
     run.add_argument('--epochs', type=int, default=12)
     run.add_argument('--jobs', type=int, default=1)
     run.add_argument('--out', default='work_dirs/ablation')
+    run.add_argument('--cfg-options', nargs='+', default=[],
+                     metavar='KEY=VALUE',
+                     help='more config overrides for these runs (needs '
+                     '--label)')
+    run.add_argument('--label', default=None,
+                     help='recorded after the variant name, e.g. a control '
+                     'run of the same variant with --cfg-options')
     run.add_argument('--data-root', default=None,
                      help='another copy of the dataset (default: the '
                      'configs\' data/shapes/)')
     table = sub.add_parser('table')
-    for p in (run, table):
+    compare = sub.add_parser('compare')
+    compare.add_argument('a', metavar='VARIANT_A')
+    compare.add_argument('b', metavar='VARIANT_B')
+    compare.add_argument('--metric', default='bbox_mAP',
+                         choices=list(METRICS))
+    compare.add_argument('--epochs', type=int, default=6)
+    for p in (run, table, compare):
         p.add_argument('--results',
                        default=osp.join('docs', 'ablation', 'results.json'))
     args = parser.parse_args()
@@ -211,6 +285,8 @@ def main():
                             'mmdet_libra_ext.datasets.make_shapes',
                             'data/shapes'], check=True)
         cmd_run(args)
+    elif args.cmd == 'compare':
+        cmd_compare(args)
     else:
         cmd_table(args)
 
