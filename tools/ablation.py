@@ -28,8 +28,8 @@ import glob
 import json
 import os
 import os.path as osp
-import statistics
 import re
+import statistics
 import subprocess
 import sys
 import time

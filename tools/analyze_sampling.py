@@ -14,7 +14,6 @@ plus uniformly random boxes (2000 per image).
 import argparse
 import copy
 import os.path as osp
-
 import sys
 
 import matplotlib
