@@ -3,14 +3,27 @@ components against MMDetection's built-in Libra components in the same
 config, interleaved in one process, plus a breakdown of where one training
 iteration's time goes, by module.
 
-    python benchmarks/bench_e2e.py [--repeats 5] [--iters 3]
+    python benchmarks/bench_e2e.py [--repeats 30] [--iters 3]
         [--ours CONFIG] [--ref CONFIG]
 
 Both detectors are built with the same seed (identical initial weights,
 identical batches), so the only difference is the four Libra components.
+Every timed iteration starts from the same weights and optimizer state
+(those after a warm-up iteration per batch), so every round does exactly
+the same work.
+
+A copy of MMDetection's detector, timed in the same rounds, shows what two
+identical detectors measure: on a shared 2-core machine whole-iteration
+ratios scatter by a few percent, more than the components cost. So their
+own time is also measured directly: every call they made in these
+iterations (BFP, RoI sampler, box loss) is redone alone on the same inputs,
+forward and backward, interleaved between the two implementations. Its
+share of MMDetection's iteration bounds what any implementation could
+gain end to end: with free components the ratio would be ``1 - share``.
 """
 import argparse
 import collections
+import copy
 import os
 import statistics
 import sys
@@ -19,7 +32,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import build_training  # noqa: E402
+from common import build_training, paired_ratio  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO = os.path.join(ROOT, 'configs', 'demo')
@@ -64,9 +77,68 @@ class ModuleTimer:
         self.wrap(model, 'parse_losses', 'parse losses')
 
 
+def component_calls(model):
+    """Install recorders on a detector's Libra components (BFP, RoI sampler,
+    box loss). Every call made until the returned function is called is
+    kept as ``(component, prepare, run)``: ``run(prepare())`` repeats that call on the
+    same inputs, forward and backward (with all-ones output gradients for
+    BFP), ``prepare`` doing the untimed part (fresh leaf tensors, a copy of
+    the assign result the sampler adds the ground truth to). The function
+    removes the recorders and returns the calls."""
+    calls = []
+    targets = []
+
+    def record(component, obj, attr, make):
+        orig = getattr(obj, attr)
+
+        def recorder(*args, **kwargs):
+            calls.append((component, *make(orig, args, kwargs)))
+            return orig(*args, **kwargs)
+
+        setattr(obj, attr, recorder)
+        targets.append((obj, attr))
+
+    def neck_call(orig, args, kwargs):
+        xs = [x.detach() for x in args[0]]
+
+        def run(inputs):
+            outs = orig(inputs)
+            torch.autograd.backward(outs, [torch.ones_like(o) for o in outs])
+
+        return lambda: [x.clone().requires_grad_() for x in xs], run
+
+    def sampler_call(orig, args, kwargs):
+        assign = copy.deepcopy(args[0])
+        return (lambda: copy.deepcopy(assign),
+                lambda a: orig(a, *args[1:], **kwargs))
+
+    def loss_call(orig, args, kwargs):
+        pred, rest = args[0].detach(), args[1:]
+        return (lambda: pred.clone().requires_grad_(),
+                lambda p: orig(p, *rest, **kwargs).backward())
+
+    record('BFP', model.neck[1], 'forward', neck_call)
+    record('RoI sampler', model.roi_head.bbox_sampler, 'sample',
+           sampler_call)
+    record('box loss', model.roi_head.bbox_head.loss_bbox, 'forward',
+           loss_call)
+
+    def finish():
+        for obj, attr in targets:
+            delattr(obj, attr)  # the class's method again
+        return calls
+
+    return finish
+
+
+def fmt_ratio(r):
+    """``median [lo, hi]`` of :func:`common.paired_ratio`."""
+    return f'{r[0]:.3f} [{r[1]:.3f}, {r[2]:.3f}]'
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--repeats', type=int, default=30)
     parser.add_argument('--iters', type=int, default=3,
                         help='training iterations per timed round')
     parser.add_argument('--data-root', default='data/shapes/')
@@ -82,25 +154,68 @@ def main():
     runs = {}
     for name, cfg in (('ours', args.ours), ('mmdet', args.ref)):
         runs[name] = build_training(cfg, args.data_root, args.iters)
+    runs['copy'] = build_training(args.ref, args.data_root, args.iters)
+
+    def step(name, batch_index):
+        """One training iteration from the common starting state."""
+        model, optim, batches = runs[name]
+        model.load_state_dict(start[name][0])
+        optim.load_state_dict(start[name][1])
+        t0 = time.perf_counter()
+        model.train_step(batches[batch_index], optim)
+        return time.perf_counter() - t0
+
     # Warm-up, which also lets MMDetection's sampler make its first-call
-    # configuration change.
+    # configuration change; its end state is every timed iteration's start.
+    # The copy of MMDetection's detector (the A/A control) takes its state.
     for model, optim, batches in runs.values():
         for batch in batches:
             model.train_step(batch, optim)
+    for i in (0, 1):
+        runs['copy'][i].load_state_dict(runs['mmdet'][i].state_dict())
+    start = {name: (copy.deepcopy(model.state_dict()),
+                    copy.deepcopy(optim.state_dict()))
+             for name, (model, optim, _) in runs.items()}
+    names = list(runs)
+    samples = {k: [] for k in names}
+    for r in range(args.repeats):
+        # Rotate the order, so no detector always runs after the same one.
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            samples[name].append(
+                sum(step(name, i) for i in range(args.iters)) / args.iters)
+    ratio = paired_ratio(samples['ours'], samples['mmdet'])
+    aa_ratio = paired_ratio(samples['copy'], samples['mmdet'])
 
-    samples = {k: [] for k in runs}
-    for _ in range(args.repeats):
-        for name, (model, optim, batches) in runs.items():
-            t0 = time.perf_counter()
-            for batch in batches:
-                model.train_step(batch, optim)
-            samples[name].append((time.perf_counter() - t0) / len(batches))
-    it = {k: statistics.median(v) for k, v in samples.items()}
-    ratios = sorted(a / b for a, b in zip(samples['ours'], samples['mmdet']))
+    # The components' own time: their calls of the same iterations, redone
+    # alone on the same inputs (far less noisy than differences of whole
+    # iterations).
+    calls = {}
+    for name in ('ours', 'mmdet'):
+        finish = component_calls(runs[name][0])
+        for i in range(args.iters):
+            step(name, i)
+        calls[name] = finish()
+    components = ('BFP', 'RoI sampler', 'box loss', 'all')
+    own = {k: {c: [] for c in components} for k in calls}
+    for r in range(args.repeats):
+        for name in (('ours', 'mmdet') if r % 2 else ('mmdet', 'ours')):
+            total = dict.fromkeys(components, 0.0)
+            for component, prepare, run in calls[name]:
+                inputs = prepare()
+                t0 = time.perf_counter()
+                run(inputs)
+                total[component] += time.perf_counter() - t0
+            total['all'] = sum(total.values())
+            for c in components:
+                own[name][c].append(total[c] / args.iters)
+    it_mmdet = statistics.median(samples['mmdet'])
+    share = {k: {c: statistics.median(v[c]) / it_mmdet for c in components}
+             for k, v in own.items()}
 
     # Profile: the same iterations once more, with per-module timers.
     profiles = {}
-    for name, (model, optim, batches) in runs.items():
+    for name in ('ours', 'mmdet'):
+        model, optim, batches = runs[name]
         timer = ModuleTimer()
         timer.install(model)
         t0 = time.perf_counter()
@@ -120,10 +235,22 @@ def main():
           f'{args.repeats} interleaved rounds of {args.iters} iterations '
           f'(batch {len(runs["ours"][2][0]["inputs"])})')
     print('\n| measure | value |\n|---|---|')
-    print(f'| iteration time, ours / MMDetection components (ratio of '
-          f'medians) | {it["ours"] / it["mmdet"]:.3f} |')
-    print(f'| per-round ratios (min / median / max) | {ratios[0]:.3f} / '
-          f'{statistics.median(ratios):.3f} / {ratios[-1]:.3f} |')
+    print(f'| iteration time, ours / MMDetection components (median of '
+          f'per-round ratios [95% CI]) | {fmt_ratio(ratio)} |')
+    print(f'| iteration time, a second copy of MMDetection\'s detector / '
+          f'MMDetection\'s (A/A: the noise of this measure) | '
+          f'{fmt_ratio(aa_ratio)} |')
+    print(f'| best ratio any implementation of the components can give '
+          f'(1 - the share of MMDetection\'s below) | '
+          f'{1 - share["mmdet"]["all"]:.3f} |')
+    print('\n## The components alone: share of an iteration with '
+          'MMDetection\'s components (forward + backward)\n')
+    print('| component | ours | MMDetection\'s | ours / MMDetection\'s '
+          '[95% CI] |\n|---|---|---|---|')
+    for c in components:
+        print(f'| {c} | {100 * share["ours"][c]:.2f}% | '
+              f'{100 * share["mmdet"][c]:.2f}% | '
+              f'{fmt_ratio(paired_ratio(own["ours"][c], own["mmdet"][c]))} |')
     print('\n## Share of one training iteration by module\n')
     print('| module | ours | MMDetection components |\n|---|---|---|')
     keys = list(profiles['ours'])

@@ -24,6 +24,20 @@ def time_ratio(fns: Dict[str, Callable[[], None]], repeats: int = 15,
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
+def paired_ratio(a, b, resamples=2000, seed=0):
+    """Median of the per-round ratios ``a[i] / b[i]`` of two series timed
+    in the same rounds, with a 95% bootstrap interval of that median
+    (rounds resampled with replacement). Returns ``(median, lo, hi)``."""
+    import random
+    ratios = [x / y for x, y in zip(a, b)]
+    rng = random.Random(seed)
+    meds = sorted(
+        statistics.median(rng.choices(ratios, k=len(ratios)))
+        for _ in range(resamples))
+    return (statistics.median(ratios), meds[int(0.025 * resamples)],
+            meds[int(0.975 * resamples) - 1])
+
+
 def _peak_child(setup, name, queue):
     fn = setup()[name]
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
