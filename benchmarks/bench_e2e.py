@@ -38,6 +38,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO = os.path.join(ROOT, 'configs', 'demo')
 
 
+def wrap_method(obj, attr, around):
+    """Replace the method ``obj.attr`` on this instance by
+    ``around(orig, args, kwargs)``; ``del obj.attr`` restores the class's."""
+    orig = getattr(obj, attr)
+
+    def wrapper(*args, **kwargs):
+        return around(orig, args, kwargs)
+
+    setattr(obj, attr, wrapper)
+
+
 class ModuleTimer:
     """Accumulates wall time of selected methods (CPU: synchronous)."""
 
@@ -45,15 +56,14 @@ class ModuleTimer:
         self.total = collections.defaultdict(float)
 
     def wrap(self, obj, attr, key):
-        orig = getattr(obj, attr)
 
-        def timed(*args, **kwargs):
+        def timed(orig, args, kwargs):
             t0 = time.perf_counter()
             out = orig(*args, **kwargs)
             self.total[key] += time.perf_counter() - t0
             return out
 
-        setattr(obj, attr, timed)
+        wrap_method(obj, attr, timed)
 
     def install(self, model):
         """The parts of a two-stage detector's training iteration. Nested
@@ -80,22 +90,21 @@ class ModuleTimer:
 def component_calls(model):
     """Install recorders on a detector's Libra components (BFP, RoI sampler,
     box loss). Every call made until the returned function is called is
-    kept as ``(component, prepare, run)``: ``run(prepare())`` repeats that call on the
-    same inputs, forward and backward (with all-ones output gradients for
-    BFP), ``prepare`` doing the untimed part (fresh leaf tensors, a copy of
-    the assign result the sampler adds the ground truth to). The function
-    removes the recorders and returns the calls."""
+    kept as ``(component, prepare, run)``: ``run(prepare())`` repeats that
+    call on the same inputs, forward and backward (with all-ones output
+    gradients for BFP), ``prepare`` doing the untimed part (fresh leaf
+    tensors, a copy of the assign result the sampler adds the ground truth
+    to). The function removes the recorders and returns the calls."""
     calls = []
     targets = []
 
     def record(component, obj, attr, make):
-        orig = getattr(obj, attr)
 
-        def recorder(*args, **kwargs):
+        def recorder(orig, args, kwargs):
             calls.append((component, *make(orig, args, kwargs)))
             return orig(*args, **kwargs)
 
-        setattr(obj, attr, recorder)
+        wrap_method(obj, attr, recorder)
         targets.append((obj, attr))
 
     def neck_call(orig, args, kwargs):
@@ -156,15 +165,6 @@ def main():
         runs[name] = build_training(cfg, args.data_root, args.iters)
     runs['copy'] = build_training(args.ref, args.data_root, args.iters)
 
-    def step(name, batch_index):
-        """One training iteration from the common starting state."""
-        model, optim, batches = runs[name]
-        model.load_state_dict(start[name][0])
-        optim.load_state_dict(start[name][1])
-        t0 = time.perf_counter()
-        model.train_step(batches[batch_index], optim)
-        return time.perf_counter() - t0
-
     # Warm-up, which also lets MMDetection's sampler make its first-call
     # configuration change; its end state is every timed iteration's start.
     # The copy of MMDetection's detector (the A/A control) takes its state.
@@ -176,6 +176,16 @@ def main():
     start = {name: (copy.deepcopy(model.state_dict()),
                     copy.deepcopy(optim.state_dict()))
              for name, (model, optim, _) in runs.items()}
+
+    def step(name, batch_index):
+        """One training iteration from the common starting state."""
+        model, optim, batches = runs[name]
+        model.load_state_dict(start[name][0])
+        optim.load_state_dict(start[name][1])
+        t0 = time.perf_counter()
+        model.train_step(batches[batch_index], optim)
+        return time.perf_counter() - t0
+
     names = list(runs)
     samples = {k: [] for k in names}
     for r in range(args.repeats):

@@ -1,5 +1,6 @@
 """Timing helpers: interleaved repeats in one process, ratios of medians."""
 import multiprocessing as mp
+import random
 import resource
 import statistics
 import time
@@ -28,7 +29,6 @@ def paired_ratio(a, b, resamples=2000, seed=0):
     """Median of the per-round ratios ``a[i] / b[i]`` of two series timed
     in the same rounds, with a 95% bootstrap interval of that median
     (rounds resampled with replacement). Returns ``(median, lo, hi)``."""
-    import random
     ratios = [x / y for x, y in zip(a, b)]
     rng = random.Random(seed)
     meds = sorted(
