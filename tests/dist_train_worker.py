@@ -2,14 +2,15 @@
 (run as a script by test_train_distributed.py: spawned children must import
 this module by path).
 
-    python tests/dist_train_worker.py CONFIG DATA_ROOT WORK_DIR
+    python tests/dist_train_worker.py CONFIG DATA_ROOT WORK_DIR [RESUME]
 
 mmengine 0.10.7's ``--launcher pytorch`` calls ``torch.cuda.set_device``,
 which fails without a GPU, so each rank initialises its gloo process group
 itself before building the runner (mmengine then skips its own
 ``init_dist``), with ``MMDistributedDataParallel`` on CPU
 (``device_ids=None``). Each rank writes what it saw at every iteration to
-``WORK_DIR/rank{r}.json``.
+``WORK_DIR/rank{r}.json``. With ``RESUME`` (a checkpoint file) the run
+resumes from it, as ``tools/train.py --resume RESUME`` does.
 """
 import json
 import os
@@ -26,16 +27,18 @@ from tiny import tiny_settings  # noqa: E402
 
 
 def _tiny(cfg, data_root):
-    # 2 iterations per epoch and rank, 2 epochs.
+    # 2 iterations per epoch and rank, 2 epochs; validation at the end
+    # only (none at the resume point).
     cfg.merge_from_dict(tiny_settings(data_root, epochs=2, train_images=16,
                                       val_images=8))
+    cfg.train_cfg.val_interval = 2
     cfg.default_hooks.checkpoint.max_keep_ckpts = -1
     for hook in cfg.custom_hooks:
         if hook['type'] == 'mmdet_libra_ext.ALWAHook':
             hook['interval'] = 3  # a window open at the epoch's end
 
 
-def _worker(rank, world, port, config, data_root, work_dir):
+def _worker(rank, world, port, config, data_root, work_dir, resume):
     torch.set_num_threads(1)
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
                       RANK=str(rank), LOCAL_RANK=str(rank),
@@ -52,6 +55,8 @@ def _worker(rank, world, port, config, data_root, work_dir):
     cfg = Config.fromfile(config)
     _tiny(cfg, data_root)
     cfg.work_dir = work_dir
+    if resume:
+        cfg.resume, cfg.load_from = True, resume
     cfg.launcher = 'pytorch'
     cfg.model_wrapper_cfg = dict(
         type='MMDistributedDataParallel', broadcast_buffers=False,
@@ -100,7 +105,9 @@ def _worker(rank, world, port, config, data_root, work_dir):
 
 if __name__ == '__main__':
     config, data_root, work_dir = sys.argv[1:4]
+    resume = sys.argv[4] if len(sys.argv) > 4 else None
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
-    mp.spawn(_worker, args=(2, port, config, data_root, work_dir), nprocs=2)
+    mp.spawn(_worker, args=(2, port, config, data_root, work_dir, resume),
+             nprocs=2)

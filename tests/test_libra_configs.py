@@ -36,6 +36,10 @@ def test_same_recipe_as_mmdet_stock(name):
     for key in ('custom_imports', 'custom_hooks'):
         ours_d.pop(key)
         assert key not in stock_d
+    # Our checkpoint hook is MMEngine's, written atomically.
+    ckpt = ours_d['default_hooks']['checkpoint']
+    assert ckpt.pop('type') == 'mmdet_libra_ext.AtomicCheckpointHook'
+    ckpt['type'] = stock_d['default_hooks']['checkpoint']['type']
     # Our components are named with the scope ...
     text = ours.pretty_text
     assert "type='mmdet_libra_ext.BFP'" in text

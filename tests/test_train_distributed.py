@@ -11,6 +11,8 @@ import pytest
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(ROOT, 'tests'))
+from resume_checks import assert_same_end  # noqa: E402
 WORKER = osp.join(ROOT, 'tests', 'dist_train_worker.py')
 DEMO = osp.join(ROOT, 'configs', 'demo')
 
@@ -57,3 +59,17 @@ def test_two_rank_training_keeps_ranks_identical(name, shapes_root, tmp_path):
     torch.testing.assert_close(torch.tensor(r0['epoch_rows'][0]), mean)
     ckpt = torch.load(osp.join(work, 'epoch_1.pth'), weights_only=True)
     torch.testing.assert_close(ckpt['alwa']['rows'], mean)
+    # Resumed from epoch_1.pth (no validation there, the ALWA window open),
+    # both ranks go on exactly as in the uninterrupted run.
+    resumed = str(tmp_path / 'resumed')
+    out = subprocess.run(
+        [sys.executable, WORKER, config, shapes_root, resumed,
+         osp.join(work, 'epoch_1.pth')],
+        capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    for rank, full in enumerate((r0, r1)):
+        part = json.load(open(osp.join(resumed, f'rank{rank}.json')))
+        assert [r['iter'] for r in part['records']] == [3, 4]
+        assert part['records'] == full['records'][2:]
+        assert part['param_sums'] == full['param_sums']
+    assert_same_end(work, resumed, 'epoch_2.pth')

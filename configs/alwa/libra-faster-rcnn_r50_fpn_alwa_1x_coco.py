@@ -6,3 +6,7 @@ custom_hooks = [
     dict(type='mmdet_libra_ext.WeightsOnlyCheckpointHook'),
     dict(type='mmdet_libra_ext.ALWAHook', interval=100, statistic='std'),
 ]
+# Checkpoints and last_checkpoint written atomically: a run killed while
+# saving never leaves --resume a truncated or deleted file.
+default_hooks = dict(
+    checkpoint=dict(type='mmdet_libra_ext.AtomicCheckpointHook'))

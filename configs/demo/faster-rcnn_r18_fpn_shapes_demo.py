@@ -110,9 +110,14 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 
+# Checkpoints written atomically: a run killed while saving never leaves a
+# truncated file or a dangling last_checkpoint for --resume.
 default_hooks = dict(
     logger=dict(interval=10),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+    checkpoint=dict(
+        type='mmdet_libra_ext.AtomicCheckpointHook',
+        interval=max_epochs,
+        max_keep_ckpts=1))
 randomness = dict(seed=0)
 
 # Checkpoints that load with torch.load(weights_only=True) (torch >= 2.6):

@@ -5,6 +5,10 @@ _base_ = 'mmdet::libra_rcnn/libra-faster-rcnn_r50_fpn_1x_coco.py'
 
 custom_imports = dict(imports=['mmdet_libra_ext'], allow_failed_imports=False)
 custom_hooks = [dict(type='mmdet_libra_ext.WeightsOnlyCheckpointHook')]
+# Checkpoints and last_checkpoint written atomically: a run killed while
+# saving never leaves --resume a truncated or deleted file.
+default_hooks = dict(
+    checkpoint=dict(type='mmdet_libra_ext.AtomicCheckpointHook'))
 
 model = dict(
     neck=[

@@ -18,12 +18,20 @@ This module:
   ``load_from`` work with ``weights_only=True``, and the checkpoints also
   load in plain torch/MMDetection without this package;
 - names the unsafe globals of a checkpoint (:func:`unsafe_globals`) so a
-  run refuses it with a clear message before training starts.
+  run refuses it with a clear message before training starts;
+- checks that a checkpoint file is complete (:func:`check_checkpoint_file`)
+  and writes files atomically (:func:`atomic_replace`,
+  :func:`write_text_atomic`), so that a run killed while saving never leaves
+  a truncated file where ``--resume`` looks.
 
 ``weights_only`` is never switched off.
 """
+import glob
+import os
+import os.path as osp
+import zipfile
 from collections import OrderedDict
-from typing import Any, List
+from typing import Any, List, Optional
 
 import numpy as np
 import torch
@@ -135,6 +143,87 @@ def check_weights_only_loadable(filename: str) -> None:
             f'`python tools/upgrade_checkpoint.py {filename} OUT.pth` and '
             f'load OUT.pth; checkpoints saved with '
             f'mmdet_libra_ext.WeightsOnlyCheckpointHook need no conversion.')
+
+
+def checkpoint_problem(filename: str) -> Optional[str]:
+    """Why ``filename`` is not a complete checkpoint file, or ``None``.
+
+    torch saves checkpoints as zip archives; a file cut short by a killed
+    process loses its central directory (or a record's data), which this
+    finds by reading the archive's index and every record's CRC. Files in
+    torch's legacy (pre-1.6, non-zip) format are not checked.
+    """
+    if not osp.isfile(filename):
+        return 'the file does not exist'
+    with open(filename, 'rb') as f:
+        magic = f.read(4)
+    if magic[:1] == b'\x80':  # legacy pickle format
+        return None
+    if magic != b'PK\x03\x04':
+        return 'it is not a torch checkpoint (no zip header)'
+    try:
+        with zipfile.ZipFile(filename) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        return f'it is truncated or corrupt ({e})'
+    if bad is not None:
+        return f'it is corrupt (record {bad!r} fails its CRC check)'
+    return None
+
+
+def newest_intact_checkpoint(directory: str,
+                             exclude: str = '') -> Optional[str]:
+    """The most recently written complete ``*.pth`` file in ``directory``
+    other than ``exclude``, or ``None``."""
+    candidates = [
+        f for f in glob.glob(osp.join(directory, '*.pth'))
+        if not exclude or osp.abspath(f) != osp.abspath(exclude)
+    ]
+    for f in sorted(candidates, key=osp.getmtime, reverse=True):
+        if checkpoint_problem(f) is None:
+            return f
+    return None
+
+
+def check_checkpoint_file(filename: str) -> None:
+    """Raise a clear error if ``filename`` is missing, truncated or corrupt,
+    naming the newest intact checkpoint beside it."""
+    problem = checkpoint_problem(filename)
+    if problem is None:
+        return
+    directory = osp.dirname(osp.abspath(filename))
+    previous = newest_intact_checkpoint(directory, exclude=filename)
+    hint = (f'The newest intact checkpoint in {directory} is {previous!r}: '
+            f'pass it with --resume {previous} (or load_from).'
+            if previous else
+            f'There is no intact checkpoint in {directory}.')
+    raise RuntimeError(
+        f'cannot load checkpoint {filename!r}: {problem}. {hint}')
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_replace(tmp: str, filename: str) -> None:
+    """Move the completely written file ``tmp`` to ``filename`` in one step:
+    readers see the old file or the new one, never a part of it (also
+    after a power cut: the data and the directory entry are synced)."""
+    _fsync(tmp)
+    os.replace(tmp, filename)
+    _fsync(osp.dirname(osp.abspath(filename)))
+
+
+def write_text_atomic(filename: str, text: str) -> None:
+    """Write ``text`` to ``filename`` atomically."""
+    tmp = f'{filename}.tmp'
+    with open(tmp, 'w') as f:
+        f.write(text)
+    atomic_replace(tmp, filename)
 
 
 register_safe_globals()

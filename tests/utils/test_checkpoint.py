@@ -90,3 +90,57 @@ def test_upgrade_checkpoint_tool(tmp_path):
     loaded = from_weights_only(torch.load(dst, weights_only=True))
     assert isinstance(loaded['message_hub']['log_scalars']['train/loss'],
                       HistoryBuffer)
+
+
+def _save(path, value=1.0):
+    torch.save({'state_dict': {'w': torch.full((4096, ), value)}}, path)
+    return str(path)
+
+
+def test_checkpoint_problem_finds_truncation_and_corruption(tmp_path):
+    from mmdet_libra_ext.utils import checkpoint_problem
+    good = _save(tmp_path / 'good.pth')
+    assert checkpoint_problem(good) is None
+    data = open(good, 'rb').read()
+    for cut in (10, len(data) // 2, len(data) - 30):
+        (tmp_path / 'cut.pth').write_bytes(data[:cut])
+        assert 'truncated' in checkpoint_problem(str(tmp_path / 'cut.pth'))
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF  # inside the tensor's record
+    (tmp_path / 'flip.pth').write_bytes(bytes(flipped))
+    assert 'CRC' in checkpoint_problem(str(tmp_path / 'flip.pth'))
+    (tmp_path / 'text.pth').write_text('not a checkpoint')
+    assert 'no zip header' in checkpoint_problem(str(tmp_path / 'text.pth'))
+    assert 'does not exist' in checkpoint_problem(str(tmp_path / 'no.pth'))
+    # torch's legacy format is left to torch.
+    torch.save({'w': torch.ones(2)}, tmp_path / 'legacy.pth',
+               _use_new_zipfile_serialization=False)
+    assert checkpoint_problem(str(tmp_path / 'legacy.pth')) is None
+
+
+def test_check_checkpoint_file_names_the_newest_intact_one(tmp_path):
+    import os
+    from mmdet_libra_ext.utils import check_checkpoint_file
+    old = _save(tmp_path / 'epoch_1.pth')
+    newer = _save(tmp_path / 'epoch_2.pth')
+    os.utime(old, (1, 1))
+    data = open(newer, 'rb').read()
+    bad = tmp_path / 'epoch_3.pth'
+    bad.write_bytes(data[:len(data) // 2])
+    check_checkpoint_file(newer)
+    with pytest.raises(RuntimeError, match=r"epoch_3.pth'.*truncated.*"
+                       r"newest intact checkpoint .*epoch_2.pth"):
+        check_checkpoint_file(str(bad))
+    os.remove(newer)
+    os.remove(old)
+    with pytest.raises(RuntimeError, match='no intact checkpoint'):
+        check_checkpoint_file(str(bad))
+
+
+def test_atomic_writes(tmp_path):
+    from mmdet_libra_ext.utils import write_text_atomic
+    target = tmp_path / 'last_checkpoint'
+    write_text_atomic(str(target), 'a')
+    write_text_atomic(str(target), 'b')
+    assert target.read_text() == 'b'
+    assert [p.name for p in tmp_path.iterdir()] == ['last_checkpoint']

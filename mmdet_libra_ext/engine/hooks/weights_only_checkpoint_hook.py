@@ -5,7 +5,8 @@ from mmengine.hooks import Hook
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from mmdet_libra_ext.registry import HOOKS
-from mmdet_libra_ext.utils.checkpoint import (check_weights_only_loadable,
+from mmdet_libra_ext.utils.checkpoint import (check_checkpoint_file,
+                                              check_weights_only_loadable,
                                               from_weights_only,
                                               to_weights_only)
 
@@ -21,8 +22,11 @@ class WeightsOnlyCheckpointHook(Hook):
     - ``after_load_checkpoint``: the state is converted back before the
       runner restores it;
     - ``before_run``: the checkpoint the run is about to resume or load is
-      checked, and one that needs unsafe globals is refused with a message
-      naming them (instead of torch's advice to allow-list them).
+      checked. A missing, truncated or corrupt file is refused with a
+      message naming it and the newest intact checkpoint beside it (instead
+      of an unpickling traceback); one that needs unsafe globals is refused
+      with a message naming them (instead of torch's advice to allow-list
+      them).
 
     Add it to a config with
     ``custom_hooks = [dict(type='mmdet_libra_ext.WeightsOnlyCheckpointHook')]``
@@ -35,9 +39,15 @@ class WeightsOnlyCheckpointHook(Hook):
         filename: Optional[str] = None
         if getattr(runner, '_resume', False) and runner._load_from is None:
             filename = find_latest_checkpoint(runner.work_dir)
+            if filename == '':
+                raise RuntimeError(
+                    f'--resume: {runner.work_dir}/last_checkpoint is empty '
+                    '(a save was killed while writing it). Pass a checkpoint '
+                    'explicitly with --resume FILE.')
         elif runner._load_from is not None:
             filename = runner._load_from
         if filename and '://' not in str(filename):
+            check_checkpoint_file(filename)
             check_weights_only_loadable(filename)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:

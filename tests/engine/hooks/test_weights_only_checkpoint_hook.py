@@ -48,3 +48,25 @@ def test_before_run_refuses_unsafe_checkpoint(tmp_path):
     WeightsOnlyCheckpointHook().before_run(
         SimpleNamespace(_resume=False, _load_from=None,
                         work_dir=str(tmp_path)))
+
+
+def test_before_run_refuses_truncated_or_missing_checkpoint(tmp_path):
+    good = tmp_path / 'epoch_1.pth'
+    torch.save({'state_dict': {'w': torch.ones(1000)}}, good)
+    data = good.read_bytes()
+    bad = tmp_path / 'epoch_2.pth'
+    bad.write_bytes(data[:len(data) - 100])
+    hook = WeightsOnlyCheckpointHook()
+    runner = SimpleNamespace(_resume=False, _load_from=str(bad),
+                             work_dir=str(tmp_path))
+    with pytest.raises(RuntimeError, match='epoch_2.pth.*truncated.*'
+                       'epoch_1.pth'):
+        hook.before_run(runner)
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'gone.pth'))
+    runner = SimpleNamespace(_resume=True, _load_from=None,
+                             work_dir=str(tmp_path))
+    with pytest.raises(RuntimeError, match='gone.pth.*does not exist'):
+        hook.before_run(runner)
+    (tmp_path / 'last_checkpoint').write_text('')
+    with pytest.raises(RuntimeError, match='last_checkpoint is empty'):
+        hook.before_run(runner)

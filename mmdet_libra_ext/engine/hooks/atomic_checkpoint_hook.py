@@ -1,0 +1,71 @@
+"""MMEngine's checkpoint hook, made safe against a process killed while it
+saves."""
+import os.path as osp
+
+from mmengine.dist import is_main_process
+from mmengine.fileio import LocalBackend
+from mmengine.hooks import CheckpointHook
+
+from mmdet_libra_ext.registry import HOOKS
+from mmdet_libra_ext.utils.checkpoint import (atomic_replace,
+                                              write_text_atomic)
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """``CheckpointHook`` whose files are always complete.
+
+    MMEngine's hook (0.10.x) deletes the oldest kept checkpoint *before* it
+    writes the new one, writes the new file in place, and then rewrites
+    ``last_checkpoint`` in place. A process killed during a save (a
+    scheduler's SIGKILL, an out-of-memory kill) can therefore leave a
+    truncated ``epoch_N.pth``, an empty ``last_checkpoint``, or, with
+    ``max_keep_ckpts=1``, a ``last_checkpoint`` naming a file already
+    deleted: ``--resume`` then fails or loads garbage.
+
+    This hook, for checkpoints on the local file system, writes the new
+    checkpoint to ``<name>.tmp`` and renames it into place (atomic, synced to
+    disk), then replaces ``last_checkpoint`` the same way, and only then
+    deletes the checkpoints beyond ``max_keep_ckpts``. A kill at any moment
+    leaves ``last_checkpoint`` naming a complete file. Every argument is
+    ``CheckpointHook``'s; remote back ends keep MMEngine's behaviour.
+
+    Use it in place of MMEngine's:
+    ``default_hooks = dict(checkpoint=dict(
+    type='mmdet_libra_ext.AtomicCheckpointHook', interval=1))``.
+    """
+
+    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
+        if not isinstance(self.file_backend, LocalBackend):
+            super()._save_checkpoint_with_step(runner, step, meta)
+            return
+        stale = []
+        if self.max_keep_ckpts > 0 and not (
+                self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                stale.append(self.keep_ckpt_ids.popleft())
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info('keep_ckpt_ids',
+                                           list(self.keep_ckpt_ids))
+        filename = self.filename_tmpl.format(step)
+        self.last_ckpt = osp.join(self.out_dir, filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(
+            self.out_dir,
+            f'{filename}.tmp',
+            self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
+            **self.args)
+        if not is_main_process():
+            return
+        atomic_replace(f'{self.last_ckpt}.tmp', self.last_ckpt)
+        write_text_atomic(
+            osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
+        for old in stale:
+            path = osp.join(self.out_dir, self.filename_tmpl.format(old))
+            if osp.isfile(path):
+                self.file_backend.remove(path)
