@@ -19,3 +19,12 @@ def shapes_root(tmp_path_factory):
 def mmdet_tools():
     import mmdet
     return osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools')
+
+
+@pytest.fixture(scope='session')
+def crowded_root(tmp_path_factory):
+    """A small copy of the crowded dataset (16 train, 4 val images)."""
+    from mmdet_libra_ext.datasets.make_shapes import make_shapes
+    out = str(tmp_path_factory.mktemp('crowded'))
+    make_shapes(out, num_train=16, num_val=4, seed=0, variant='crowded')
+    return out + os.sep

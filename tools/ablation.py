@@ -1,14 +1,24 @@
-"""The evidence table: each Libra component alone, all three, ALWA, and
-MMDetection's own Libra components, on the embedded dataset, several seeds.
+"""The evidence tables: each Libra component alone, all three, ALWA, and
+MMDetection's own Libra components, several seeds, in two regimes: the demo
+(from scratch on the embedded ``shapes`` data, AdamW, cosine) and the
+transfer recipe (configs/transfer/: pretrained backbone, SGD with step
+decay, fine-tuned on the ``crowded`` data).
 
     python tools/ablation.py run [--variants ...] [--seeds 0 1 2]
         [--epochs N] [--jobs 2] [--results docs/ablation/results.json]
+    python tools/ablation.py run --plan transfer [--jobs 2]
     python tools/ablation.py table [--results ...]
     python tools/ablation.py compare VARIANT_A VARIANT_B [--metric bbox_mAP]
 
 ``run`` trains every (variant, seed) with MMDetection's tools/train.py and
 appends one record per finished run to the results file (runs already there
-are skipped, so an interrupted ablation continues where it stopped).
+are skipped, so an interrupted ablation continues where it stopped). It
+makes what the variants need first: the datasets, and for the transfer
+variants the pretrained backbone (tools/pretrain_backbone.py, cached).
+``--plan NAME`` runs a whole table of :data:`PLANS` (variants, labelled
+option rows and their seeds) in the order given there. ALWA runs record the
+final and the smallest weight of each pair, so a table shows whether the
+method moved at all.
 ``table`` prints mean and sample standard deviation over the seeds of COCO
 box mAP, AP50, AP75 and AP small/medium/large, and the median training time
 per iteration, as a Markdown table. ``compare`` tests whether two variants
@@ -35,25 +45,79 @@ import sys
 import time
 from typing import Optional
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEMO = osp.join('configs', 'demo')
+from pretrain_backbone import data_root_options
 
-#: name -> config, in the order of the table.
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = 'configs'
+TRANSFER = 'transfer: '
+
+#: name -> config under configs/, in the order of the tables.
 VARIANTS = {
-    'baseline': 'faster-rcnn_r18_fpn_shapes_demo.py',
-    '+ IoU-balanced sampling': 'libra-sampler-faster-rcnn_r18_fpn_shapes_demo.py',
-    '+ BFP': 'libra-bfp-faster-rcnn_r18_fpn_shapes_demo.py',
-    '+ Balanced L1': 'libra-bl1-faster-rcnn_r18_fpn_shapes_demo.py',
-    'Libra (all three)': 'libra-faster-rcnn_r18_fpn_shapes_demo.py',
+    'baseline': 'demo/faster-rcnn_r18_fpn_shapes_demo.py',
+    '+ IoU-balanced sampling':
+    'demo/libra-sampler-faster-rcnn_r18_fpn_shapes_demo.py',
+    '+ BFP': 'demo/libra-bfp-faster-rcnn_r18_fpn_shapes_demo.py',
+    '+ Balanced L1': 'demo/libra-bl1-faster-rcnn_r18_fpn_shapes_demo.py',
+    'Libra (all three)': 'demo/libra-faster-rcnn_r18_fpn_shapes_demo.py',
     'Libra, MMDetection\'s components':
-    'mmdet-libra-faster-rcnn_r18_fpn_shapes_demo.py',
+    'demo/mmdet-libra-faster-rcnn_r18_fpn_shapes_demo.py',
     'Libra, MMDetection\'s samplers (diagnostic)':
-    'mmdet-sampler-libra-faster-rcnn_r18_fpn_shapes_demo.py',
-    'baseline + ALWA': 'alwa-faster-rcnn_r18_fpn_shapes_demo.py',
-    'Libra + ALWA': 'alwa-libra-faster-rcnn_r18_fpn_shapes_demo.py',
+    'demo/mmdet-sampler-libra-faster-rcnn_r18_fpn_shapes_demo.py',
+    'baseline + ALWA': 'demo/alwa-faster-rcnn_r18_fpn_shapes_demo.py',
+    'Libra + ALWA': 'demo/alwa-libra-faster-rcnn_r18_fpn_shapes_demo.py',
+    'Libra RetinaNet': 'demo/libra-retinanet_r18_fpn_shapes_demo.py',
+    'Libra RetinaNet + ALWA':
+    'demo/alwa-libra-retinanet_r18_fpn_shapes_demo.py',
+    TRANSFER + 'baseline': 'transfer/faster-rcnn_r18_fpn_crowded-transfer.py',
+    TRANSFER + 'Libra':
+    'transfer/libra-faster-rcnn_r18_fpn_crowded-transfer.py',
+    TRANSFER + 'baseline + ALWA':
+    'transfer/alwa-faster-rcnn_r18_fpn_crowded-transfer.py',
+    TRANSFER + 'Libra + ALWA':
+    'transfer/alwa-libra-faster-rcnn_r18_fpn_crowded-transfer.py',
 }
-#: The table's variants; the diagnostic one runs only when named.
-MAIN_VARIANTS = [v for v in VARIANTS if 'diagnostic' not in v]
+#: The demo table's variants (the default of ``run``); the diagnostic one,
+#: RetinaNet and the transfer variants run when named or planned.
+MAIN_VARIANTS = [
+    v for v in VARIANTS if 'diagnostic' not in v and 'RetinaNet' not in v
+    and not v.startswith(TRANSFER)
+]
+
+#: ALWA settings a user would try first (options of the ALWA hook, the
+#: second custom hook of every ALWA config).
+ALWA_OPTIONS = {
+    'warmup_iters=100': ['custom_hooks.1.warmup_iters=100'],
+    'weight_bounds=(0.5, 1)': ['custom_hooks.1.weight_bounds=(0.5,1.0)'],
+    'weighted_stats=False': ['custom_hooks.1.weighted_stats=False'],
+    'statistic=mean+std': ['custom_hooks.1.statistic=mean+std'],
+}
+#: The RoI head's regression loss (the baseline's is L1).
+_BOX = 'model.roi_head.bbox_head.'
+LOSSES = {
+    'SmoothL1': [_BOX + 'loss_bbox.type=SmoothL1Loss',
+                 _BOX + 'loss_bbox.beta=1.0'],
+    'CIoU': [_BOX + 'loss_bbox.type=CIoULoss',
+             _BOX + 'loss_bbox.loss_weight=10.0',
+             _BOX + 'reg_decoded_bbox=True'],
+}
+FIVE, THREE = [0, 1, 2, 3, 4], [0, 1, 2]
+
+#: name -> rows (variant, label or None, cfg options, seeds), in the order
+#: they run: the rows a decision needs first, seed by seed.
+PLANS = {
+    'transfer': [
+        (TRANSFER + v, None, [], FIVE)
+        for v in ('baseline', 'Libra', 'baseline + ALWA', 'Libra + ALWA')
+    ] + [(TRANSFER + 'baseline + ALWA', label, opts, THREE)
+         for label, opts in ALWA_OPTIONS.items()] +
+    [(TRANSFER + v, loss, opts, THREE) for loss, opts in LOSSES.items()
+     for v in ('baseline', 'baseline + ALWA')],
+    # Balanced L1 with beta = 0.11 on the demo Libra RetinaNet: this
+    # package's continuous-gradient formula against MMDetection's.
+    'beta': [('Libra RetinaNet', f'mmdet_compat={c}',
+              [f'model.bbox_head.loss_bbox.mmdet_compat={c}'], THREE)
+             for c in (False, True)],
+}
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_s',
            'bbox_mAP_m', 'bbox_mAP_l')
 
@@ -63,14 +127,25 @@ def train_script() -> str:
     return osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
 
 
-def schedule_options(epochs: int):
-    """Override the demo schedule consistently (the cosine schedule's end,
-    evaluation and the checkpoint follow the number of epochs)."""
-    return [
+def is_transfer(variant: str) -> bool:
+    return VARIANTS[variant].startswith('transfer/')
+
+
+def schedule_options(epochs: int, transfer: bool = False):
+    """Override a schedule consistently: evaluation, the checkpoint and the
+    demo's cosine end, or the transfer recipe's decay steps (at 2/3 and
+    11/12), follow the number of epochs."""
+    opts = [
         f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
-        f'param_scheduler.1.end={epochs}', f'param_scheduler.1.T_max={epochs}',
+        f'param_scheduler.1.end={epochs}',
         f'default_hooks.checkpoint.interval={epochs}'
     ]
+    if transfer:
+        steps = sorted({max(1, round(epochs * 2 / 3)),
+                        max(1, round(epochs * 11 / 12))})
+        return opts + ['param_scheduler.1.milestones=[' +
+                       ','.join(map(str, steps)) + ']']
+    return opts + [f'param_scheduler.1.T_max={epochs}']
 
 
 def read_run(work_dir: str) -> dict:
@@ -88,6 +163,12 @@ def read_run(work_dir: str) -> dict:
     out = {m: val[-1][f'coco/{m}'] for m in METRICS}
     out['s_per_iter'] = statistics.median(times)
     out['iters'] = train[-1]['iter']
+    weights = sorted(k for k in train[-1]
+                     if k.startswith('alwa_') and k.endswith('_weight'))
+    if weights:
+        out['alwa_final'] = {k: train[-1][k] for k in weights}
+        out['alwa_min'] = {k: min(r[k] for r in train if k in r)
+                           for k in weights}
     return out
 
 
@@ -112,18 +193,18 @@ def labelled(variant: str, label: Optional[str]) -> str:
 
 
 def run_one(variant, seed, epochs, threads, out_dir, data_root,
-            cfg_options=(), label=None):
-    config = osp.join(DEMO, VARIANTS[variant])
-    tag = osp.splitext(VARIANTS[variant])[0]
+            cfg_options=(), label=None, pretrained=None):
+    config = osp.join(CONFIGS, VARIANTS[variant])
+    tag = osp.splitext(osp.basename(VARIANTS[variant]))[0]
     if label:
         tag += '_' + re.sub(r'[^A-Za-z0-9.=-]+', '_', label)
     work = osp.join(out_dir, f'{tag}_e{epochs}', f'seed{seed}')
-    opts = [f'randomness.seed={seed}'] + schedule_options(epochs)
+    opts = [f'randomness.seed={seed}'] + schedule_options(
+        epochs, is_transfer(variant))
     if data_root:
-        opts += [f'train_dataloader.dataset.data_root={data_root}',
-                 f'val_dataloader.dataset.data_root={data_root}',
-                 f'val_evaluator.ann_file={data_root}'
-                 'annotations/instances_val.json']
+        opts += data_root_options(data_root)
+    if pretrained and is_transfer(variant):
+        opts.append(f'model.backbone.init_cfg.checkpoint={pretrained}')
     opts += list(cfg_options)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
@@ -147,22 +228,52 @@ def run_one(variant, seed, epochs, threads, out_dir, data_root,
     return rec
 
 
+def planned_runs(args) -> list:
+    """(variant, seed, label, cfg options) of every run asked for."""
+    if args.plan:
+        return [(v, s, label, opts) for v, label, opts, seeds in
+                PLANS[args.plan] for s in seeds
+                if args.seeds_given is None or s in args.seeds_given]
+    if args.cfg_options and not args.label:
+        raise SystemExit('--cfg-options needs a --label: the runs are '
+                         'recorded as "VARIANT [LABEL]"')
+    return [(v, s, args.label, args.cfg_options) for s in args.seeds
+            for v in args.variants]
+
+
+def prepare(variants, data_root, pretrained=None) -> None:
+    """Make the datasets and the pretrained backbone the variants use
+    (skipped for a dataset given with --data-root and a backbone given with
+    --pretrained)."""
+    transfer = any(is_transfer(v) for v in variants)
+    if not data_root:
+        for name, needed in (('shapes', not all(map(is_transfer, variants))),
+                             ('crowded', transfer)):
+            if needed and not osp.isfile(
+                    f'data/{name}/annotations/instances_val.json'):
+                subprocess.run([sys.executable, '-m',
+                                'mmdet_libra_ext.datasets.make_shapes',
+                                f'data/{name}', '--variant', name],
+                               check=True)
+    if transfer and not pretrained:
+        subprocess.run([sys.executable, 'tools/pretrain_backbone.py'],
+                       check=True)
+
+
 def cmd_run(args) -> None:
     results = load_results(args.results)
     done = {(r['variant'], r['seed'], r['epochs']) for r in results}
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    if args.cfg_options and not args.label:
-        raise SystemExit('--cfg-options needs a --label: the runs are '
-                         'recorded as "VARIANT [LABEL]"')
-    todo = [(v, s) for s in args.seeds for v in args.variants
-            if (labelled(v, args.label), s, args.epochs) not in done]
+    todo = [(v, s, label, opts) for v, s, label, opts in planned_runs(args)
+            if (labelled(v, label), s, args.epochs) not in done]
     print(f'{len(todo)} runs to do ({len(done)} in {args.results}), '
-          f'{args.jobs} at a time with {threads} threads each')
+          f'{args.jobs} at a time with {threads} threads each', flush=True)
+    prepare({v for v, *_ in todo}, args.data_root, args.pretrained)
     with futures.ThreadPoolExecutor(args.jobs) as pool:
         jobs = {pool.submit(run_one, v, s, args.epochs, threads,
-                            args.out, args.data_root, args.cfg_options,
-                            args.label): (labelled(v, args.label), s)
-                for v, s in todo}
+                            args.out, args.data_root, opts,
+                            label, args.pretrained): (labelled(v, label), s)
+                for v, s, label, opts in todo}
         for job in futures.as_completed(jobs):
             v, s = jobs[job]
             try:
@@ -172,8 +283,10 @@ def cmd_run(args) -> None:
                 continue
             results = load_results(args.results) + [rec]
             save_results(args.results, results)
+            alwa = ''.join(f', {k} {w:.3f} (min {rec["alwa_min"][k]:.3f})'
+                           for k, w in rec.get('alwa_final', {}).items())
             print(f'{v} seed {s}: mAP {rec["bbox_mAP"]:.3f}, '
-                  f'{rec["s_per_iter"]:.2f} s/iter', flush=True)
+                  f'{rec["s_per_iter"]:.2f} s/iter{alwa}', flush=True)
 
 
 def _fmt(values, digits=3):
@@ -212,6 +325,14 @@ def cmd_table(args) -> None:
 def cmd_compare(args) -> None:
     from scipy import stats
     results = load_results(args.results)
+    if args.epochs is None:
+        both = [{r['epochs'] for r in results if r['variant'] == v}
+                for v in (args.a, args.b)]
+        common = both[0] & both[1]
+        if len(common) != 1:
+            raise SystemExit(f'runs of both variants with epochs '
+                             f'{sorted(common)}: choose with --epochs')
+        args.epochs = common.pop()
     by = {}
     for r in results:
         if r['epochs'] == args.epochs:
@@ -253,7 +374,12 @@ def main():
     run = sub.add_parser('run')
     run.add_argument('--variants', nargs='+', default=list(MAIN_VARIANTS),
                      choices=list(VARIANTS), metavar='VARIANT')
-    run.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    run.add_argument('--seeds', nargs='+', type=int, default=None,
+                     help='default 0 1 2; with --plan: only these of the '
+                     'plan\'s seeds')
+    run.add_argument('--plan', choices=list(PLANS), default=None,
+                     help='run a whole table (its variants, option rows '
+                     'and seeds)')
     run.add_argument('--epochs', type=int, default=12)
     run.add_argument('--jobs', type=int, default=1)
     run.add_argument('--out', default='work_dirs/ablation')
@@ -264,6 +390,9 @@ def main():
     run.add_argument('--label', default=None,
                      help='recorded after the variant name, e.g. a control '
                      'run of the same variant with --cfg-options')
+    run.add_argument('--pretrained', default=None,
+                     help='the transfer variants\' backbone checkpoint '
+                     '(default: made by tools/pretrain_backbone.py)')
     run.add_argument('--data-root', default=None,
                      help='another copy of the dataset (default: the '
                      'configs\' data/shapes/)')
@@ -273,17 +402,17 @@ def main():
     compare.add_argument('b', metavar='VARIANT_B')
     compare.add_argument('--metric', default='bbox_mAP',
                          choices=list(METRICS))
-    compare.add_argument('--epochs', type=int, default=6)
+    compare.add_argument('--epochs', type=int, default=None,
+                         help='default: the one schedule both variants '
+                         'have')
     for p in (run, table, compare):
         p.add_argument('--results',
                        default=osp.join('docs', 'ablation', 'results.json'))
     args = parser.parse_args()
     os.chdir(ROOT)
     if args.cmd == 'run':
-        if not osp.isfile('data/shapes/annotations/instances_val.json'):
-            subprocess.run([sys.executable, '-m',
-                            'mmdet_libra_ext.datasets.make_shapes',
-                            'data/shapes'], check=True)
+        args.seeds_given = args.seeds
+        args.seeds = args.seeds or [0, 1, 2]
         cmd_run(args)
     elif args.cmd == 'compare':
         cmd_compare(args)

@@ -1,0 +1,47 @@
+# Libra Faster R-CNN, transfer recipe: the baseline transfer recipe with the
+# three Libra components of the Libra demo (IoU-balanced negatives and
+# instance-balanced positives in the RoI sampler, BFP after FPN, Balanced L1
+# in the RoI head), with MMDetection's libra-faster-rcnn settings (and its
+# RPN sampler settings: neg_pos_ub=5, allowed_border=-1).
+_base_ = './faster-rcnn_r18_fpn_crowded-transfer.py'
+
+num_channels = 64
+model = dict(
+    neck=[
+        dict(
+            type='FPN',
+            in_channels=[32, 64, 128, 256],
+            out_channels=num_channels,
+            num_outs=5),
+        dict(
+            type='mmdet_libra_ext.BFP',
+            in_channels=num_channels,
+            num_levels=5,
+            refine_level=2,
+            refine_type='non_local')
+    ],
+    roi_head=dict(
+        bbox_head=dict(
+            loss_bbox=dict(
+                _delete_=True,
+                type='mmdet_libra_ext.BalancedL1Loss',
+                alpha=0.5,
+                gamma=1.5,
+                beta=1.0,
+                loss_weight=1.0))),
+    train_cfg=dict(
+        rpn=dict(sampler=dict(neg_pos_ub=5), allowed_border=-1),
+        rcnn=dict(
+            sampler=dict(
+                _delete_=True,
+                type='CombinedSampler',
+                num=128,
+                pos_fraction=0.25,
+                add_gt_as_proposals=True,
+                pos_sampler=dict(
+                    type='mmdet_libra_ext.InstanceBalancedPosSampler'),
+                neg_sampler=dict(
+                    type='mmdet_libra_ext.IoUBalancedNegSampler',
+                    floor_thr=-1,
+                    floor_fraction=0,
+                    num_bins=3)))))
