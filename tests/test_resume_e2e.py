@@ -41,12 +41,21 @@ def epoch_options(shapes_root, val_interval=1, extra=()):
         f'train_cfg.val_interval={val_interval}'] + list(extra))
 
 
-def iter_options(shapes_root, extra=()):
+def iter_options(shapes_root, workers=0, extra=()):
     """8 iterations (the resume points 2, 4 and 6 lie inside passes over
     the data); validation after iterations 3 and 6 and the last; a
-    checkpoint every 2 iterations."""
+    checkpoint every 2 iterations; data loaded in the main process or by
+    persistent workers."""
     return tiny_options(shapes_root, max_iters=8, extra=COMMON + [
-        'train_cfg.val_interval=3'] + list(extra))
+        'train_cfg.val_interval=3', f'train_dataloader.num_workers={workers}',
+        f'train_dataloader.persistent_workers={workers > 0}'] + list(extra))
+
+
+#: loop type -> config, options, final checkpoint
+LOOPS = {
+    'epoch': (EPOCH_CFG, epoch_options, 'epoch_3.pth'),
+    'iter': (ITER_CFG, iter_options, 'iter_8.pth'),
+}
 
 
 def train(mmdet_tools, config, work, options, resume=None, env=None):
@@ -74,6 +83,23 @@ def logged(work):
     return out
 
 
+@pytest.fixture(scope='module')
+def uninterrupted(shapes_root, mmdet_tools, tmp_path_factory):
+    """``uninterrupted(loop, setting)``: the work dir of the uninterrupted
+    run (trained once per module and setting)."""
+    done = {}
+
+    def get(loop, setting):
+        if (loop, setting) not in done:
+            config, options, _ = LOOPS[loop]
+            work = str(tmp_path_factory.mktemp(f'full_{loop}'))
+            train(mmdet_tools, config, work, options(shapes_root, setting))
+            done[loop, setting] = work
+        return done[loop, setting]
+
+    return get
+
+
 def assert_resumed_exactly(full, resumed, start, final):
     a, b = logged(full), logged(resumed)
     assert sorted(b) == [i for i in sorted(a) if i > start]
@@ -88,12 +114,11 @@ def assert_resumed_exactly(full, resumed, start, final):
 @pytest.mark.slow
 @pytest.mark.parametrize('val_interval', [1, 2])
 def test_epoch_based_resume_is_exact(val_interval, shapes_root, mmdet_tools,
-                                     tmp_path):
+                                     uninterrupted, tmp_path):
     """Resumed after epoch 1, with and without validation there (the ALWA
     window is open at the resume point)."""
-    full, resumed = str(tmp_path / 'full'), str(tmp_path / 'resumed')
+    full, resumed = uninterrupted('epoch', val_interval), str(tmp_path)
     opts = epoch_options(shapes_root, val_interval)
-    train(mmdet_tools, EPOCH_CFG, full, opts)
     ckpt = torch.load(osp.join(full, 'epoch_1.pth'), weights_only=True)
     assert len(ckpt['alwa']['rows']) == 1  # mid-window
     train(mmdet_tools, EPOCH_CFG, resumed, opts,
@@ -104,15 +129,13 @@ def test_epoch_based_resume_is_exact(val_interval, shapes_root, mmdet_tools,
 @pytest.mark.slow
 @pytest.mark.parametrize('workers', [0, 2])
 def test_iter_based_resume_mid_epoch_is_exact(workers, shapes_root,
-                                              mmdet_tools, tmp_path):
+                                              mmdet_tools, uninterrupted,
+                                              tmp_path):
     """Resumed at iteration 4 (inside the second pass over the data, the
     ALWA window open), with the data loaded in the main process or by two
     persistent workers."""
-    full, resumed = str(tmp_path / 'full'), str(tmp_path / 'resumed')
-    opts = iter_options(shapes_root, [
-        f'train_dataloader.num_workers={workers}',
-        f'train_dataloader.persistent_workers={workers > 0}'])
-    train(mmdet_tools, ITER_CFG, full, opts)
+    full, resumed = uninterrupted('iter', workers), str(tmp_path)
+    opts = iter_options(shapes_root, workers)
     train(mmdet_tools, ITER_CFG, resumed, opts,
           resume=osp.join(full, 'iter_4.pth'))
     assert_resumed_exactly(full, resumed, 4, 'iter_8.pth')
@@ -139,30 +162,25 @@ def _kill_inside(proc, markers, phase, nth, delay):
     return lines[-1] == f'{phase}_begin'
 
 
-CRASHES = {
-    # config, options, final checkpoint, seed of the kill schedule
-    'epoch': (EPOCH_CFG, epoch_options, 'epoch_3.pth', 0),
-    'iter': (ITER_CFG, iter_options, 'iter_8.pth', 1),
-}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize('loop', sorted(CRASHES))
+@pytest.mark.parametrize('loop,seed', [('epoch', 0), ('iter', 1)])
 def test_sigkill_then_resume_ends_like_the_uninterrupted_run(
-        loop, shapes_root, mmdet_tools, tmp_path):
-    """Killed 6 times (twice each during an iteration, a validation and a
-    checkpoint write, at seeded moments), resumed with ``--resume`` each
-    time: the run ends with the uninterrupted run's weights, and no
-    truncated file was ever resumed from. max_keep_ckpts=1, the case where
-    MMEngine's own hook deletes the only good checkpoint before writing the
-    next one."""
-    config, options, final, seed = CRASHES[loop]
-    opts = options(shapes_root,
-                   extra=['default_hooks.checkpoint.max_keep_ckpts=1'])
-    full, crashed = str(tmp_path / 'full'), str(tmp_path / 'crashed')
-    train(mmdet_tools, config, full, opts)
+        loop, seed, shapes_root, mmdet_tools, uninterrupted, tmp_path):
+    """Killed 5 times (during an iteration, a validation and a checkpoint
+    write, and two more of these drawn at random, at seeded moments),
+    resumed with ``--resume`` each time: the run ends with the
+    uninterrupted run's weights, and no truncated file was ever resumed
+    from. max_keep_ckpts=1, the case where MMEngine's own hook deletes the
+    only good checkpoint before writing the next one."""
+    config, options, final = LOOPS[loop]
+    # (epoch loop: validation at every epoch; iteration loop: no workers)
+    full = uninterrupted(loop, {'epoch': 1, 'iter': 0}[loop])
+    opts = options(shapes_root, extra=[
+        'default_hooks.checkpoint.max_keep_ckpts=1'])
+    crashed = str(tmp_path / 'crashed')
     rng = random.Random(seed)
-    phases = ['iter', 'val', 'ckpt'] * 2
+    phases = ['iter', 'val', 'ckpt'] + rng.choices(['iter', 'val', 'ckpt'],
+                                                   k=2)
     rng.shuffle(phases)
     markers = str(tmp_path / 'markers')
     env = dict(os.environ, MARKERS=markers)
