@@ -184,16 +184,23 @@ def test_ablation_plans_and_schedules():
     assert ablation.schedule_options(12, transfer=True)[-1] == \
         'param_scheduler.1.milestones=[8,11]'
     assert ablation.schedule_options(6)[-1] == 'param_scheduler.1.T_max=6'
-    for name, rows in ablation.PLANS.items():
-        for variant, label, opts, seeds in rows:
+    for name, stages in ablation.PLANS.items():
+        for variant, label, opts, seeds in sum(stages, []):
             assert variant in ablation.VARIANTS, (name, variant)
             assert bool(label) == bool(opts)
-    plan = ablation.PLANS['transfer']
     counts = {}
-    for variant, label, _, seeds in plan:
+    for variant, label, _, seeds in sum(ablation.PLANS['transfer'], []):
         counts[ablation.labelled(variant, label)] = len(seeds)
     # The table: 5 seeds for the four main rows, 3 for the others.
     assert counts['transfer: Libra + ALWA'] == 5
     assert counts['transfer: baseline + ALWA [weighted_stats=False]'] == 3
     assert counts['transfer: baseline + ALWA [CIoU]'] == 3
     assert len(counts) == 4 + 4 + 4
+    # Seed by seed across the main rows first.
+    args = type('Args', (), dict(plan='transfer', seeds_given=None))
+    runs = ablation.planned_runs(args)
+    assert [(v, s) for v, s, *_ in runs[:5]] == [
+        ('transfer: baseline', 0), ('transfer: Libra', 0),
+        ('transfer: baseline + ALWA', 0), ('transfer: Libra + ALWA', 0),
+        ('transfer: baseline', 1)]
+    assert len(runs) == 4 * 5 + 8 * 3

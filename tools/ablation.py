@@ -102,21 +102,23 @@ LOSSES = {
 }
 FIVE, THREE = [0, 1, 2, 3, 4], [0, 1, 2]
 
-#: name -> rows (variant, label or None, cfg options, seeds), in the order
-#: they run: the rows a decision needs first, seed by seed.
+#: name -> stages of rows (variant, label or None, cfg options, seeds).
+#: Stages run in order, each seed by seed across its rows, so that an
+#: interrupted plan leaves paired seeds of the rows a decision needs first.
 PLANS = {
     'transfer': [
-        (TRANSFER + v, None, [], FIVE)
-        for v in ('baseline', 'Libra', 'baseline + ALWA', 'Libra + ALWA')
-    ] + [(TRANSFER + 'baseline + ALWA', label, opts, THREE)
+        [(TRANSFER + v, None, [], FIVE)
+         for v in ('baseline', 'Libra', 'baseline + ALWA', 'Libra + ALWA')],
+        [(TRANSFER + 'baseline + ALWA', label, opts, THREE)
          for label, opts in ALWA_OPTIONS.items()] +
-    [(TRANSFER + v, loss, opts, THREE) for loss, opts in LOSSES.items()
-     for v in ('baseline', 'baseline + ALWA')],
+        [(TRANSFER + v, loss, opts, THREE) for loss, opts in LOSSES.items()
+         for v in ('baseline', 'baseline + ALWA')],
+    ],
     # Balanced L1 with beta = 0.11 on the demo Libra RetinaNet: this
     # package's continuous-gradient formula against MMDetection's.
-    'beta': [('Libra RetinaNet', f'mmdet_compat={c}',
-              [f'model.bbox_head.loss_bbox.mmdet_compat={c}'], THREE)
-             for c in (False, True)],
+    'beta': [[('Libra RetinaNet', f'mmdet_compat={c}',
+               [f'model.bbox_head.loss_bbox.mmdet_compat={c}'], THREE)
+              for c in (False, True)]],
 }
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_s',
            'bbox_mAP_m', 'bbox_mAP_l')
@@ -231,8 +233,9 @@ def run_one(variant, seed, epochs, threads, out_dir, data_root,
 def planned_runs(args) -> list:
     """(variant, seed, label, cfg options) of every run asked for."""
     if args.plan:
-        return [(v, s, label, opts) for v, label, opts, seeds in
-                PLANS[args.plan] for s in seeds
+        return [(v, s, label, opts) for stage in PLANS[args.plan]
+                for s in sorted({s for *_, seeds in stage for s in seeds})
+                for v, label, opts, seeds in stage if s in seeds
                 if args.seeds_given is None or s in args.seeds_given]
     if args.cfg_options and not args.label:
         raise SystemExit('--cfg-options needs a --label: the runs are '

@@ -9,12 +9,12 @@ downloaded here, so this command makes the pretrained backbone itself: it
 trains the baseline demo detector (half-width ResNet-18 FPN Faster R-CNN,
 ``configs/demo/faster-rcnn_r18_fpn_shapes_demo.py``) on the embedded
 ``shapes`` dataset with MMDetection's tools/train.py and a fixed seed
-(deterministic kernels), and keeps its backbone. The output holds the
+(deterministic kernels, a fixed thread count), and keeps its backbone. The output holds the
 backbone's parameters and buffers under ``backbone.``, so configs load it
 with ``init_cfg=dict(type='Pretrained', checkpoint=OUT,
 prefix='backbone.')`` (configs/transfer/ do).
 
-The file records what made it (config, seed, epochs, options). When OUT
+The file records what made it (config, seed, epochs, threads, options). When OUT
 exists with the same record the command does nothing (the cache: the
 transfer runs call it before training); ``--force`` trains again. The same
 machine and settings give bit-identical weights.
@@ -43,9 +43,11 @@ def data_root_options(data_root: str) -> list:
 
 
 def recipe(args) -> dict:
-    """What the output is a function of."""
+    """What the output is a function of (the thread count too: it changes
+    the order of float reductions, so the weights)."""
     return dict(config=args.config, seed=args.seed, epochs=args.epochs,
-                data_root=args.data_root, cfg_options=list(args.cfg_options))
+                threads=args.threads, data_root=args.data_root,
+                cfg_options=list(args.cfg_options))
 
 
 def cached(out: str, want: dict) -> bool:
@@ -86,7 +88,9 @@ def pretrain(args) -> str:
            ] + data_opts + list(args.cfg_options)
     print(f'[pretrain] training {args.config} (seed {args.seed}, '
           f'{args.epochs} epochs) in {work}', flush=True)
-    subprocess.run(cmd, check=True)
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
+               MKL_NUM_THREADS=str(args.threads))
+    subprocess.run(cmd, check=True, env=env)
     with open(osp.join(work, 'last_checkpoint')) as f:
         ckpt = torch.load(f.read().strip(), weights_only=True,
                           map_location='cpu')
@@ -108,6 +112,9 @@ def parse_args(argv=None):
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--epochs', type=int, default=12)
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch threads of the training (part of the '
+                        'recipe: the same count gives the same weights)')
     parser.add_argument('--work-dir', default=osp.join('work_dirs',
                                                        'pretrain'))
     parser.add_argument('--data-root', default=None,
@@ -119,6 +126,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error(f'--epochs must be >= 1, got {args.epochs}')
+    if args.threads < 1:
+        parser.error(f'--threads must be >= 1, got {args.threads}')
     return args
 
 
