@@ -90,7 +90,17 @@ ALWA_OPTIONS = {
     'weight_bounds=(0.5, 1)': ['custom_hooks.1.weight_bounds=(0.5,1.0)'],
     'weighted_stats=False': ['custom_hooks.1.weighted_stats=False'],
     'statistic=mean+std': ['custom_hooks.1.statistic=mean+std'],
+    # Noise without trend (see ALWAHook's statistic='diff_std').
+    'statistic=diff_std': ['custom_hooks.1.statistic=diff_std'],
+    'statistic=diff_std, weighted_stats=False': [
+        'custom_hooks.1.statistic=diff_std',
+        'custom_hooks.1.weighted_stats=False'
+    ],
 }
+#: The ALWA settings proposed to avoid the published rule's loss, tried in
+#: both regimes.
+ALWA_CANDIDATES = ('statistic=diff_std',
+                   'statistic=diff_std, weighted_stats=False')
 #: The RoI head's regression loss (the baseline's is L1).
 _BOX = 'model.roi_head.bbox_head.'
 LOSSES = {
@@ -114,6 +124,11 @@ PLANS = {
         [(TRANSFER + v, loss, opts, THREE) for loss, opts in LOSSES.items()
          for v in ('baseline', 'baseline + ALWA')],
     ],
+    # The candidate ALWA settings in the demo regime (run with the demo
+    # table's --epochs 6, to pair with its rows).
+    'alwa-demo': [[(v, label, ALWA_OPTIONS[label], FIVE)
+                   for label in ALWA_CANDIDATES
+                   for v in ('baseline + ALWA', 'Libra + ALWA')]],
     # Balanced L1 with beta = 0.11 on the demo Libra RetinaNet: this
     # package's continuous-gradient formula against MMDetection's.
     'beta': [[('Libra RetinaNet', f'mmdet_compat={c}',

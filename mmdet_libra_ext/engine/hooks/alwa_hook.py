@@ -17,7 +17,7 @@ from mmdet_libra_ext.utils.checks import check_one_of
 #: Pairs tried when ``pairs`` is not given: the RPN and the RoI head of a
 #: two-stage detector, or the head of a one-stage detector.
 DEFAULT_PAIRS = (('loss_rpn_cls', 'loss_rpn_bbox'), ('loss_cls', 'loss_bbox'))
-STATISTICS = ('std', 'mean+std')
+STATISTICS = ('std', 'mean+std', 'diff_std')
 
 
 def _total(value) -> Tensor:
@@ -91,8 +91,15 @@ class ALWAHook(Hook):
             pairs of loss names. Defaults to those of :data:`DEFAULT_PAIRS`
             present in the model's losses (checked at the first iteration).
         interval (int): Window length C, >= 2. Defaults to 100.
-        statistic (str): ``'std'`` (the paper's ALWA_2) or ``'mean+std'``
-            (ALWA_1). Defaults to ``'std'``.
+        statistic (str): ``'std'`` (the paper's ALWA_2), ``'mean+std'``
+            (ALWA_1), or ``'diff_std'``: the standard deviation of the
+            window's successive differences over sqrt(2), the loss's noise
+            without its trend (von Neumann's estimator). A window's plain
+            standard deviation also measures how far the loss fell within
+            it; while the classification loss falls faster than the
+            regression loss, that trend dominates and the published rule
+            drives the weight towards the ratio of the two trends. Not with
+            ``ema_momentum``; needs ``interval >= 3``. Defaults to ``'std'``.
         weighted_stats (bool): Statistics over the weighted classification
             loss, as published (each new weight then replaces the previous
             one, and the weight can swing between windows). False takes them
@@ -144,6 +151,12 @@ class ALWAHook(Hook):
                 and 0 < ema_momentum < 1):
             raise ValueError(f'ema_momentum must be in (0, 1), got '
                              f'{ema_momentum!r}')
+        if statistic == 'diff_std' and (ema_momentum is not None
+                                        or interval < 3):
+            raise ValueError(
+                f"statistic='diff_std' needs interval >= 3 and no "
+                f'ema_momentum, got interval={interval}, '
+                f'ema_momentum={ema_momentum!r}')
         if pairs is not None:
             pairs = [tuple(p) for p in pairs]
             if not pairs or any(
@@ -165,11 +178,19 @@ class ALWAHook(Hook):
         self._ema: Dict[str, List[float]] = {}
 
     # -- the rule -------------------------------------------------------
-    def _statistic(self, values: List[float]) -> float:
+    @staticmethod
+    def _std(values: List[float]) -> float:
         n = len(values)
         mean = sum(values) / n
-        std = math.sqrt(sum((v - mean)**2 for v in values) / (n - 1))
-        return std if self.statistic == 'std' else mean + std
+        return math.sqrt(sum((v - mean)**2 for v in values) / (n - 1))
+
+    def _statistic(self, values: List[float]) -> float:
+        if self.statistic == 'diff_std':
+            return self._std([b - a for a, b in zip(values, values[1:])
+                              ]) / math.sqrt(2)
+        std = self._std(values)
+        return std if self.statistic == 'std' else sum(values) / len(
+            values) + std
 
     def _ema_statistic(self, key: str, values: List[float]) -> float:
         a = self.ema_momentum
@@ -190,8 +211,8 @@ class ALWAHook(Hook):
 
         Iterations whose losses are not finite (on any rank: the rank mean
         is then not finite on every rank alike) are left out of the
-        statistics with a warning; with fewer than 2 finite iterations the
-        weights stay as they are.
+        statistics with a warning; with fewer than 2 finite iterations (3
+        for ``'diff_std'``) the weights stay as they are.
         """
         row_weights = self._row_weights
         finite = [i for i, row in enumerate(window)
@@ -204,7 +225,7 @@ class ALWAHook(Hook):
                 logging.WARNING)
             window = [window[i] for i in finite]
             row_weights = [row_weights[i] for i in finite]
-            if len(window) < 2:
+            if len(window) < (3 if self.statistic == 'diff_std' else 2):
                 return
         for p, (cls_key, reg_key) in enumerate(self.pairs):
             cls_vals = [row[p][0] for row in window]

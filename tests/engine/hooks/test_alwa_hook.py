@@ -101,6 +101,8 @@ def test_two_stage_pairs_get_their_own_weights():
     (dict(weight_bounds=(0.9, 0.5)), 'weight_bounds'),
     (dict(warmup_iters=-1), 'warmup_iters'),
     (dict(ema_momentum=1.0), 'ema_momentum'), (dict(pairs=[]), 'pairs'),
+    (dict(statistic='diff_std', interval=2), 'interval >= 3'),
+    (dict(statistic='diff_std', ema_momentum=0.1), 'no ema_momentum'),
     (dict(pairs=[('loss_cls', )]), 'pairs')])
 def test_bad_configuration_refused(kwargs, name):
     with pytest.raises(ValueError, match=name):
@@ -170,3 +172,39 @@ def test_non_finite_iterations_left_out_of_the_statistics(monkeypatch):
     for k in range(3):
         assert trace[k * 100] == pytest.approx(expected[k], rel=1e-5)
     assert len(warnings) == 2 and '1 of 100 iterations' in warnings[0]
+
+
+def _decay_with_noise(n, amp, tau, floor, noise, rng):
+    t = np.arange(n)
+    return (amp * np.exp(-t / tau) + floor +
+            rng.uniform(-noise, noise, n)).astype(np.float32)
+
+
+def test_diff_std_measures_noise_not_trend():
+    """The synthetic case of the published rule's failure: losses that
+    decay exponentially (classification faster) plus uniform noise, 730
+    iterations, C = 100. The window's standard deviation is dominated by
+    the decay, so the published rule sets the weight far below the ratio of
+    the noise levels; the successive-difference statistic recovers it."""
+    rng = np.random.default_rng(0)
+    for cls_decay, reg_decay, noise_ratio in (((0.6, 60), (0.08, 300), 0.5),
+                                              ((1.0, 100), (0.3, 300), 0.6)):
+        cls = _decay_with_noise(730, *cls_decay, 0.05, 0.05, rng)
+        reg = _decay_with_noise(730, *reg_decay, 0.02, 0.05 * noise_ratio,
+                                rng)
+        published = run_hook(ALWAHook(interval=100), cls, reg)
+        ours = run_hook(ALWAHook(interval=100, statistic='diff_std'), cls,
+                        reg)
+        assert max(published[100:]) < 0.4 * noise_ratio
+        assert ours[100] == pytest.approx(noise_ratio, rel=0.25)
+        # Over unweighted statistics every window's weight is the ratio of
+        # that window's noise levels.
+        ours = run_hook(ALWAHook(interval=100, statistic='diff_std',
+                                 weighted_stats=False), cls, reg)
+        for w in ours[100::100]:
+            assert w == pytest.approx(noise_ratio, rel=0.3)
+        # The definition: std of successive differences over sqrt(2).
+        w = cls[:100].astype(float)
+        r = reg[:100].astype(float)
+        expected = np.std(np.diff(r), ddof=1) / np.std(np.diff(w), ddof=1)
+        assert ours[100] == pytest.approx(expected, rel=1e-4)
