@@ -1,9 +1,11 @@
-"""CUDA check of the fused losses and the sampler kernels, for a machine
-that has a CUDA torch but no mmcv/mmdet build.
+"""CUDA check of the fused losses, the sampler kernels and the resume
+hook's seeding, for a machine that has a CUDA torch but no
+mmcv/mmdet/mmengine build.
 
-MMDetection is replaced by two stand-ins so that the package's loss and
-sampler-utility modules import: a registry that only records names, and
-``weight_reduce_loss`` for the reductions used here. Every result on CUDA is
+MMDetection and MMEngine are replaced by stand-ins so that the package's
+loss, sampler-utility and ResumableRandomnessHook modules import: a
+registry that only records names, ``weight_reduce_loss`` for the reductions
+used here, and the few MMEngine names the hook module imports. Every result on CUDA is
 compared with the same function on CPU (whose equality with MMDetection's
 built-ins the test suite checks), plus gradcheck in float64 on CUDA,
 autocast, empty input and large logits.
@@ -39,7 +41,14 @@ def _stub_modules():
     pkg = types.ModuleType('mmdet_libra_ext')
     pkg.__path__ = [osp.join(ROOT, 'mmdet_libra_ext')]
     reg = types.ModuleType('mmdet_libra_ext.registry')
-    reg.MODELS = reg.TASK_UTILS = Registry()
+    reg.MODELS = reg.TASK_UTILS = reg.HOOKS = Registry()
+    dist = types.ModuleType('mmengine.dist')
+    dist.get_rank = lambda: 0
+    hooks = types.ModuleType('mmengine.hooks')
+    hooks.Hook = type('Hook', (), {})
+    runner = types.ModuleType('mmengine.runner')
+    runner.EpochBasedTrainLoop = type('EpochBasedTrainLoop', (), {})
+    runner.IterBasedTrainLoop = type('IterBasedTrainLoop', (), {})
     mm = types.ModuleType('mmdet.models.losses.utils')
     mm.weight_reduce_loss = weight_reduce_loss
     for name, mod in [('mmdet_libra_ext', pkg),
@@ -48,7 +57,10 @@ def _stub_modules():
                       ('mmdet.models', types.ModuleType('mmdet.models')),
                       ('mmdet.models.losses',
                        types.ModuleType('mmdet.models.losses')),
-                      ('mmdet.models.losses.utils', mm)]:
+                      ('mmdet.models.losses.utils', mm),
+                      ('mmengine', types.ModuleType('mmengine')),
+                      ('mmengine.dist', dist), ('mmengine.hooks', hooks),
+                      ('mmengine.runner', runner)]:
         sys.modules[name] = mod
 
 
@@ -73,6 +85,7 @@ def main():
     bl1 = _load('mmdet_libra_ext.models.losses.balanced_l1_loss')
     fl = _load('mmdet_libra_ext.models.losses.focal_loss')
     su = _load('mmdet_libra_ext.task_modules.samplers.utils')
+    rrh = _load('mmdet_libra_ext.engine.hooks.resumable_randomness_hook')
     dev = torch.device('cuda')
     print(torch.__version__, torch.cuda.get_device_name())
     failures = []
@@ -164,6 +177,14 @@ def main():
                     int(mask.sum()))
     check('sampler select (nonzero_static) on CUDA',
           sel.numel() == 60 and bool(mask[sel].all()))
+
+    # The resume hook seeds the CUDA generators as torch.manual_seed does.
+    rrh.seed_everything(2**63 + 5)
+    ours = torch.rand(4, device=dev), torch.randn(4, device=dev)
+    torch.manual_seed(2**63 + 5)
+    theirs = torch.rand(4, device=dev), torch.randn(4, device=dev)
+    check('ResumableRandomnessHook seeds CUDA like torch.manual_seed',
+          all(torch.equal(a, b) for a, b in zip(ours, theirs)))
 
     # Timing: fused Balanced L1 against the same loss written elementwise
     # with autograd (MMDetection's form), 200k x 4, forward + backward.
