@@ -146,6 +146,12 @@ def test_alwa_demo_trains_logs_and_resumes(shapes_root, mmdet_tools,
     assert 'COCO box mAP' in log
     for png in ('losses.png', 'loss_weights.png', 'alwa_losses.png'):
         assert osp.getsize(osp.join(work, 'report', png)) > 5000
+    # Several runs' weight traces side by side (here the same run twice).
+    traces = str(tmp_path / 'traces.png')
+    log = run([sys.executable, osp.join(ROOT, 'tools', 'report.py'),
+               '--traces', f'a={work}', f'b={work}', '--out', traces],
+              cwd=ROOT)
+    assert 'ALWA weight traces' in log and osp.getsize(traces) > 5000
 
 
 ALWA_LIBRA_DEMO = osp.join(ROOT, 'configs', 'demo',

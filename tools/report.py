@@ -1,7 +1,10 @@
 """Summarise a work dir: COCO box mAP table, loss curves and, for ALWA runs,
-the loss-weight traces and the raw against the weighted losses, as PNGs.
+the loss-weight traces and the raw against the weighted losses, as PNGs; or
+put the ALWA weight traces of several runs side by side.
 
     python tools/report.py WORK_DIR [--out WORK_DIR/report]
+    python tools/report.py --traces LABEL=WORK_DIR [LABEL=WORK_DIR ...] \
+        --out FILE.png
 """
 import argparse
 import glob
@@ -23,11 +26,55 @@ def load_scalars(work_dir):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def weight_traces(runs, out):
+    """One panel per run (``LABEL=WORK_DIR``): its ALWA weights (the RPN's
+    and the RoI head's) against the iteration, with the box mAP."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(runs), 1, figsize=(7, 1.6 * len(runs) + 0.6),
+                             sharex=True, squeeze=False)
+    for ax, run in zip(axes[:, 0], runs):
+        label, _, work_dir = run.partition('=')
+        if not work_dir:
+            raise SystemExit(f'--traces takes LABEL=WORK_DIR, got {run!r}')
+        records = load_scalars(work_dir)
+        train = [r for r in records if 'loss' in r]
+        keys = sorted({k for r in train for k in r
+                       if k.startswith('alwa_') and k.endswith('_weight')})
+        if not keys:
+            raise SystemExit(f'{work_dir}: no ALWA weights logged')
+        for k in keys:
+            ax.plot([r['iter'] for r in train if k in r],
+                    [r[k] for r in train if k in r], label=k)
+        maps = [r['coco/bbox_mAP'] for r in records if 'coco/bbox_mAP' in r]
+        ax.set_title(label + (f' (box mAP {maps[-1]:.3f})' if maps else ''),
+                     fontsize=8)
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel('weight', fontsize=8)
+        ax.legend(fontsize=6, loc='lower left')
+    axes[-1, 0].set_xlabel('iteration')
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    print(f'ALWA weight traces: {out}')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('work_dir')
+    parser.add_argument('work_dir', nargs='?')
     parser.add_argument('--out', default=None)
+    parser.add_argument('--traces', nargs='+', metavar='LABEL=WORK_DIR',
+                        help='draw these runs\' ALWA weights into --out')
     args = parser.parse_args()
+    if args.traces:
+        if not args.out:
+            parser.error('--traces needs --out FILE.png')
+        weight_traces(args.traces, args.out)
+        return
+    if not args.work_dir:
+        parser.error('give a WORK_DIR or --traces')
     out = args.out or osp.join(args.work_dir, 'report')
     os.makedirs(out, exist_ok=True)
     records = load_scalars(args.work_dir)
