@@ -209,3 +209,27 @@ def test_sigkill_then_resume_ends_like_the_uninterrupted_run(
                          text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert_same_end(full, crashed, final)
+
+
+@pytest.mark.slow
+def test_truncated_checkpoint_refused_by_train_py(shapes_root, mmdet_tools,
+                                                  uninterrupted, tmp_path):
+    """``--resume FILE`` with a file cut short: a message naming it and the
+    newest intact checkpoint beside it, before any training."""
+    full = uninterrupted('epoch', 1)
+    work = tmp_path / 'work'
+    work.mkdir()
+    good = open(osp.join(full, 'epoch_1.pth'), 'rb').read()
+    (work / 'epoch_1.pth').write_bytes(good)
+    (work / 'epoch_2.pth').write_bytes(good[:len(good) // 3])
+    out = subprocess.run(
+        [sys.executable, osp.join(mmdet_tools, 'train.py'), EPOCH_CFG,
+         '--work-dir', str(work), '--resume', str(work / 'epoch_2.pth')] +
+        epoch_options(shapes_root), cwd=ROOT, capture_output=True, text=True,
+        timeout=600)
+    assert out.returncode != 0
+    assert 'UnpicklingError' not in out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    assert 'epoch_2.pth' in last and 'truncated' in last, last
+    assert f'newest intact checkpoint in {work} is' in last
+    assert 'epoch_1.pth' in last
