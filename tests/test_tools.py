@@ -195,7 +195,7 @@ def test_ablation_plans_and_schedules():
     assert counts['transfer: Libra + ALWA'] == 5
     assert counts['transfer: baseline + ALWA [weighted_stats=False]'] == 3
     assert counts['transfer: baseline + ALWA [CIoU]'] == 3
-    assert len(counts) == 4 + 6 + 4
+    assert len(counts) == 4 + 6 + 1 + 4
     # Seed by seed across the main rows first.
     args = type('Args', (), dict(plan='transfer', seeds_given=None))
     runs = ablation.planned_runs(args)
@@ -203,4 +203,4 @@ def test_ablation_plans_and_schedules():
         ('transfer: baseline', 0), ('transfer: Libra', 0),
         ('transfer: baseline + ALWA', 0), ('transfer: Libra + ALWA', 0),
         ('transfer: baseline', 1)]
-    assert len(runs) == 4 * 5 + 10 * 3
+    assert len(runs) == 4 * 5 + 11 * 3

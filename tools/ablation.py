@@ -121,6 +121,14 @@ PLANS = {
          for v in ('baseline', 'Libra', 'baseline + ALWA', 'Libra + ALWA')],
         [(TRANSFER + 'baseline + ALWA', label, opts, THREE)
          for label, opts in ALWA_OPTIONS.items()] +
+        # The control that shows the pretraining transfers: the same
+        # recipe from random initialisation, nothing frozen.
+        [(TRANSFER + 'baseline', 'from scratch', [
+            'model.backbone.init_cfg=None',
+            'model.backbone.frozen_stages=-1',
+            'model.backbone.norm_eval=False',
+            'model.backbone.norm_cfg.requires_grad=True'
+        ], THREE)] +
         [(TRANSFER + v, loss, opts, THREE) for loss, opts in LOSSES.items()
          for v in ('baseline', 'baseline + ALWA')],
     ],
