@@ -186,11 +186,12 @@ class ALWAHook(Hook):
 
     def _statistic(self, values: List[float]) -> float:
         if self.statistic == 'diff_std':
-            return self._std([b - a for a, b in zip(values, values[1:])
-                              ]) / math.sqrt(2)
+            diffs = [b - a for a, b in zip(values, values[1:])]
+            return self._std(diffs) / math.sqrt(2)
         std = self._std(values)
-        return std if self.statistic == 'std' else sum(values) / len(
-            values) + std
+        if self.statistic == 'mean+std':
+            return sum(values) / len(values) + std
+        return std
 
     def _ema_statistic(self, key: str, values: List[float]) -> float:
         a = self.ema_momentum
