@@ -77,6 +77,8 @@ setup(
     extras_require={
         'tests': ['pytest>=7', 'pycocotools', 'matplotlib', 'openmim'],
         'plot': ['matplotlib'],
+        # ONNX export of BFP (both torch exporters) and onnxruntime checks.
+        'deploy': ['onnx', 'onnxruntime', 'onnxscript'],
     },
     zip_safe=False,
     classifiers=[

@@ -2,7 +2,8 @@
 # Idempotent installer for mmdet_libra_ext on a machine with only Python 3.11.
 # Creates .venv in the repository root with the pinned CPU toolchain:
 #   torch==2.13.0, mmengine==0.10.7, mmcv==2.1.0 (compiled), mmdet==3.3.0,
-# then installs this package in editable mode with its test extras.
+# then installs this package in editable mode with its test and deploy
+# (onnx, onnxruntime, onnxscript) extras.
 # Usage: bash tools/install.sh            (PYTHON=python3.11 to pick the interpreter)
 set -euo pipefail
 
@@ -47,7 +48,7 @@ if ! have mmcv==2.1.0; then
     say "mmcv ready after $(( $(date +%s) - t0 )) s"
 fi
 have mmdet==3.3.0 || step "installing mmdet==3.3.0" "${PIP[@]}" install mmdet==3.3.0
-step "installing mmdet_libra_ext (editable, with test extras)" "${PIP[@]}" install --no-build-isolation -e "$ROOT[tests]"
+step "installing mmdet_libra_ext (editable, with test and deploy extras)" "${PIP[@]}" install --no-build-isolation -e "$ROOT[tests,deploy]"
 # torch's metadata asks for a newer setuptools, which any later pip command
 # may pull back in; mmengine and mim need pkg_resources at run time.
 "$VENV/bin/python" -c 'import pkg_resources' 2>/dev/null \

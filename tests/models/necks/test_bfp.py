@@ -180,3 +180,70 @@ def test_detector_from_our_config_loads_mmdet_libra_weights():
     with torch.no_grad():
         for a, b in zip(ours.extract_feat(x), theirs.extract_feat(x)):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('in_size,out_size', [
+    ((50, 84), (13, 21)), ((34, 60), (5, 8)), ((7, 11), (4, 6)),
+    ((13, 21), (13, 21)), ((8, 12), (4, 3)), ((5, 9), (1, 1)),
+    ((3, 4), (3, 2))])
+def test_static_adaptive_max_pool_is_adaptive_max_pool(in_size, out_size):
+    from mmdet_libra_ext.models.necks.bfp import static_adaptive_max_pool2d
+    x = torch.randn(2, 3, *in_size)
+    torch.testing.assert_close(
+        static_adaptive_max_pool2d(x, out_size),
+        torch.nn.functional.adaptive_max_pool2d(x, out_size), rtol=0, atol=0)
+
+
+# Levels of a Faster R-CNN at 800x1344 / 8 (BFP pools 50x84 to 13x21: the
+# sizes do not divide) and the demo's 256x256 (they do).
+COCO_LIKE = [(50, 84), (25, 42), (13, 21), (7, 11), (4, 6)]
+DEMO = [(64, 64), (32, 32), (16, 16), (8, 8), (4, 4)]
+
+
+def _export_and_run(model, xs, dynamo, path):
+    ort = pytest.importorskip('onnxruntime')
+    pytest.importorskip('onnx')
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        if dynamo:
+            pytest.importorskip('onnxscript')
+            torch.onnx.export(model, (tuple(xs), ), dynamo=True,
+                              verbose=False).save(path)
+        else:
+            torch.onnx.export(model, (tuple(xs), ), path, dynamo=False,
+                              opset_version=17)
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    feeds = {i.name: x.numpy() for i, x in zip(session.get_inputs(), xs)}
+    return [torch.from_numpy(o) for o in session.run(None, feeds)]
+
+
+@pytest.mark.parametrize('dynamo', [False, True], ids=['torchscript',
+                                                       'dynamo'])
+@pytest.mark.parametrize('refine_type', [None, 'conv', 'non_local'])
+@pytest.mark.parametrize('refine_level', [0, 1, 2, 3, 4])
+def test_exports_to_onnx_with_mmdet_values(dynamo, refine_type,
+                                           refine_level, tmp_path):
+    """Static shapes, sizes that do not divide: both torch exporters, and
+    onnxruntime gives MMDetection's BFP's values (eager)."""
+    ours, ref = _pair(refine_type, refine_level)
+    ours.eval(), ref.eval()
+    xs = _levels(COCO_LIKE, n=1)
+    got = _export_and_run(ours, xs, dynamo, str(tmp_path / 'bfp.onnx'))
+    with torch.no_grad():
+        want = ref(xs)
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('dynamo', [False, True], ids=['torchscript',
+                                                       'dynamo'])
+def test_exports_demo_sizes(dynamo, tmp_path):
+    ours, ref = _pair('non_local', 2)
+    ours.eval(), ref.eval()
+    xs = _levels(DEMO, n=1)
+    got = _export_and_run(ours, xs, dynamo, str(tmp_path / 'bfp.onnx'))
+    with torch.no_grad():
+        for a, b in zip(got, ref(xs)):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
