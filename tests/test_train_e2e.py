@@ -149,7 +149,8 @@ def test_alwa_demo_trains_logs_and_resumes(shapes_root, mmdet_tools,
     # Several runs' weight traces side by side (here the same run twice).
     traces = str(tmp_path / 'traces.png')
     log = run([sys.executable, osp.join(ROOT, 'tools', 'report.py'),
-               '--traces', f'a={work}', f'b={work}', '--out', traces],
+               '--traces', work, work, '--labels', 'a=1: x', 'b', '--out',
+               traces],
               cwd=ROOT)
     assert 'ALWA weight traces' in log and osp.getsize(traces) > 5000
 

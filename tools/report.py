@@ -26,18 +26,20 @@ def load_scalars(work_dir):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def weight_traces(runs, out):
-    """One panel per run (``LABEL=WORK_DIR``): its ALWA weights (the RPN's
-    and the RoI head's) against the iteration, with the box mAP."""
+def weight_traces(work_dirs, labels, out):
+    """One panel per run: its ALWA weights (the RPN's and the RoI head's)
+    against the iteration, titled with its label and box mAP."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(len(runs), 1, figsize=(7, 1.6 * len(runs) + 0.6),
+    labels = labels or work_dirs
+    if len(labels) != len(work_dirs):
+        raise SystemExit(f'{len(work_dirs)} work dirs but {len(labels)} '
+                         f'labels')
+    fig, axes = plt.subplots(len(work_dirs), 1,
+                             figsize=(7, 1.6 * len(work_dirs) + 0.6),
                              sharex=True, squeeze=False)
-    for ax, run in zip(axes[:, 0], runs):
-        label, _, work_dir = run.partition('=')
-        if not work_dir:
-            raise SystemExit(f'--traces takes LABEL=WORK_DIR, got {run!r}')
+    for ax, work_dir, label in zip(axes[:, 0], work_dirs, labels):
         records = load_scalars(work_dir)
         train = [r for r in records if 'loss' in r]
         keys = sorted({k for r in train for k in r
@@ -65,13 +67,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dir', nargs='?')
     parser.add_argument('--out', default=None)
-    parser.add_argument('--traces', nargs='+', metavar='LABEL=WORK_DIR',
+    parser.add_argument('--traces', nargs='+', metavar='WORK_DIR',
                         help='draw these runs\' ALWA weights into --out')
+    parser.add_argument('--labels', nargs='+', metavar='LABEL',
+                        help='a title for each of --traces')
     args = parser.parse_args()
     if args.traces:
         if not args.out:
             parser.error('--traces needs --out FILE.png')
-        weight_traces(args.traces, args.out)
+        weight_traces(args.traces, args.labels, args.out)
         return
     if not args.work_dir:
         parser.error('give a WORK_DIR or --traces')
