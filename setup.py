@@ -75,7 +75,8 @@ setup(
         'mmdet>=3.0.0,<3.4.0',
     ],
     extras_require={
-        'tests': ['pytest>=7', 'pycocotools', 'matplotlib', 'openmim'],
+        'tests': ['pytest>=7', 'pytest-xdist', 'pycocotools', 'matplotlib',
+                  'openmim'],
         'plot': ['matplotlib'],
         # ONNX export of BFP (both torch exporters) and onnxruntime checks.
         'deploy': ['onnx', 'onnxruntime', 'onnxscript'],
