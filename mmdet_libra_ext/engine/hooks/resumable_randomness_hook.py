@@ -138,10 +138,14 @@ class ResumableRandomnessHook(Hook):
                 'run cannot reproduce them. Set '
                 'train_dataloader.persistent_workers=False (each epoch then '
                 'starts workers seeded by mmengine) or num_workers=0.')
-        if runner.iter % len(loader) != 0:
+        try:
+            iters_per_epoch = len(loader)
+        except TypeError:  # an iterable dataset: no epoch length
+            return
+        if iters_per_epoch and runner.iter % iters_per_epoch != 0:
             runner.logger.warning(
                 f'ResumableRandomnessHook: resumed at iteration {runner.iter}'
-                f', inside epoch {runner.epoch + 1} of {len(loader)} '
+                f', inside epoch {runner.epoch + 1} of {iters_per_epoch} '
                 'iterations: mmengine restarts the epoch from its first '
                 'batch, so this run does not reproduce the uninterrupted one.'
                 ' Resume from an epoch-end checkpoint for an exact resume.')
