@@ -1,23 +1,23 @@
 """Pretrain the demo backbone, once per machine, for the transfer recipes.
 
-    python tools/pretrain_backbone.py [--out data/pretrained/r18-half_shapes.pth]
-        [--seed 0] [--epochs 12] [--data-root DIR/] [--cfg-options ...]
-        [--force]
+    python tools/pretrain_backbone.py
+        [--out data/pretrained/r18-half_shapes.pth] [--seed 0] [--epochs 12]
+        [--threads 1] [--data-root DIR/] [--cfg-options ...] [--force]
 
 The papers fine-tune from ImageNet-pretrained backbones; nothing may be
 downloaded here, so this command makes the pretrained backbone itself: it
 trains the baseline demo detector (half-width ResNet-18 FPN Faster R-CNN,
 ``configs/demo/faster-rcnn_r18_fpn_shapes_demo.py``) on the embedded
 ``shapes`` dataset with MMDetection's tools/train.py and a fixed seed
-(deterministic kernels, a fixed thread count), and keeps its backbone. The output holds the
-backbone's parameters and buffers under ``backbone.``, so configs load it
-with ``init_cfg=dict(type='Pretrained', checkpoint=OUT,
+(deterministic kernels, a fixed thread count), and keeps its backbone. The
+output holds the backbone's parameters and buffers under ``backbone.``, so
+configs load it with ``init_cfg=dict(type='Pretrained', checkpoint=OUT,
 prefix='backbone.')`` (configs/transfer/ do).
 
-The file records what made it (config, seed, epochs, threads, options). When OUT
-exists with the same record the command does nothing (the cache: the
-transfer runs call it before training); ``--force`` trains again. The same
-machine and settings give bit-identical weights.
+The file records what made it (config, seed, epochs, threads, options).
+When OUT exists with the same record the command does nothing (the cache:
+the transfer runs call it before training); ``--force`` trains again. The
+same machine and settings give bit-identical weights.
 """
 import argparse
 import os
