@@ -45,7 +45,8 @@ import sys
 import time
 from typing import Optional
 
-from pretrain_backbone import data_root_options
+from pretrain_backbone import (data_root_options, schedule_options,
+                               train_script)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = 'configs'
@@ -147,30 +148,8 @@ METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_s',
            'bbox_mAP_m', 'bbox_mAP_l')
 
 
-def train_script() -> str:
-    import mmdet
-    return osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
-
-
 def is_transfer(variant: str) -> bool:
     return VARIANTS[variant].startswith('transfer/')
-
-
-def schedule_options(epochs: int, transfer: bool = False):
-    """Override a schedule consistently: evaluation, the checkpoint and the
-    demo's cosine end, or the transfer recipe's decay steps (at 2/3 and
-    11/12), follow the number of epochs."""
-    opts = [
-        f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
-        f'param_scheduler.1.end={epochs}',
-        f'default_hooks.checkpoint.interval={epochs}'
-    ]
-    if transfer:
-        steps = sorted({max(1, round(epochs * 2 / 3)),
-                        max(1, round(epochs * 11 / 12))})
-        return opts + ['param_scheduler.1.milestones=[' +
-                       ','.join(map(str, steps)) + ']']
-    return opts + [f'param_scheduler.1.T_max={epochs}']
 
 
 def read_run(work_dir: str) -> dict:

@@ -33,6 +33,28 @@ DEFAULT_CONFIG = osp.join('configs', 'demo',
                           'faster-rcnn_r18_fpn_shapes_demo.py')
 
 
+def train_script() -> str:
+    import mmdet
+    return osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
+
+
+def schedule_options(epochs: int, transfer: bool = False):
+    """Override a schedule consistently: evaluation, the checkpoint and the
+    demo's cosine end, or the transfer recipe's decay steps (at 2/3 and
+    11/12), follow the number of epochs."""
+    opts = [
+        f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
+        f'param_scheduler.1.end={epochs}',
+        f'default_hooks.checkpoint.interval={epochs}'
+    ]
+    if transfer:
+        steps = sorted({max(1, round(epochs * 2 / 3)),
+                        max(1, round(epochs * 11 / 12))})
+        return opts + ['param_scheduler.1.milestones=[' +
+                       ','.join(map(str, steps)) + ']']
+    return opts + [f'param_scheduler.1.T_max={epochs}']
+
+
 def data_root_options(data_root: str) -> list:
     """``--cfg-options`` that point a demo config at another copy of its
     dataset (``data_root`` ends with a slash)."""
@@ -73,19 +95,12 @@ def pretrain(args) -> str:
         subprocess.run([sys.executable, '-m',
                         'mmdet_libra_ext.datasets.make_shapes',
                         'data/shapes'], check=True)
-    import mmdet
-    train = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools',
-                     'train.py')
     work = osp.join(args.work_dir, f'seed{args.seed}_e{args.epochs}')
-    cmd = [sys.executable, train, args.config, '--work-dir', work,
+    cmd = [sys.executable, train_script(), args.config, '--work-dir', work,
            '--cfg-options', f'randomness.seed={args.seed}',
-           'randomness.deterministic=True',
-           f'train_cfg.max_epochs={args.epochs}',
-           f'train_cfg.val_interval={args.epochs}',
-           f'param_scheduler.1.end={args.epochs}',
-           f'param_scheduler.1.T_max={args.epochs}',
-           f'default_hooks.checkpoint.interval={args.epochs}'
-           ] + data_opts + list(args.cfg_options)
+           'randomness.deterministic=True'
+           ] + schedule_options(args.epochs) + data_opts + list(
+               args.cfg_options)
     print(f'[pretrain] training {args.config} (seed {args.seed}, '
           f'{args.epochs} epochs) in {work}', flush=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
