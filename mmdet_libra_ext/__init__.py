@@ -11,6 +11,7 @@ and name its modules with the scope prefix, e.g.
 from .version import __version__
 from .utils import checkpoint as _checkpoint  # noqa: F401  (safe torch.load)
 from . import registry  # noqa: F401,E402
-from . import datasets, engine, models, task_modules  # noqa: F401,E402
+from . import (datasets, engine, evaluation, models,  # noqa: F401,E402
+               task_modules)
 
 __all__ = ['__version__']

@@ -13,6 +13,7 @@ name and its class.
 """
 from mmdet.registry import DATASETS as MMDET_DATASETS
 from mmdet.registry import HOOKS as MMDET_HOOKS
+from mmdet.registry import METRICS as MMDET_METRICS
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.registry import TASK_UTILS as MMDET_TASK_UTILS
 from mmengine.registry import Registry
@@ -47,3 +48,10 @@ DATASETS = Registry(
     parent=MMDET_DATASETS,
     scope=SCOPE,
     locations=['mmdet_libra_ext.datasets'])
+
+#: Evaluation metrics.
+METRICS = Registry(
+    'metric',
+    parent=MMDET_METRICS,
+    scope=SCOPE,
+    locations=['mmdet_libra_ext.evaluation'])

@@ -118,3 +118,67 @@ def test_mmdet_reference_starts_from_identical_weights():
     assert list(states[0]) == list(states[1])
     for key, value in states[0].items():
         assert torch.equal(value, states[1][key]), key
+
+
+RPN_SAMPLING = ('model.train_cfg.rpn.sampler', )
+RPN_LOSS = ('model.rpn_head.loss_bbox', )
+
+
+def test_rpn_demo_is_the_baseline_demo_as_an_rpn():
+    rpn = _demo('rpn').to_dict()
+    frcnn = _demo('faster-rcnn').to_dict()
+    assert rpn['model']['type'] == 'RPN'
+    for key in ('backbone', 'neck', 'rpn_head', 'data_preprocessor'):
+        assert rpn['model'][key] == frcnn['model'][key], key
+    assert rpn['model']['train_cfg']['rpn'] == frcnn['model']['train_cfg'][
+        'rpn']
+    assert rpn['model']['test_cfg']['rpn']['max_per_img'] == 1000
+    for key in ('val_evaluator', 'test_evaluator'):
+        assert rpn[key]['type'] == 'mmdet_libra_ext.CocoProposalMetric'
+        assert rpn[key]['metric'] == 'proposal_fast'
+        assert tuple(rpn[key]['proposal_nums']) == (100, 300, 1000)
+    keep = ('model', 'val_evaluator', 'test_evaluator')
+    assert _without(rpn, *keep) == _without(frcnn, *keep)
+
+
+@pytest.mark.parametrize('name, changed', [
+    ('libra-sampler-rpn', RPN_SAMPLING),
+    ('libra-bfp-rpn', NECK),
+    ('libra-bl1-rpn', RPN_LOSS),
+    ('libra-rpn', RPN_SAMPLING + NECK + RPN_LOSS),
+])
+def test_rpn_ablation_configs_change_only_their_component(name, changed):
+    base = _demo('rpn').to_dict()
+    cfg = _demo(name).to_dict()
+    assert _without(cfg, *changed) == _without(base, *changed)
+    for path in changed:
+        node = cfg
+        for k in path.split('.'):
+            node = node[k]
+        assert 'mmdet_libra_ext.' in str(node)
+
+
+def test_libra_rpn_is_the_three_components_together():
+    libra = _demo('libra-rpn').model
+    assert libra.train_cfg == _demo('libra-sampler-rpn').model.train_cfg
+    assert libra.neck == _demo('libra-bfp-rpn').model.neck
+    assert libra.rpn_head == _demo('libra-bl1-rpn').model.rpn_head
+    # The RPN's BFP is the Libra Faster R-CNN's.
+    assert libra.neck == _demo('libra-faster-rcnn').model.neck
+    sampler = libra.train_cfg.rpn.sampler
+    assert sampler.neg_sampler.bin_range == 'negatives'
+    assert sampler.add_gt_as_proposals is False
+    assert libra.rpn_head.loss_bbox.beta == 0.11
+
+
+def test_libra_faster_rcnn_with_libra_rpn():
+    """The Libra Faster R-CNN demo, with the Libra RPN demo's RPN loss and
+    sampler and nothing else changed."""
+    cfg = _demo('libra-faster-rcnn-libra-rpn').to_dict()
+    libra = _demo('libra-faster-rcnn').to_dict()
+    changed = RPN_SAMPLING + RPN_LOSS
+    assert _without(cfg, *changed) == _without(libra, *changed)
+    rpn = _demo('libra-rpn').model
+    assert cfg['model']['rpn_head'] == rpn.rpn_head.to_dict()
+    ours = cfg['model']['train_cfg']['rpn']['sampler']
+    assert ours == dict(rpn.train_cfg.rpn.sampler.to_dict(), neg_pos_ub=5)

@@ -1,4 +1,5 @@
 """The COCO Libra configs are MMDetection's stock recipes with our types."""
+import copy
 import os.path as osp
 
 import mmdet
@@ -46,3 +47,54 @@ def test_same_recipe_as_mmdet_stock(name):
     assert "type='mmdet_libra_ext.BalancedL1Loss'" in text
     # ... and apart from that, every setting is MMDetection's.
     assert descope(ours_d) == descope(stock_d)
+
+
+def _cfg(name):
+    return Config.fromfile(osp.join(ROOT, 'configs', 'libra_rcnn', name))
+
+
+def _drop(d, *paths):
+    """A copy of ``d`` without the dotted ``paths`` (where present)."""
+    d = copy.deepcopy(d)
+    for path in paths:
+        *parents, last = path.split('.')
+        node = d
+        for k in parents:
+            node = node[k]
+        node.pop(last, None)
+    return d
+
+
+RPN_PARTS = ('model.rpn_head.loss_bbox', 'model.train_cfg.rpn.sampler')
+
+
+def test_libra_rpn_is_the_stock_rpn_with_the_three_components():
+    ours = _cfg('libra-rpn_r50_fpn_1x_coco.py').to_dict()
+    stock = Config.fromfile(osp.join(osp.dirname(STOCK), 'rpn',
+                                     'rpn_r50_fpn_1x_coco.py')).to_dict()
+    assert ours['val_evaluator']['metric'] == 'proposal_fast'
+    sampler = ours['model']['train_cfg']['rpn']['sampler']
+    assert sampler['num'] == 256 and sampler['add_gt_as_proposals'] is False
+    assert sampler['neg_sampler']['bin_range'] == 'negatives'
+    assert ours['model']['rpn_head']['loss_bbox']['beta'] == 0.11
+    # The BFP neck is the Libra Faster R-CNN's.
+    libra = _cfg('libra-faster-rcnn_r50_fpn_1x_coco.py').to_dict()
+    assert ours['model']['neck'] == libra['model']['neck']
+    for key in ('val_evaluator', 'test_evaluator'):
+        assert ours[key].pop('type') == 'mmdet_libra_ext.CocoProposalMetric'
+        assert stock[key].pop('type') == 'CocoMetric'
+    parts = RPN_PARTS + ('model.neck', 'custom_imports', 'custom_hooks',
+                         'default_hooks')
+    assert descope(_drop(ours, *parts)) == descope(_drop(stock, *parts))
+
+
+def test_libra_faster_rcnn_with_libra_rpn_changes_only_the_rpn():
+    ours = _cfg('libra-faster-rcnn-libra-rpn_r50_fpn_1x_coco.py').to_dict()
+    libra = _cfg('libra-faster-rcnn_r50_fpn_1x_coco.py').to_dict()
+    rpn = _cfg('libra-rpn_r50_fpn_1x_coco.py').to_dict()
+    assert _drop(ours, *RPN_PARTS) == _drop(libra, *RPN_PARTS)
+    assert ours['model']['rpn_head']['loss_bbox'] == \
+        rpn['model']['rpn_head']['loss_bbox']
+    # The released recipe's neg_pos_ub=5 is kept.
+    assert ours['model']['train_cfg']['rpn']['sampler'] == dict(
+        rpn['model']['train_cfg']['rpn']['sampler'], neg_pos_ub=5)

@@ -1,6 +1,7 @@
 """The command-line tools run and write their figures."""
 import glob
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -107,6 +108,29 @@ def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
     assert f'| difference | {diff:+.3f} |' in out
 
 
+@pytest.mark.slow
+def test_ablation_rpn_variants_record_proposal_recall(tmp_path, shapes_root):
+    results = str(tmp_path / 'results.json')
+    tool = osp.join(ROOT, 'tools', 'ablation.py')
+    log = _run([tool, 'run', '--variants', 'RPN: plain',
+                'RPN: Libra (all three)', '--seeds', '0', '--epochs', '1',
+                '--data-root', shapes_root, '--out', str(tmp_path / 'work'),
+                '--results', results], ROOT)
+    assert 'RPN: plain seed 0: AR@100' in log
+    recs = json.load(open(results))
+    for r in recs:
+        assert r['iters'] == 4 and 'bbox_mAP' not in r
+        assert 0 <= r['AR@100'] <= r['AR@300'] <= r['AR@1000'] <= 1
+    table = _run([tool, 'table', '--results', results], ROOT)
+    assert '| variant | seeds | AR@100 | AR@300 | AR@1000 | s/iter |' in table
+    assert '| RPN: Libra (all three) | 0 |' in table
+    out = _run([tool, 'compare', 'RPN: Libra (all three)', 'RPN: plain',
+                '--metric', 'AR@1000', '--results', results], ROOT)
+    by = {r['variant']: r['AR@1000'] for r in recs}
+    diff = by['RPN: Libra (all three)'] - by['RPN: plain']
+    assert f'| difference | {diff:+.3f} |' in out
+
+
 def test_compare_samplers(shapes_root):
     log = _run([osp.join(ROOT, 'tools', 'compare_samplers.py'),
                 '--batches', '1', '--draws', '8', '--data-root', shapes_root],
@@ -159,18 +183,28 @@ def test_pretrain_backbone_then_transfer_ablation(tmp_path, shapes_root,
         assert torch.equal(loaded[k], v), k
     # The ablation tool runs a transfer variant with it.
     results = str(tmp_path / 'results.json')
-    log = _run([osp.join(ROOT, 'tools', 'ablation.py'), 'run', '--variants',
-                'transfer: baseline + ALWA', '--seeds', '0', '--epochs', '1',
-                '--data-root', crowded_root, '--pretrained', out, '--out',
-                str(tmp_path / 'work'), '--results', results,
-                '--cfg-options', 'custom_hooks.1.interval=2', '--label',
-                'C=2'], ROOT)
+    log_args = [
+        osp.join(ROOT, 'tools', 'ablation.py'), 'run', '--variants',
+        'transfer: baseline + ALWA', '--seeds', '0', '--epochs', '1',
+        '--data-root', crowded_root, '--pretrained', out, '--out',
+        str(tmp_path / 'work'), '--results', results, '--cfg-options',
+        'custom_hooks.1.interval=2', '--label', 'C=2'
+    ]
+    log = _run(log_args, ROOT)
     assert 'transfer: baseline + ALWA [C=2] seed 0' in log
     rec = json.load(open(results))[0]
     assert rec['iters'] == 2  # 16 images in batches of 8
     assert sorted(rec['alwa_final']) == ['alwa_cls_weight',
                                          'alwa_rpn_cls_weight']
     assert 0 < min(rec['alwa_min'].values()) <= 1
+    # A run that was stopped is resumed from its last checkpoint (here the
+    # final one, of a run whose record was lost), with the same result.
+    os.remove(results)
+    assert 'seed 0' in _run(log_args, ROOT)
+    again = json.load(open(results))[0]
+    assert again['resumed'] and again['iters'] == 2
+    for key in ('bbox_mAP', 'alwa_final', 'alwa_min'):
+        assert again[key] == rec[key], key
     dumped = glob.glob(str(tmp_path / 'work' / '*' / 'seed0' / 'alwa-*.py'))
     cfg = Config.fromfile(dumped[0])
     assert cfg.param_scheduler[1]['milestones'] == [1]
@@ -189,7 +223,9 @@ def test_ablation_plans_and_schedules():
             assert variant in ablation.VARIANTS, (name, variant)
             assert bool(label) == bool(opts)
     counts = {}
-    for variant, label, _, seeds in sum(ablation.PLANS['transfer'], []):
+    for variant, label, _, seeds in sum(
+            ablation.PLANS['transfer'] + ablation.PLANS['transfer-losses'],
+            []):
         counts[ablation.labelled(variant, label)] = len(seeds)
     # The issue's table: 5 seeds for the four main rows, 3 for the others.
     assert counts['transfer: Libra + ALWA'] == 5
@@ -203,4 +239,11 @@ def test_ablation_plans_and_schedules():
         ('transfer: baseline', 0), ('transfer: Libra', 0),
         ('transfer: baseline + ALWA', 0), ('transfer: Libra + ALWA', 0),
         ('transfer: baseline', 1)]
-    assert len(runs) == 4 * 5 + 11 * 3
+    assert len(runs) == 4 * 5 + 6 * 3
+    # The RPN table: five RPN variants, the beta row and the Libra Faster
+    # R-CNN with a Libra RPN, 5 seeds each.
+    rpn = sum(ablation.PLANS['rpn'], [])
+    assert len(rpn) == 7 and all(seeds == [0, 1, 2, 3, 4]
+                                 for *_, seeds in rpn)
+    assert {v for v, *_ in rpn} == {v for v in ablation.VARIANTS
+                                    if 'RPN' in v}

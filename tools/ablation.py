@@ -6,7 +6,8 @@ decay, fine-tuned on the ``crowded`` data).
 
     python tools/ablation.py run [--variants ...] [--seeds 0 1 2]
         [--epochs N] [--jobs 2] [--results docs/ablation/results.json]
-    python tools/ablation.py run --plan transfer [--jobs 2]
+    python tools/ablation.py run --plan transfer|transfer-losses [--jobs 2]
+    python tools/ablation.py run --plan rpn|alwa-demo --epochs 6 [--jobs 2]
     python tools/ablation.py table [--results ...]
     python tools/ablation.py compare VARIANT_A VARIANT_B [--metric bbox_mAP]
 
@@ -20,8 +21,9 @@ option rows and their seeds) in the order given there. ALWA runs record the
 final and the smallest weight of each pair, so a table shows whether the
 method moved at all.
 ``table`` prints mean and sample standard deviation over the seeds of COCO
-box mAP, AP50, AP75 and AP small/medium/large, and the median training time
-per iteration, as a Markdown table. ``compare`` tests whether two variants
+box mAP, AP50, AP75 and AP small/medium/large (for the RPN variants, in a
+table of their own, proposal recall AR@100/300/1000), and the median
+training time per iteration, as Markdown tables. ``compare`` tests whether two variants
 differ: per-seed differences on the seeds both have, the paired t-test, the
 sign test, and Welch's t-test on all seeds of each.
 
@@ -51,6 +53,8 @@ from pretrain_backbone import (data_root_options, schedule_options,
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = 'configs'
 TRANSFER = 'transfer: '
+#: Region proposal networks alone (evaluated by proposal recall).
+RPN = 'RPN: '
 
 #: name -> config under configs/, in the order of the tables.
 VARIANTS = {
@@ -76,12 +80,19 @@ VARIANTS = {
     'transfer/alwa-faster-rcnn_r18_fpn_crowded-transfer.py',
     TRANSFER + 'Libra + ALWA':
     'transfer/alwa-libra-faster-rcnn_r18_fpn_crowded-transfer.py',
+    'Libra with Libra RPN':
+    'demo/libra-faster-rcnn-libra-rpn_r18_fpn_shapes_demo.py',
+    RPN + 'plain': 'demo/rpn_r18_fpn_shapes_demo.py',
+    RPN + '+ balanced sampling': 'demo/libra-sampler-rpn_r18_fpn_shapes_demo.py',
+    RPN + '+ BFP': 'demo/libra-bfp-rpn_r18_fpn_shapes_demo.py',
+    RPN + '+ Balanced L1': 'demo/libra-bl1-rpn_r18_fpn_shapes_demo.py',
+    RPN + 'Libra (all three)': 'demo/libra-rpn_r18_fpn_shapes_demo.py',
 }
 #: The demo table's variants (the default of ``run``); the diagnostic one,
 #: RetinaNet and the transfer variants run when named or planned.
 MAIN_VARIANTS = [
     v for v in VARIANTS if 'diagnostic' not in v and 'RetinaNet' not in v
-    and not v.startswith(TRANSFER)
+    and not v.startswith((TRANSFER, RPN)) and 'Libra RPN' not in v
 ]
 
 #: ALWA settings a user would try first (options of the ALWA hook, the
@@ -121,7 +132,10 @@ PLANS = {
         [(TRANSFER + v, None, [], FIVE)
          for v in ('baseline', 'Libra', 'baseline + ALWA', 'Libra + ALWA')],
         [(TRANSFER + 'baseline + ALWA', label, opts, THREE)
-         for label, opts in ALWA_OPTIONS.items()] +
+         for label, opts in ALWA_OPTIONS.items()],
+    ],
+    # The rest of the transfer table: a control and the regression losses.
+    'transfer-losses': [
         # The control that shows the pretraining transfers: the same
         # recipe from random initialisation, nothing frozen.
         [(TRANSFER + 'baseline', 'from scratch', [
@@ -138,6 +152,14 @@ PLANS = {
     'alwa-demo': [[(v, label, ALWA_OPTIONS[label], FIVE)
                    for label in ALWA_CANDIDATES
                    for v in ('baseline + ALWA', 'Libra + ALWA')]],
+    # The Libra RPN table (run with the demo table's --epochs 6): every RPN
+    # component alone and together, Balanced L1's beta, and the Libra
+    # Faster R-CNN with and without a Libra RPN (paired with the demo
+    # table's Libra rows).
+    'rpn': [[(v, None, [], FIVE) for v in VARIANTS if v.startswith(RPN)] +
+            [(RPN + '+ Balanced L1', 'beta=1.0',
+              ['model.rpn_head.loss_bbox.beta=1.0'], FIVE),
+             ('Libra with Libra RPN', None, [], FIVE)]],
     # Balanced L1 with beta = 0.11 on the demo Libra RetinaNet: this
     # package's continuous-gradient formula against MMDetection's.
     'beta': [[('Libra RetinaNet', f'mmdet_compat={c}',
@@ -146,10 +168,16 @@ PLANS = {
 }
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_s',
            'bbox_mAP_m', 'bbox_mAP_l')
+#: The RPN variants' metrics: proposal recall averaged over IoU 0.5:0.95.
+RPN_METRICS = ('AR@100', 'AR@300', 'AR@1000')
 
 
 def is_transfer(variant: str) -> bool:
     return VARIANTS[variant].startswith('transfer/')
+
+
+def _is_val(record: dict) -> bool:
+    return any(k.startswith('coco/') for k in record)
 
 
 def read_run(work_dir: str) -> dict:
@@ -158,13 +186,22 @@ def read_run(work_dir: str) -> dict:
                                       'scalars.json')))
     if not files:
         raise RuntimeError(f'no scalars.json under {work_dir}')
-    records = [json.loads(line) for line in open(files[-1])]
-    val = [r for r in records if 'coco/bbox_mAP' in r]
+    # A resumed run logs its steps after the resume point into a new
+    # timestamped folder, a restarted one all of them: the newest record of
+    # each step wins.
+    by_step = {}
+    for file in files:
+        for line in open(file):
+            r = json.loads(line)
+            by_step[(_is_val(r), r.get('step'))] = r
+    records = [by_step[k] for k in sorted(by_step, key=lambda k: k[1])]
+    val = [r for r in records if _is_val(r)]
     train = [r for r in records if 'loss' in r and 'time' in r]
     if not val or not train:
         raise RuntimeError(f'{work_dir}: no evaluation or training records')
     times = [r['time'] for r in train[len(train) // 10:]]
-    out = {m: val[-1][f'coco/{m}'] for m in METRICS}
+    metrics = RPN_METRICS if 'coco/AR@100' in val[-1] else METRICS
+    out = {m: val[-1][f'coco/{m}'] for m in metrics}
     out['s_per_iter'] = statistics.median(times)
     out['iters'] = train[-1]['iter']
     weights = sorted(k for k in train[-1]
@@ -209,14 +246,22 @@ def run_one(variant, seed, epochs, threads, out_dir, data_root,
         opts += data_root_options(data_root)
     if pretrained and is_transfer(variant):
         opts.append(f'model.backbone.init_cfg.checkpoint={pretrained}')
+    # A checkpoint every epoch (only the newest kept) so that a stopped
+    # plan resumes its runs where they were: resume is exact, so the
+    # result is the uninterrupted run's.
+    opts += ['default_hooks.checkpoint.interval=1',
+             'default_hooks.checkpoint.max_keep_ckpts=1']
     opts += list(cfg_options)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
     cmd = [sys.executable, train_script(), config, '--work-dir', work,
            '--cfg-options'] + opts
+    resume = osp.isfile(osp.join(work, 'last_checkpoint'))
+    if resume:
+        cmd.append('--resume')
     os.makedirs(work, exist_ok=True)
     t0 = time.time()
-    with open(osp.join(work, 'train.log'), 'w') as log:
+    with open(osp.join(work, 'train.log'), 'a' if resume else 'w') as log:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log,
                               stderr=subprocess.STDOUT)
     if proc.returncode:
@@ -226,6 +271,8 @@ def run_one(variant, seed, epochs, threads, out_dir, data_root,
                epochs=epochs, threads=threads,
                wall_s=round(time.time() - t0, 1),
                date=datetime.date.today().isoformat())
+    if resume:
+        rec['resumed'] = True  # wall_s is the resumed part's
     if cfg_options:
         rec['cfg_options'] = list(cfg_options)
     rec.update(read_run(work))
@@ -290,7 +337,10 @@ def cmd_run(args) -> None:
             save_results(args.results, results)
             alwa = ''.join(f', {k} {w:.3f} (min {rec["alwa_min"][k]:.3f})'
                            for k, w in rec.get('alwa_final', {}).items())
-            print(f'{v} seed {s}: mAP {rec["bbox_mAP"]:.3f}, '
+            score = (f'mAP {rec["bbox_mAP"]:.3f}' if 'bbox_mAP' in rec else
+                     f'AR@100 {rec["AR@100"]:.3f}, AR@1000 '
+                     f'{rec["AR@1000"]:.3f}')
+            print(f'{v} seed {s}: {score}, '
                   f'{rec["s_per_iter"]:.2f} s/iter{alwa}', flush=True)
 
 
@@ -305,21 +355,24 @@ def cmd_table(args) -> None:
     results = load_results(args.results)
     groups = {}
     for r in results:
-        groups.setdefault((r['epochs'], r['threads']), []).append(r)
-    for (epochs, threads), recs in sorted(groups.items()):
+        kind = 'rpn' if 'AR@100' in r else 'det'
+        groups.setdefault((r['epochs'], r['threads'], kind), []).append(r)
+    for (epochs, threads, kind), recs in sorted(groups.items()):
         iters = sorted({r['iters'] for r in recs})
+        metrics = RPN_METRICS if kind == 'rpn' else METRICS
+        heads = RPN_METRICS if kind == 'rpn' else (
+            'mAP', 'AP50', 'AP75', 'AP_s', 'AP_m', 'AP_l')
         print(f'\n{epochs} epochs ({"/".join(map(str, iters))} iterations), '
               f'{threads} threads per run; mean ± sample std over seeds\n')
-        print('| variant | seeds | mAP | AP50 | AP75 | AP_s | AP_m | AP_l '
-              '| s/iter |')
-        print('|---|---|---|---|---|---|---|---|---|')
+        print('| variant | seeds | ' + ' | '.join(heads) + ' | s/iter |')
+        print('|---' * (len(heads) + 3) + '|')
         names = list(VARIANTS) + [r['variant'] for r in recs
                                   if r['variant'] not in VARIANTS]
         for v in dict.fromkeys(names):
             rs = [r for r in recs if r['variant'] == v]
             if not rs:
                 continue
-            cells = [_fmt([r[m] for r in rs]) for m in METRICS]
+            cells = [_fmt([r[m] for r in rs]) for m in metrics]
             t = statistics.median(r['s_per_iter'] for r in rs)
             seeds = ','.join(str(r['seed']) for r in sorted(
                 rs, key=lambda r: r['seed']))
@@ -406,7 +459,7 @@ def main():
     compare.add_argument('a', metavar='VARIANT_A')
     compare.add_argument('b', metavar='VARIANT_B')
     compare.add_argument('--metric', default='bbox_mAP',
-                         choices=list(METRICS))
+                         choices=list(METRICS + RPN_METRICS))
     compare.add_argument('--epochs', type=int, default=None,
                          help='default: the one schedule both variants '
                          'have')

@@ -1,0 +1,19 @@
+# Ablation: the plain RPN demo with the Balanced Feature Pyramid alone (BFP
+# with a non-local refinement after FPN): proposals from balanced features.
+_base_ = './rpn_r18_fpn_shapes_demo.py'
+
+num_channels = 64
+model = dict(
+    neck=[
+        dict(
+            type='FPN',
+            in_channels=[32, 64, 128, 256],
+            out_channels=num_channels,
+            num_outs=5),
+        dict(
+            type='mmdet_libra_ext.BFP',
+            in_channels=num_channels,
+            num_levels=5,
+            refine_level=2,
+            refine_type='non_local')
+    ])

@@ -1,0 +1,3 @@
+from .coco_proposal_metric import CocoProposalMetric, proposal_recalls
+
+__all__ = ['CocoProposalMetric', 'proposal_recalls']
