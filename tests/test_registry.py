@@ -4,6 +4,7 @@ import sys
 
 import pytest
 from mmdet.registry import HOOKS as MMDET_HOOKS
+from mmdet.registry import METRICS as MMDET_METRICS
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.registry import TASK_UTILS as MMDET_TASK_UTILS
 from mmdet.utils import register_all_modules
@@ -15,6 +16,7 @@ OURS = {
     'MODELS': ['BalancedL1Loss', 'FocalLoss', 'BFP'],
     'TASK_UTILS': ['IoUBalancedNegSampler', 'InstanceBalancedPosSampler'],
     'HOOKS': ['WeightsOnlyCheckpointHook'],
+    'METRICS': ['CocoProposalMetric'],
 }
 
 
@@ -26,7 +28,8 @@ def test_version():
 def test_child_registries():
     for ours, theirs in ((registry.MODELS, MMDET_MODELS),
                          (registry.TASK_UTILS, MMDET_TASK_UTILS),
-                         (registry.HOOKS, MMDET_HOOKS)):
+                         (registry.HOOKS, MMDET_HOOKS),
+                         (registry.METRICS, MMDET_METRICS)):
         assert ours.scope == 'mmdet_libra_ext'
         assert ours.parent is theirs
         assert theirs._children['mmdet_libra_ext'] is ours
@@ -35,7 +38,7 @@ def test_child_registries():
 @pytest.mark.parametrize('reg_name', sorted(OURS))
 def test_scoped_names_resolve_from_mmdet(reg_name):
     mmdet_reg = {'MODELS': MMDET_MODELS, 'TASK_UTILS': MMDET_TASK_UTILS,
-                 'HOOKS': MMDET_HOOKS}[reg_name]
+                 'HOOKS': MMDET_HOOKS, 'METRICS': MMDET_METRICS}[reg_name]
     ours = getattr(registry, reg_name)
     for name in OURS[reg_name]:
         cls = mmdet_reg.get(f'mmdet_libra_ext.{name}')
@@ -59,7 +62,7 @@ def test_mmdet_builtins_not_shadowed():
     # None of our names was put into MMDetection's own registries.
     for reg_name, names in OURS.items():
         mmdet_reg = {'MODELS': MMDET_MODELS, 'TASK_UTILS': MMDET_TASK_UTILS,
-                     'HOOKS': MMDET_HOOKS}[reg_name]
+                     'HOOKS': MMDET_HOOKS, 'METRICS': MMDET_METRICS}[reg_name]
         for name in names:
             cls = mmdet_reg._module_dict.get(name)
             assert cls is None or not cls.__module__.startswith(
