@@ -110,6 +110,33 @@ def test_libra_retinanet_demo_trains(shapes_root, mmdet_tools, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('name, key', [
+    ('libra-rpn', 'coco/AR@1000'),
+    ('libra-faster-rcnn-libra-rpn', 'coco/bbox_mAP'),
+])
+def test_libra_rpn_demos_train_and_evaluate(shapes_root, mmdet_tools,
+                                            tmp_path, name, key):
+    """The Libra RPN (evaluated by proposal recall) and the Libra Faster
+    R-CNN with a Libra RPN, with MMDetection's tools/train.py; the sampler
+    in the RPN is ours."""
+    cfg = osp.join(ROOT, 'configs', 'demo', f'{name}_r18_fpn_shapes_demo.py')
+    work = str(tmp_path / 'work')
+    log = run([sys.executable, osp.join(mmdet_tools, 'train.py'), cfg,
+               '--work-dir', work] +
+              tiny_options(shapes_root, epochs=1, val_images=8), cwd=ROOT)
+    assert "'mmdet_libra_ext.IoUBalancedNegSampler'" in open(glob.glob(
+        osp.join(work, '*.py'))[0]).read()
+    val = [r for r in scalars(work) if key in r]
+    assert len(val) == 1
+    if key.startswith('coco/AR'):
+        ar = [val[0][f'coco/AR@{n}'] for n in (100, 300, 1000)]
+        assert 0 <= ar[0] <= ar[1] <= ar[2] <= 1
+    losses = [r for r in scalars(work) if 'loss' in r]
+    assert losses and all(
+        torch.isfinite(torch.tensor(r['loss_rpn_bbox'])) for r in losses)
+
+
+@pytest.mark.slow
 def test_alwa_demo_trains_logs_and_resumes(shapes_root, mmdet_tools,
                                            tmp_path):
     cfg = osp.join(ROOT, 'configs', 'demo',

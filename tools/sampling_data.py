@@ -1,9 +1,10 @@
-"""What a config's RoI sampler receives, image by image: shared by
+"""What a config's RoI or RPN sampler receives, image by image: shared by
 ``analyze_sampling.py`` and ``compare_samplers.py``.
 
 The config's training loader (4 images per batch, its augmentation) gives
-the ground truths; proposals come from a detector's RPN or from a function
-of the ground truths; the config's RoI assigner labels them. Everything is
+the ground truths; the RoI head's proposals come from a detector's RPN or
+from a function of the ground truths, the RPN's are its anchors; the
+config's assigner of that stage labels them. Everything is
 seeded, so a tool prints the same numbers on every run.
 """
 from typing import Callable, Iterator, Optional, Tuple
@@ -24,8 +25,20 @@ def load_config(config: str, data_root: Optional[str] = None):
     return cfg
 
 
+def anchors(cfg, img_shape) -> torch.Tensor:
+    """All anchors of ``cfg``'s RPN head for an image of ``img_shape``
+    (padded as the config's data preprocessor pads it), every level."""
+    from mmdet.registry import TASK_UTILS
+    generator = TASK_UTILS.build(cfg.model.rpn_head.anchor_generator)
+    div = cfg.model.data_preprocessor.get('pad_size_divisor', 1)
+    h, w = (-(-int(x) // div) * div for x in img_shape[:2])
+    sizes = [(-(-h // s[1]), -(-w // s[0])) for s in generator.strides]
+    return torch.cat(generator.grid_priors(sizes, device='cpu'))
+
+
 def assigned_images(cfg, batches: int, seed: int = 0, model=None,
-                    proposals: Optional[Callable] = None) -> Iterator[Tuple]:
+                    proposals: Optional[Callable] = None,
+                    stage: str = 'rcnn') -> Iterator[Tuple]:
     """Yield ``(assign_result, pred_instances, gt_instances)`` for every image
     of the first ``batches`` training batches of ``cfg``.
 
@@ -36,13 +49,19 @@ def assigned_images(cfg, batches: int, seed: int = 0, model=None,
         model (nn.Module, optional): Detector whose RPN gives the proposals.
         proposals (callable, optional): ``proposals(gt_bboxes, img_shape)``
             gives them when there is no ``model``.
+        stage (str): ``'rcnn'``: the RoI head's proposals and assigner;
+            ``'rpn'``: the RPN's anchors (all of them, as with
+            ``allowed_border=-1``) and assigner.
     """
     from mmdet.registry import TASK_UTILS
     from mmengine.runner import Runner
     from mmengine.runner.utils import set_random_seed
     from mmengine.structures import InstanceData
     set_random_seed(seed)
-    assigner = TASK_UTILS.build(cfg.model.train_cfg.rcnn.assigner)
+    assigner = TASK_UTILS.build(cfg.model.train_cfg[stage].assigner)
+    if stage == 'rpn':
+        model = None
+        proposals = lambda gt, shape: anchors(cfg, shape)  # noqa: E731
     loader_cfg = cfg.train_dataloader.copy()
     loader_cfg.batch_size = 4
     loader_cfg.sampler = dict(loader_cfg.sampler, seed=seed)
