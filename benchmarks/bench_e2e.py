@@ -5,6 +5,7 @@ iteration's time goes, by module.
 
     python benchmarks/bench_e2e.py [--repeats 30] [--iters 3]
         [--ours CONFIG] [--ref CONFIG]
+    python benchmarks/bench_e2e.py --rpn-samplers [CONFIG ...]
 
 Both detectors are built with the same seed (identical initial weights,
 identical batches), so the only difference is the four Libra components.
@@ -36,6 +37,7 @@ from common import build_training, paired_ratio  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO = os.path.join(ROOT, 'configs', 'demo')
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
 
 
 def wrap_method(obj, attr, around):
@@ -140,6 +142,78 @@ def component_calls(model):
     return finish
 
 
+def timed_rounds(runs, repeats, iters, copy_of=None):
+    """Seconds per training iteration of every run in ``runs`` (name ->
+    ``build_training`` result), ``repeats`` interleaved rounds of ``iters``
+    iterations each. Returns ``(samples, step)``: the per-round times of
+    each run, and ``step(name, batch_index)`` that times one more iteration.
+
+    A warm-up iteration per batch comes first (it also lets MMDetection's
+    samplers make their first-call configuration change); its end state is
+    every timed iteration's start, so every round does the same work. A run
+    named in ``copy_of`` (copy -> original) takes the original's state after
+    the warm-up: the A/A control."""
+    for model, optim, batches in runs.values():
+        for batch in batches:
+            model.train_step(batch, optim)
+    for name, original in (copy_of or {}).items():
+        for i in (0, 1):
+            runs[name][i].load_state_dict(runs[original][i].state_dict())
+    start = {name: (copy.deepcopy(model.state_dict()),
+                    copy.deepcopy(optim.state_dict()))
+             for name, (model, optim, _) in runs.items()}
+
+    def step(name, batch_index):
+        """One training iteration from the common starting state."""
+        model, optim, batches = runs[name]
+        model.load_state_dict(start[name][0])
+        optim.load_state_dict(start[name][1])
+        t0 = time.perf_counter()
+        model.train_step(batches[batch_index], optim)
+        return time.perf_counter() - t0
+
+    names = list(runs)
+    samples = {k: [] for k in names}
+    for r in range(repeats):
+        # Rotate the order, so no run always follows the same one.
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            samples[name].append(
+                sum(step(name, i) for i in range(iters)) / iters)
+    return samples, step
+
+
+def rpn_sampler_rounds(configs, data_root, repeats, iters):
+    """Whole training iterations of each config with the RPN sampler it
+    names (ours), MMDetection's samplers of the same names, and the stock
+    ``RandomSampler`` (twice: the A/A control), printed as ratios to
+    ``RandomSampler``'s iteration."""
+    from sampling_data import rpn_samplers
+    print('\n## Training iteration with the RPN sampler replaced '
+          '(median of per-round ratios [95% CI])\n')
+    print('| config | ours / random | MMDetection\'s / random | random '
+          'copy / random (A/A) | ours / MMDetection\'s |\n|---|---|---|---|'
+          '---|')
+    for config in configs:
+
+        def with_sampler(name):
+            def modify(cfg):
+                cfg.model.train_cfg.rpn.sampler = rpn_samplers(
+                    cfg.model.train_cfg.rpn.sampler.to_dict())[name]
+            return modify
+
+        runs = {name: build_training(config, data_root, iters,
+                                     modify=with_sampler(kind))
+                for name, kind in (('ours', 'ours'), ('mmdet', 'mmdet'),
+                                   ('random', 'random'),
+                                   ('copy', 'random'))}
+        samples, _ = timed_rounds(runs, repeats, iters,
+                                  copy_of={'copy': 'random'})
+        cells = [fmt_ratio(paired_ratio(samples[a], samples[b]))
+                 for a, b in (('ours', 'random'), ('mmdet', 'random'),
+                              ('copy', 'random'), ('ours', 'mmdet'))]
+        print(f'| {os.path.basename(config)} | ' + ' | '.join(cells) + ' |')
+
+
 def fmt_ratio(r):
     """``median [lo, hi]`` of :func:`common.paired_ratio`."""
     return f'{r[0]:.3f} [{r[1]:.3f}, {r[2]:.3f}]'
@@ -158,41 +232,30 @@ def main():
         '--ref',
         default=os.path.join(DEMO,
                              'mmdet-libra-faster-rcnn_r18_fpn_shapes_demo.py'))
+    parser.add_argument(
+        '--rpn-samplers', nargs='*', metavar='CONFIG', default=None,
+        help='instead: time whole iterations of these configs (default: the '
+        'Libra RPN and the Libra Faster R-CNN with a Libra RPN demos) with '
+        'our RPN samplers, MMDetection\'s and RandomSampler')
     args = parser.parse_args()
+    if args.rpn_samplers is not None:
+        print(f'torch {torch.__version__}, {torch.get_num_threads()} '
+              f'threads, {args.repeats} interleaved rounds of {args.iters} '
+              f'iterations')
+        rpn_sampler_rounds(args.rpn_samplers or [
+            os.path.join(DEMO, 'libra-rpn_r18_fpn_shapes_demo.py'),
+            os.path.join(DEMO,
+                         'libra-faster-rcnn-libra-rpn_r18_fpn_shapes_demo.py')
+        ], args.data_root, args.repeats, args.iters)
+        return
 
     runs = {}
     for name, cfg in (('ours', args.ours), ('mmdet', args.ref)):
         runs[name] = build_training(cfg, args.data_root, args.iters)
     runs['copy'] = build_training(args.ref, args.data_root, args.iters)
 
-    # Warm-up, which also lets MMDetection's sampler make its first-call
-    # configuration change; its end state is every timed iteration's start.
-    # The copy of MMDetection's detector (the A/A control) takes its state.
-    for model, optim, batches in runs.values():
-        for batch in batches:
-            model.train_step(batch, optim)
-    for i in (0, 1):
-        runs['copy'][i].load_state_dict(runs['mmdet'][i].state_dict())
-    start = {name: (copy.deepcopy(model.state_dict()),
-                    copy.deepcopy(optim.state_dict()))
-             for name, (model, optim, _) in runs.items()}
-
-    def step(name, batch_index):
-        """One training iteration from the common starting state."""
-        model, optim, batches = runs[name]
-        model.load_state_dict(start[name][0])
-        optim.load_state_dict(start[name][1])
-        t0 = time.perf_counter()
-        model.train_step(batches[batch_index], optim)
-        return time.perf_counter() - t0
-
-    names = list(runs)
-    samples = {k: [] for k in names}
-    for r in range(args.repeats):
-        # Rotate the order, so no detector always runs after the same one.
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            samples[name].append(
-                sum(step(name, i) for i in range(args.iters)) / args.iters)
+    samples, step = timed_rounds(runs, args.repeats, args.iters,
+                                 copy_of={'copy': 'mmdet'})
     ratio = paired_ratio(samples['ours'], samples['mmdet'])
     aa_ratio = paired_ratio(samples['copy'], samples['mmdet'])
 

@@ -69,11 +69,12 @@ def print_table(title, rows, header=('case', 'ratio')):
 
 
 def build_training(config: str, data_root: str, num_batches: int,
-                   seed: Optional[int] = 0):
+                   seed: Optional[int] = 0,
+                   modify: Optional[Callable] = None):
     """A config's detector (train mode), optimizer wrapper and the first
     ``num_batches`` training batches, built by MMDetection's runner (which
     also seeds everything with ``seed``, so equal seeds give equal initial
-    weights and batches)."""
+    weights and batches). ``modify(cfg)`` changes the config first."""
     import mmdet_libra_ext  # noqa: F401
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
@@ -84,6 +85,8 @@ def build_training(config: str, data_root: str, num_batches: int,
     cfg.log_level = 'ERROR'
     cfg.randomness = dict(seed=seed)
     cfg.train_dataloader.dataset.data_root = data_root
+    if modify is not None:
+        modify(cfg)
     runner = Runner.from_cfg(cfg)
     model = runner.model
     model.train()

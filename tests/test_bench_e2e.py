@@ -52,3 +52,29 @@ def test_paired_ratio_median_and_interval():
     assert paired_ratio([3.0] * 9, [2.0] * 9) == (1.5, 1.5, 1.5)
     # Deterministic (seeded resampling).
     assert paired_ratio(a, b) == (med, lo, hi)
+
+
+def test_rpn_sampler_rounds_swap_only_the_rpn_sampler(shapes_root, capsys,
+                                                      monkeypatch):
+    config = osp.join(ROOT, 'configs', 'demo',
+                      'libra-rpn_r18_fpn_shapes_demo.py')
+    built = {}
+    original = bench_e2e.build_training
+
+    def recording(cfg, data_root, iters, modify=None):
+        run = original(cfg, data_root, iters, modify=modify)
+        built[len(built)] = run[0].bbox_head.sampler
+        return run
+
+    monkeypatch.setattr(bench_e2e, 'build_training', recording)
+    bench_e2e.rpn_sampler_rounds([config], shapes_root, repeats=1, iters=1)
+    kinds = [(type(s).__module__.split('.')[0], type(s).__name__,
+              type(getattr(s, 'neg_sampler', s)).__module__.split('.')[0])
+             for s in built.values()]
+    assert kinds == [('mmdet', 'CombinedSampler', 'mmdet_libra_ext'),
+                     ('mmdet', 'CombinedSampler', 'mmdet'),
+                     ('mmdet', 'RandomSampler', 'mmdet'),
+                     ('mmdet', 'RandomSampler', 'mmdet')]
+    row = [ln for ln in capsys.readouterr().out.splitlines()
+           if ln.startswith('| libra-rpn_')]
+    assert len(row) == 1 and row[0].count('[') == 4

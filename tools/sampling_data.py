@@ -86,3 +86,46 @@ def assigned_images(cfg, batches: int, seed: int = 0, model=None,
                 priors = proposals(gt.bboxes, sample.img_shape)
             pred = InstanceData(priors=priors)
             yield assigner.assign(pred, gt), pred, gt
+
+
+def coco_scale_image(num_gts: int = 60, seed: int = 0, device='cpu'):
+    """``(assign_result, pred_instances, gt_instances)`` of an RPN at COCO
+    scale: the anchors of MMDetection's RPN R-50-FPN on an 800x1344 image
+    (268,569), ``num_gts`` boxes of COCO-like sizes (12 to 400 px, seeded),
+    assigned by the RPN's MaxIoUAssigner (positive 0.7, negative 0.3,
+    ignored in between)."""
+    from mmdet.models.task_modules.assigners import MaxIoUAssigner
+    from mmdet.models.task_modules.prior_generators import AnchorGenerator
+    from mmengine.structures import InstanceData
+    gen = AnchorGenerator(strides=[4, 8, 16, 32, 64], ratios=[0.5, 1.0, 2.0],
+                          scales=[8])
+    sizes = [(-(-800 // sh), -(-1344 // sw)) for sw, sh in gen.strides]
+    anchors = torch.cat(gen.grid_priors(sizes, device=device))
+    g = torch.Generator().manual_seed(seed)
+    wh = torch.exp(torch.empty(num_gts, 2).uniform_(2.5, 6.0, generator=g))
+    xy = torch.rand(num_gts, 2, generator=g) * (
+        torch.tensor([1344.0, 800.0]) - wh)
+    gt = InstanceData(bboxes=torch.cat([xy, xy + wh], 1).to(device),
+                      labels=torch.zeros(num_gts, dtype=torch.long,
+                                         device=device))
+    pred = InstanceData(priors=anchors)
+    assign = MaxIoUAssigner(pos_iou_thr=0.7, neg_iou_thr=0.3,
+                            min_pos_iou=0.3).assign(pred, gt)
+    return assign, pred, gt
+
+
+def rpn_samplers(sampler: dict) -> dict:
+    """An RPN sampler config of this package's samplers (a CombinedSampler
+    as in configs/libra_rcnn/libra-rpn_r50_fpn_1x_coco.py) and its
+    counterparts: MMDetection's samplers of the same names (our
+    ``bin_range`` option dropped, which MMDetection lacks) and the stock
+    ``RandomSampler`` with the same quota."""
+    import copy
+    mmdet = copy.deepcopy(sampler)
+    for side in ('pos_sampler', 'neg_sampler'):
+        mmdet[side]['type'] = mmdet[side]['type'].split('.')[-1]
+    mmdet['neg_sampler'].pop('bin_range', None)
+    random = {k: sampler[k] for k in ('num', 'pos_fraction', 'neg_pos_ub',
+                                      'add_gt_as_proposals') if k in sampler}
+    return {'ours': copy.deepcopy(sampler), 'mmdet': mmdet,
+            'random': dict(random, type='RandomSampler')}

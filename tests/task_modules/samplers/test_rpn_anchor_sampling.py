@@ -2,20 +2,20 @@
 anchors, 256 samples, 60 ground truths), through MMDetection's
 CombinedSampler as the Libra RPN configs build it."""
 import os.path as osp
+import sys
 import time
 
 import pytest
 import torch
-from mmdet.models.task_modules.assigners import MaxIoUAssigner
-from mmdet.models.task_modules.prior_generators import AnchorGenerator
 from mmdet.registry import TASK_UTILS
 from mmengine.config import Config
-from mmengine.structures import InstanceData
 
 import mmdet_libra_ext  # noqa: F401
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
+sys.path.insert(0, osp.join(ROOT, 'tools'))
+from sampling_data import coco_scale_image, rpn_samplers  # noqa: E402
 DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
 
 
@@ -25,27 +25,6 @@ def rpn_sampler_cfg(**neg):
     sampler = cfg.model.train_cfg.rpn.sampler.to_dict()
     sampler['neg_sampler'].update(neg)
     return sampler
-
-
-def coco_scale_image(num_gts=60, seed=0, device='cpu'):
-    """The anchors of MMDetection's RPN R-50-FPN on an 800x1344 image
-    (268,569) and ``num_gts`` boxes of COCO-like sizes, assigned by the
-    RPN's MaxIoUAssigner (positive 0.7, negative 0.3, ignored between)."""
-    gen = AnchorGenerator(strides=[4, 8, 16, 32, 64], ratios=[0.5, 1.0, 2.0],
-                          scales=[8])
-    sizes = [(-(-800 // sh), -(-1344 // sw)) for sw, sh in gen.strides]
-    anchors = torch.cat(gen.grid_priors(sizes, device=device))
-    g = torch.Generator().manual_seed(seed)
-    wh = torch.exp(torch.empty(num_gts, 2).uniform_(2.5, 6.0, generator=g))
-    xy = torch.rand(num_gts, 2, generator=g) * (
-        torch.tensor([1344.0, 800.0]) - wh)
-    gt = InstanceData(bboxes=torch.cat([xy, xy + wh], 1).to(device),
-                      labels=torch.zeros(num_gts, dtype=torch.long,
-                                         device=device))
-    pred = InstanceData(priors=anchors)
-    assign = MaxIoUAssigner(pos_iou_thr=0.7, neg_iou_thr=0.3,
-                            min_pos_iou=0.3).assign(pred, gt)
-    return assign, pred, gt
 
 
 @pytest.fixture(scope='module')
@@ -117,6 +96,16 @@ def test_anchor_scale_quota_rules(coco_image):
     assert (neg_iou > 0).all()
 
 
+def test_counterparts_for_the_benchmarks():
+    cfgs = rpn_samplers(rpn_sampler_cfg())
+    assert cfgs['random'] == dict(type='RandomSampler', num=256,
+                                  pos_fraction=0.5, neg_pos_ub=-1,
+                                  add_gt_as_proposals=False)
+    assert cfgs['mmdet']['neg_sampler'] == dict(
+        type='IoUBalancedNegSampler', floor_thr=-1, floor_fraction=0,
+        num_bins=3)
+
+
 def test_anchor_scale_seeds_reproducible(coco_image):
     assign, pred, gt = coco_image
     sampler = TASK_UTILS.build(rpn_sampler_cfg())
@@ -134,13 +123,9 @@ def test_anchor_scale_faster_than_mmdetection(coco_image):
     samplers of the same names at anchor scale (benchmarks/ measures the
     ratio; this only guards against a regression)."""
     assign, pred, gt = coco_image
-    cfg = rpn_sampler_cfg()
-    ours = TASK_UTILS.build(cfg)
-    ref_cfg = dict(cfg, pos_sampler=dict(type='InstanceBalancedPosSampler'),
-                   neg_sampler=dict(cfg['neg_sampler'],
-                                    type='IoUBalancedNegSampler'))
-    ref_cfg['neg_sampler'].pop('bin_range')
-    ref = TASK_UTILS.build(ref_cfg)
+    cfgs = rpn_samplers(rpn_sampler_cfg())
+    ours, ref = (TASK_UTILS.build(cfgs[k]) for k in ('ours', 'mmdet'))
+    assert type(ref.neg_sampler).__module__.startswith('mmdet.')
     times = {'ours': [], 'mmdet': []}
     for _ in range(5):
         for name, s in (('ours', ours), ('mmdet', ref)):
