@@ -1,6 +1,7 @@
 """The command-line tools run and write their figures."""
 import glob
 import json
+import re
 import os
 import os.path as osp
 import subprocess
@@ -40,18 +41,43 @@ def test_visualize_bfp(tmp_path, shapes_root):
         assert before != after
 
 
+def _shares(log):
+    """Each row's (IoU = 0, IoU > 0.05) shares in percent."""
+    share = {}
+    for ln in log.splitlines():
+        cells = [c.strip() for c in ln.strip('|').split('|')]
+        if len(cells) == 5 and cells[3].endswith('%'):
+            share[cells[0]] = (float(cells[2][:-1]), float(cells[3][:-1]))
+    return share
+
+
 def test_analyze_sampling(tmp_path, shapes_root):
     out = tmp_path / 'samp.png'
     log = _run([osp.join(ROOT, 'tools', 'analyze_sampling.py'), '--batches',
                 '2', '--data-root', shapes_root, '--out', str(out)], ROOT)
     assert out.stat().st_size > 10_000
-    share = {}
-    for ln in log.splitlines():
-        cells = [c.strip() for c in ln.strip('|').split('|')]
-        if len(cells) == 4 and cells[2].endswith('%'):
-            share[cells[0]] = float(cells[2][:-1])
+    share = _shares(log)
     # IoU-balanced sampling takes many more hard negatives than random.
-    assert share['IoU-balanced (ours)'] > share['random'] + 15
+    assert share['IoU-balanced (ours)'][1] > share['random'][1] + 15
+
+
+def test_analyze_sampling_rpn_anchors(tmp_path, shapes_root):
+    out = tmp_path / 'rpn.png'
+    log = _run([osp.join(ROOT, 'tools', 'analyze_sampling.py'), '--rpn',
+                '--batches', '2', '--data-root', shapes_root, '--out',
+                str(out)], ROOT)
+    assert out.stat().st_size > 10_000
+    share = _shares(log)
+    # The demo's ~16k anchors per image, 8 images, most of them at IoU 0.
+    assert share['all candidates'][0] > 50
+    assert share['random'][0] > 50
+    # The balanced samplers take negatives that overlap a ground truth;
+    # bins over the negatives' own range take the hardest.
+    assert share['IoU-balanced (ours)'][0] == 0
+    assert share["IoU-balanced (ours, bin_range='negatives')"][1] > \
+        share['IoU-balanced (ours)'][1] + 10
+    assert re.search(r'all negatives in the first of 3 bins: \d+ of 8 '
+                     r'images', log)
 
 
 @pytest.mark.slow

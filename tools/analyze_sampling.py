@@ -149,7 +149,8 @@ def main():
           f'IoU > 0 in the first bin: median {first_bin.median():.1%} per '
           f'image (range {first_bin.min():.1%} to {first_bin.max():.1%})')
     fig, ax = plt.subplots(figsize=(7, 4))
-    bins = torch.linspace(0, 0.5, 26)
+    # Negatives lie below the assigner's negative threshold.
+    bins = torch.linspace(0, float(assigner.neg_iou_thr), 26)
     for name, v in rows:
         ax.hist(v.numpy(), bins=bins.numpy(), histtype='step', density=True,
                 label=f'{name} ({(v > 0.05).float().mean():.0%} > 0.05)')
