@@ -78,8 +78,12 @@ setup(
         'tests': ['pytest>=7', 'pytest-xdist', 'pycocotools', 'matplotlib',
                   'openmim'],
         'plot': ['matplotlib'],
-        # ONNX export of BFP (both torch exporters) and onnxruntime checks.
-        'deploy': ['onnx', 'onnxruntime', 'onnxscript'],
+        # ONNX export of BFP (both torch exporters), onnxruntime checks, and
+        # what mmdeploy 1.3.1 imports: mmdeploy itself is installed with
+        # `pip install --no-deps mmdeploy==1.3.1` (tools/install.sh), since
+        # its protobuf<=3.20.2 pin conflicts with current onnx.
+        'deploy': ['onnx', 'onnxruntime', 'onnxscript', 'aenum', 'dill',
+                   'multiprocess', 'prettytable', 'terminaltables'],
     },
     zip_safe=False,
     classifiers=[

@@ -8,10 +8,22 @@ Import it from a config with::
 and name its modules with the scope prefix, e.g.
 ``type='mmdet_libra_ext.BalancedL1Loss'``.
 """
+import importlib.util
+import warnings
+
 from .version import __version__
 from .utils import checkpoint as _checkpoint  # noqa: F401  (safe torch.load)
 from . import registry  # noqa: F401,E402
 from . import (datasets, engine, evaluation, models,  # noqa: F401,E402
                task_modules)
+
+if importlib.util.find_spec('mmdeploy') is not None:
+    # Rewriters for mmdeploy (e.g. MMDetection's BFP), registered for its
+    # tools and ours.
+    try:
+        from . import deploy  # noqa: F401
+    except ImportError as err:  # a broken mmdeploy must not break training
+        warnings.warn(f'mmdeploy is installed but does not import ({err}); '
+                      f'the export rewriters of mmdet_libra_ext are off')
 
 __all__ = ['__version__']

@@ -3,7 +3,8 @@
 # Creates .venv in the repository root with the pinned CPU toolchain:
 #   torch==2.13.0, mmengine==0.10.7, mmcv==2.1.0 (compiled), mmdet==3.3.0,
 # then installs this package in editable mode with its test and deploy
-# (onnx, onnxruntime, onnxscript) extras.
+# (onnx, onnxruntime, onnxscript, mmdeploy's imports) extras and
+# mmdeploy==1.3.1 without its dependency pins.
 # Usage: bash tools/install.sh            (PYTHON=python3.11 to pick the interpreter)
 set -euo pipefail
 
@@ -49,6 +50,10 @@ if ! have mmcv==2.1.0; then
 fi
 have mmdet==3.3.0 || step "installing mmdet==3.3.0" "${PIP[@]}" install mmdet==3.3.0
 step "installing mmdet_libra_ext (editable, with test and deploy extras)" "${PIP[@]}" install --no-build-isolation -e "$ROOT[tests,deploy]"
+# mmdeploy 1.3.1 (tools/deploy/export_onnx.py) without its dependency list:
+# it pins protobuf<=3.20.2, which current onnx cannot use; the deploy extra
+# brings what it imports.
+have mmdeploy==1.3.1 || step "installing mmdeploy==1.3.1 (--no-deps)" "${PIP[@]}" install --no-deps mmdeploy==1.3.1
 # torch's metadata asks for a newer setuptools, which any later pip command
 # may pull back in; mmengine and mim need pkg_resources at run time.
 "$VENV/bin/python" -c 'import pkg_resources' 2>/dev/null \

@@ -1,0 +1,54 @@
+"""The smallest changes that let mmdeploy 1.3.1 (its last release, 2023)
+export with today's torch, applied only inside :func:`torch_compat`.
+
+On torch >= 2.9 mmdeploy's ``torch2onnx`` fails in three places:
+
+1. ``torch.onnx.export`` now defaults to the dynamo exporter, for which
+   mmdeploy's symbolic rewriters mean nothing: the TorchScript exporter is
+   asked for explicitly (``dynamo=False``).
+2. ``torch.fx``'s ``_wrapped_fns_to_patch`` became a dict; mmdeploy's
+   function rewriter appends to it and pops index -1 on exit (``KeyError``).
+   mmdeploy gets a list of its own (its ``torch.fx.wrap`` bookkeeping then
+   sees no fx-wrapped function, which none of the exported detectors has).
+3. mmdeploy's symbolic of mmcv's RoIAlign imports
+   ``torch.onnx.symbolic_opset9._cast_Long``, which is gone: an equivalent
+   ``Cast`` to int64 is provided.
+
+Each patch is applied only where torch needs it and undone on exit.
+"""
+import contextlib
+import functools
+import inspect
+
+import torch
+
+
+def _cast_long(g, input, non_blocking):  # noqa: A002 (torch's signature)
+    from torch.onnx._internal.torchscript_exporter import _type_utils
+    return g.op('Cast', input,
+                to_i=_type_utils.JitScalarType.INT64.onnx_type())
+
+
+@contextlib.contextmanager
+def torch_compat():
+    """Run mmdeploy's export inside this context."""
+    import mmdeploy.core.rewriters.function_rewriter as function_rewriter
+    import torch.onnx.symbolic_opset9 as opset9
+    undo = []
+    if not isinstance(function_rewriter._wrapped_fns_to_patch, list):
+        old = function_rewriter._wrapped_fns_to_patch
+        function_rewriter._wrapped_fns_to_patch = []
+        undo.append(lambda: setattr(function_rewriter,
+                                    '_wrapped_fns_to_patch', old))
+    if not hasattr(opset9, '_cast_Long'):
+        opset9._cast_Long = _cast_long
+        undo.append(lambda: delattr(opset9, '_cast_Long'))
+    export = torch.onnx.export
+    if 'dynamo' in inspect.signature(export).parameters:
+        torch.onnx.export = functools.partial(export, dynamo=False)
+        undo.append(lambda: setattr(torch.onnx, 'export', export))
+    try:
+        yield
+    finally:
+        for fn in reversed(undo):
+            fn()
