@@ -134,3 +134,63 @@ def test_anchor_scale_faster_than_mmdetection(coco_image):
             times[name].append(time.perf_counter() - t0)
     med = {k: sorted(v)[2] for k, v in times.items()}
     assert med['ours'] < med['mmdet'], med
+
+
+def test_anchor_scale_distribution_equals_mmdet_steady_state(coco_image):
+    """Mean count of sampled negatives per IoU stratum (and of positives
+    per ground truth) over repeated draws: ours against MMDetection's
+    samplers of the same names after their first call, at anchor scale."""
+    assign, pred, gt = coco_image
+    cfgs = rpn_samplers(rpn_sampler_cfg(bin_range='all'))
+    ours, ref = (TASK_UTILS.build(cfgs[k]) for k in ('ours', 'mmdet'))
+    ref.sample(assign, pred, gt)  # MMDetection's first call changes it
+    iou = assign.max_overlaps
+    strata = torch.tensor([0, 1e-9, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3])
+    num_gts = assign.num_gts
+
+    def mean_counts(sampler, trials=40):
+        neg = torch.zeros(len(strata))
+        pos = torch.zeros(num_gts + 1)
+        for _ in range(trials):
+            res = sampler.sample(assign, pred, gt)
+            neg += torch.bincount(
+                torch.bucketize(iou[res.neg_inds], strata, right=True) - 1,
+                minlength=len(strata)).float()
+            pos += torch.bincount(assign.gt_inds[res.pos_inds],
+                                  minlength=num_gts + 1).float()
+        return neg / trials, pos / trials
+
+    torch.manual_seed(0)
+    ours_neg, ours_pos = mean_counts(ours)
+    ref_neg, ref_pos = mean_counts(ref)
+    assert float(ours_neg.sum()) == pytest.approx(128)
+    assert float(ref_neg.sum()) == pytest.approx(128)
+    # A stratum's count over 40 draws has a standard error below ~1.5.
+    assert torch.allclose(ours_neg, ref_neg, atol=4), (ours_neg, ref_neg)
+    assert torch.allclose(ours_pos, ref_pos, atol=1.5), (ours_pos, ref_pos)
+
+
+def peak_live_mib(fn) -> float:
+    """Peak of the bytes that torch's CPU allocator holds for ``fn()``
+    (allocations minus frees, in time order, from the profiler)."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as p:
+        fn()
+    live = peak = 0
+    for event in sorted(p.events(), key=lambda e: e.time_range.start):
+        live += event.self_cpu_memory_usage
+        peak = max(peak, live)
+    return peak / 2**20
+
+
+def test_anchor_scale_memory_bounded(coco_image):
+    """Peak memory of one sampling call at 268k anchors: a few arrays of
+    the anchors' length (2 MiB per int64 array), never a candidates x
+    ground-truths matrix (60 x 268k x 4 bytes would be 61 MiB)."""
+    assign, pred, gt = coco_image
+    sampler = TASK_UTILS.build(rpn_sampler_cfg())
+    sampler.sample(assign, pred, gt)
+    random = TASK_UTILS.build(rpn_samplers(rpn_sampler_cfg())['random'])
+    ours = peak_live_mib(lambda: sampler.sample(assign, pred, gt))
+    base = peak_live_mib(lambda: random.sample(assign, pred, gt))
+    assert 0 < base < ours < 32, (ours, base)
