@@ -3,12 +3,12 @@ RetinaNet, the Libra RPN) export for a stock onnxruntime, and the parity
 check compares what it says it compares."""
 import glob
 import os.path as osp
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip('mmdeploy')
 pytest.importorskip('onnxruntime')
@@ -20,7 +20,28 @@ sys.path.insert(0, osp.dirname(TOOL))
 import export_onnx  # noqa: E402
 
 
-def checkpoint(name, tmp_path):
+def trained(name, tmp_path, shapes_root):
+    """The demo config and a checkpoint after two training iterations
+    (MMDetection's tools/train.py, one epoch of 8 images)."""
+    import mmdet
+    sys.path.insert(0, osp.join(ROOT, 'tests'))
+    from tiny import tiny_options
+    config = osp.join(ROOT, 'configs', 'demo',
+                      f'{name}_r18_fpn_shapes_demo.py')
+    work = str(tmp_path / 'work')
+    train = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools',
+                     'train.py')
+    proc = subprocess.run(
+        [sys.executable, train, config, '--work-dir', work] +
+        tiny_options(shapes_root, epochs=1, val_images=8), cwd=ROOT,
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return config, osp.join(work, 'epoch_1.pth')
+
+
+def initial(name, tmp_path):
+    """The demo config and its initial weights (seed 0) as a checkpoint."""
+    import torch
     import mmdet_libra_ext  # noqa: F401
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
@@ -36,23 +57,31 @@ def checkpoint(name, tmp_path):
     return config, path
 
 
+def run_tool(args):
+    return subprocess.run([sys.executable, TOOL] + args, cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize('name, ops', [
-    ('libra-faster-rcnn', {'RoiAlign', 'NonMaxSuppression', 'ReduceMax'}),
+@pytest.mark.parametrize('name, weights, ops', [
+    ('libra-faster-rcnn', trained,
+     {'RoiAlign', 'NonMaxSuppression', 'ReduceMax'}),
+    ('libra-retinanet', trained, {'NonMaxSuppression'}),
     # MMDetection's own BFP, through the package's mmdeploy rewriter.
-    ('mmdet-libra-faster-rcnn', {'RoiAlign', 'NonMaxSuppression'}),
-    ('libra-retinanet', {'NonMaxSuppression'}),
-    ('libra-rpn', {'NonMaxSuppression'}),
+    ('mmdet-libra-faster-rcnn', initial, {'RoiAlign', 'NonMaxSuppression'}),
+    ('libra-rpn', initial, {'NonMaxSuppression'}),
 ])
-def test_export_and_parity(name, ops, tmp_path, shapes_root):
-    config, ckpt = checkpoint(name, tmp_path)
+def test_export_and_parity(name, weights, ops, tmp_path, shapes_root):
+    """Trained for two iterations (the Libra Faster R-CNN and RetinaNet)
+    or at initialisation (the other two: the export does not depend on
+    the weights)."""
+    config, ckpt = (weights(name, tmp_path, shapes_root)
+                    if weights is trained else weights(name, tmp_path))
     out = str(tmp_path / f'{name}.onnx')
-    image = sorted(glob.glob(osp.join(shapes_root, 'val', '*.png')))[0]
-    # 224 is not 256: BFP's levels (56, 28, 14, 7, 4) do not all divide.
-    proc = subprocess.run(
-        [sys.executable, TOOL, config, ckpt, '--shape', '224', '256',
-         '--out', out, '--images', image], cwd=ROOT, capture_output=True,
-        text=True, timeout=600)
+    images = sorted(glob.glob(osp.join(shapes_root, 'val', '*.png')))[:2]
+    # 224 x 256: BFP's levels (56x64 ... 4x4) do not all divide.
+    proc = run_tool([config, ckpt, '--shape', '224', '256', '--out', out,
+                     '--images'] + images)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     assert 'parity check passed' in log
@@ -65,14 +94,37 @@ def test_export_and_parity(name, ops, tmp_path, shapes_root):
     assert dims == [1, 3, 224, 256]
 
 
-def test_shape_must_fit_the_padding(tmp_path):
-    config = osp.join(ROOT, 'configs', 'demo',
-                      'libra-faster-rcnn_r18_fpn_shapes_demo.py')
-    proc = subprocess.run(
-        [sys.executable, TOOL, config, 'none.pth', '--shape', '250', '256'],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+@pytest.mark.parametrize('config, shape, message', [
+    ('configs/demo/libra-faster-rcnn_r18_fpn_shapes_demo.py', ['250', '256'],
+     r'--shape 250 256: both must be multiples .* \(32\)'),
+    ('configs/demo/libra-faster-rcnn_r18_fpn_shapes_demo.py', ['0', '0'],
+     '--shape 0 0: dynamic input shapes are not supported'),
+    ('mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', ['800', '1344'],
+     r'MaskRCNN: not supported \(supported: FasterRCNN, RetinaNet, RPN\)'),
+])
+def test_refusals_name_what_is_unsupported(config, shape, message):
+    if config.startswith('mmdet::'):
+        import mmdet
+        config = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs',
+                          config[len('mmdet::'):])
+    proc = run_tool([config, 'none.pth', '--shape'] + shape)
     assert proc.returncode != 0
-    assert '--shape 250 256' in proc.stderr and '(32)' in proc.stderr
+    assert re.search(message, proc.stderr), proc.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_latency_benchmark_reports_ratios(capsys, shapes_root):
+    sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
+    import bench_deploy
+    config = osp.join(ROOT, 'configs', 'demo',
+                      'libra-retinanet_r18_fpn_shapes_demo.py')
+    image = sorted(glob.glob(osp.join(shapes_root, 'val', '*.png')))[0]
+    sys.argv = ['bench_deploy.py', config, '--repeats', '3', '--image',
+                image]
+    bench_deploy.main()
+    out = capsys.readouterr().out
+    assert '| ONNX Runtime / PyTorch eager |' in out
+    assert '| ONNX Runtime, second session / first (A/A) |' in out
 
 
 def test_parity_helpers_detect_differences():

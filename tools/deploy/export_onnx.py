@@ -48,6 +48,32 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from mmdeploy_compat import torch_compat  # noqa: E402
 
 
+#: The detectors this export covers (mmdeploy's ObjectDetection task, one
+#: image in, boxes out); others are refused by name.
+SUPPORTED = ('FasterRCNN', 'RetinaNet', 'RPN')
+
+
+def check_supported(model_cfg, shape_hw) -> None:
+    """Refuse, naming it, what this export does not do: another detector
+    type, a mask head, a dynamic (non-positive) or unpadded input shape."""
+    model = model_cfg.model
+    kind = model.type.split('.')[-1]
+    if kind not in SUPPORTED:
+        raise SystemExit(f'{model.type}: not supported (supported: '
+                         f'{", ".join(SUPPORTED)})')
+    if model.get('roi_head') and model.roi_head.get('mask_head'):
+        raise SystemExit(f'{model.type} with a mask head: instance '
+                         f'segmentation is not supported')
+    div = model.data_preprocessor.get('pad_size_divisor', 1)
+    if any(s <= 0 for s in shape_hw):
+        raise SystemExit(f'--shape {shape_hw[0]} {shape_hw[1]}: dynamic '
+                         f'input shapes are not supported; give a fixed H W')
+    if any(s % div for s in shape_hw):
+        raise SystemExit(f'--shape {shape_hw[0]} {shape_hw[1]}: both must '
+                         f'be multiples of the model\'s pad_size_divisor '
+                         f'({div})')
+
+
 def deploy_config(model_cfg, shape_hw, save_file):
     """mmdeploy's ONNX Runtime static detection config for ``shape_hw``,
     with the detector's own test-time thresholds."""
@@ -127,20 +153,16 @@ def export(config, checkpoint, shape_hw, out, images=(), num_images=4,
     ONNX Runtime and the exported computation in PyTorch differ (empty when
     they agree), and ``(matched, total)`` detections of MMDetection's own
     ``predict`` that ONNX Runtime also gives (see the module docstring)."""
+    from mmengine.config import Config
+    model_cfg = Config.fromfile(config)
+    check_supported(model_cfg, shape_hw)  # before the slow imports
     import mmdet_libra_ext  # noqa: F401  (also registers the rewriters)
     import onnxruntime as ort
     from mmdeploy.apis import torch2onnx
     from mmdeploy.apis.utils import build_task_processor
     from mmdeploy.core import RewriterContext
     from mmdet.utils import register_all_modules
-    from mmengine.config import Config
     register_all_modules()
-    model_cfg = Config.fromfile(config)
-    div = model_cfg.model.data_preprocessor.get('pad_size_divisor', 1)
-    if any(s <= 0 or s % div for s in shape_hw):
-        raise SystemExit(f'--shape {shape_hw[0]} {shape_hw[1]}: both must '
-                         f'be positive multiples of the model\'s '
-                         f'pad_size_divisor ({div})')
     out = osp.abspath(out)
     os.makedirs(osp.dirname(out), exist_ok=True)
     deploy_cfg = deploy_config(model_cfg, shape_hw, osp.basename(out))
