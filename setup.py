@@ -27,8 +27,9 @@ def add_mim_extension():
     os.makedirs(dst_dir, exist_ok=True)
     if editable:
         try:
-            os.symlink(osp.relpath(src, dst_dir), dst,
-                       target_is_directory=True)
+            os.symlink(
+                osp.relpath(src, dst_dir), dst, target_is_directory=True
+            )
             return
         except OSError:
             pass
@@ -58,8 +59,9 @@ setup(
     long_description=read_readme(),
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
-    packages=find_packages(exclude=('tests', 'tests.*', 'benchmarks',
-                                    'tools')),
+    packages=find_packages(
+        exclude=('tests', 'tests.*', 'benchmarks', 'tools')
+    ),
     # The configs travel with the package (mmdet_libra_ext/.mim/configs is
     # what `mim` looks for; the repository's configs/ stays the source).
     package_data={'mmdet_libra_ext': ['.mim/configs/**/*.py']},
@@ -75,15 +77,33 @@ setup(
         'mmdet>=3.0.0,<3.4.0',
     ],
     extras_require={
-        'tests': ['pytest>=7', 'pytest-xdist', 'pycocotools', 'matplotlib',
-                  'openmim'],
+        'tests': [
+            'pytest>=7',
+            'pytest-xdist',
+            'pycocotools',
+            'matplotlib',
+            'openmim',
+            # property tests, lint and format (pinned: the rules must not
+            # change under CI), types
+            'hypothesis',
+            'ruff==0.17.6',
+            'mypy',
+        ],
         'plot': ['matplotlib'],
         # ONNX export of BFP (both torch exporters), onnxruntime checks, and
         # what mmdeploy 1.3.1 imports: mmdeploy itself is installed with
         # `pip install --no-deps mmdeploy==1.3.1` (tools/install.sh), since
         # its protobuf<=3.20.2 pin conflicts with current onnx.
-        'deploy': ['onnx', 'onnxruntime', 'onnxscript', 'aenum', 'dill',
-                   'multiprocess', 'prettytable', 'terminaltables'],
+        'deploy': [
+            'onnx',
+            'onnxruntime',
+            'onnxscript',
+            'aenum',
+            'dill',
+            'multiprocess',
+            'prettytable',
+            'terminaltables',
+        ],
     },
     zip_safe=False,
     classifiers=[

@@ -4,6 +4,7 @@ iteration.
 
     python benchmarks/bench_alwa.py [--repeats 6]
 """
+
 import argparse
 import os
 import statistics
@@ -24,9 +25,14 @@ def main():
     parser.add_argument('--data-root', default='data/shapes/')
     args = parser.parse_args()
     from mmdet_libra_ext.engine.hooks import ALWAHook
+
     model, optim, batches = build_training(
-        os.path.join(ROOT, 'configs', 'demo',
-                     'faster-rcnn_r18_fpn_shapes_demo.py'), args.data_root, 4)
+        os.path.join(
+            ROOT, 'configs', 'demo', 'faster-rcnn_r18_fpn_shapes_demo.py'
+        ),
+        args.data_root,
+        4,
+    )
     plain = model.parse_losses
     hook = ALWAHook(interval=20)
     hook.install(model)
@@ -49,18 +55,20 @@ def main():
             for batch in batches:
                 model.train_step(batch, optim)
             if r:  # the first round warms up
-                samples[name].append(
-                    (time.perf_counter() - t0) / len(batches))
+                samples[name].append((time.perf_counter() - t0) / len(batches))
     it_plain = statistics.median(samples['plain'])
     it_alwa = statistics.median(samples['alwa'])
     hook_ms = statistics.median(hook_time) * 1e3
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
-          f'median of {args.repeats} interleaved rounds of '
-          f'{len(batches)} iterations')
+    print(
+        f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
+        f'median of {args.repeats} interleaved rounds of '
+        f'{len(batches)} iterations'
+    )
     print('\n| measure | value |\n|---|---|')
     print(f'| iteration time with ALWA / without | {it_alwa / it_plain:.3f} |')
-    print(f'| ALWA hook time / iteration time | '
-          f'{hook_ms / 1e3 / it_plain:.5f} |')
+    print(
+        f'| ALWA hook time / iteration time | {hook_ms / 1e3 / it_plain:.5f} |'
+    )
 
 
 if __name__ == '__main__':

@@ -22,6 +22,7 @@ forward and backward, interleaved between the two implementations. Its
 share of MMDetection's iteration bounds what any implementation could
 gain end to end: with free components the ratio would be ``1 - share``.
 """
+
 import argparse
 import collections
 import copy
@@ -72,13 +73,18 @@ class ModuleTimer:
         parts (the sampler inside the RoI head) are listed indented."""
         self.wrap(model.data_preprocessor, 'forward', 'data preprocessor')
         self.wrap(model.backbone, 'forward', 'backbone')
-        necks = (list(model.neck) if isinstance(model.neck,
-                                                torch.nn.Sequential)
-                 else [model.neck])
+        necks = (
+            list(model.neck)
+            if isinstance(model.neck, torch.nn.Sequential)
+            else [model.neck]
+        )
         for neck in necks:
             self.wrap(neck, 'forward', f'neck: {type(neck).__name__}')
-        self.wrap(model.rpn_head, 'loss_and_predict',
-                  'RPN head (forward, targets, loss, proposals)')
+        self.wrap(
+            model.rpn_head,
+            'loss_and_predict',
+            'RPN head (forward, targets, loss, proposals)',
+        )
         roi = model.roi_head
         self.wrap(roi, 'loss', 'RoI head (all)')
         self.wrap(roi.bbox_sampler, 'sample', '  RoI sampler')
@@ -120,19 +126,23 @@ def component_calls(model):
 
     def sampler_call(orig, args, kwargs):
         assign = copy.deepcopy(args[0])
-        return (lambda: copy.deepcopy(assign),
-                lambda a: orig(a, *args[1:], **kwargs))
+        return (
+            lambda: copy.deepcopy(assign),
+            lambda a: orig(a, *args[1:], **kwargs),
+        )
 
     def loss_call(orig, args, kwargs):
         pred, rest = args[0].detach(), args[1:]
-        return (lambda: pred.clone().requires_grad_(),
-                lambda p: orig(p, *rest, **kwargs).backward())
+        return (
+            lambda: pred.clone().requires_grad_(),
+            lambda p: orig(p, *rest, **kwargs).backward(),
+        )
 
     record('BFP', model.neck[1], 'forward', neck_call)
-    record('RoI sampler', model.roi_head.bbox_sampler, 'sample',
-           sampler_call)
-    record('box loss', model.roi_head.bbox_head.loss_bbox, 'forward',
-           loss_call)
+    record('RoI sampler', model.roi_head.bbox_sampler, 'sample', sampler_call)
+    record(
+        'box loss', model.roi_head.bbox_head.loss_bbox, 'forward', loss_call
+    )
 
     def finish():
         for obj, attr in targets:
@@ -159,9 +169,13 @@ def timed_rounds(runs, repeats, iters, copy_of=None):
     for name, original in (copy_of or {}).items():
         for i in (0, 1):
             runs[name][i].load_state_dict(runs[original][i].state_dict())
-    start = {name: (copy.deepcopy(model.state_dict()),
-                    copy.deepcopy(optim.state_dict()))
-             for name, (model, optim, _) in runs.items()}
+    start = {
+        name: (
+            copy.deepcopy(model.state_dict()),
+            copy.deepcopy(optim.state_dict()),
+        )
+        for name, (model, optim, _) in runs.items()
+    }
 
     def step(name, batch_index):
         """One training iteration from the common starting state."""
@@ -176,9 +190,10 @@ def timed_rounds(runs, repeats, iters, copy_of=None):
     samples = {k: [] for k in names}
     for r in range(repeats):
         # Rotate the order, so no run always follows the same one.
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             samples[name].append(
-                sum(step(name, i) for i in range(iters)) / iters)
+                sum(step(name, i) for i in range(iters)) / iters
+            )
     return samples, step
 
 
@@ -188,29 +203,49 @@ def rpn_sampler_rounds(configs, data_root, repeats, iters):
     ``RandomSampler`` (twice: the A/A control), printed as ratios to
     ``RandomSampler``'s iteration."""
     from sampling_data import rpn_samplers
-    print('\n## Training iteration with the RPN sampler replaced '
-          '(median of per-round ratios [95% CI])\n')
-    print('| config | ours / random | MMDetection\'s / random | random '
-          'copy / random (A/A) | ours / MMDetection\'s |\n|---|---|---|---|'
-          '---|')
+
+    print(
+        '\n## Training iteration with the RPN sampler replaced '
+        '(median of per-round ratios [95% CI])\n'
+    )
+    print(
+        "| config | ours / random | MMDetection's / random | random "
+        "copy / random (A/A) | ours / MMDetection's |\n|---|---|---|---|"
+        '---|'
+    )
     for config in configs:
 
         def with_sampler(name):
             def modify(cfg):
                 cfg.model.train_cfg.rpn.sampler = rpn_samplers(
-                    cfg.model.train_cfg.rpn.sampler.to_dict())[name]
+                    cfg.model.train_cfg.rpn.sampler.to_dict()
+                )[name]
+
             return modify
 
-        runs = {name: build_training(config, data_root, iters,
-                                     modify=with_sampler(kind))
-                for name, kind in (('ours', 'ours'), ('mmdet', 'mmdet'),
-                                   ('random', 'random'),
-                                   ('copy', 'random'))}
-        samples, _ = timed_rounds(runs, repeats, iters,
-                                  copy_of={'copy': 'random'})
-        cells = [fmt_ratio(paired_ratio(samples[a], samples[b]))
-                 for a, b in (('ours', 'random'), ('mmdet', 'random'),
-                              ('copy', 'random'), ('ours', 'mmdet'))]
+        runs = {
+            name: build_training(
+                config, data_root, iters, modify=with_sampler(kind)
+            )
+            for name, kind in (
+                ('ours', 'ours'),
+                ('mmdet', 'mmdet'),
+                ('random', 'random'),
+                ('copy', 'random'),
+            )
+        }
+        samples, _ = timed_rounds(
+            runs, repeats, iters, copy_of={'copy': 'random'}
+        )
+        cells = [
+            fmt_ratio(paired_ratio(samples[a], samples[b]))
+            for a, b in (
+                ('ours', 'random'),
+                ('mmdet', 'random'),
+                ('copy', 'random'),
+                ('ours', 'mmdet'),
+            )
+        ]
         print(f'| {os.path.basename(config)} | ' + ' | '.join(cells) + ' |')
 
 
@@ -222,31 +257,51 @@ def fmt_ratio(r):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--repeats', type=int, default=30)
-    parser.add_argument('--iters', type=int, default=3,
-                        help='training iterations per timed round')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=3,
+        help='training iterations per timed round',
+    )
     parser.add_argument('--data-root', default='data/shapes/')
     parser.add_argument(
         '--ours',
-        default=os.path.join(DEMO, 'libra-faster-rcnn_r18_fpn_shapes_demo.py'))
+        default=os.path.join(DEMO, 'libra-faster-rcnn_r18_fpn_shapes_demo.py'),
+    )
     parser.add_argument(
         '--ref',
-        default=os.path.join(DEMO,
-                             'mmdet-libra-faster-rcnn_r18_fpn_shapes_demo.py'))
+        default=os.path.join(
+            DEMO, 'mmdet-libra-faster-rcnn_r18_fpn_shapes_demo.py'
+        ),
+    )
     parser.add_argument(
-        '--rpn-samplers', nargs='*', metavar='CONFIG', default=None,
+        '--rpn-samplers',
+        nargs='*',
+        metavar='CONFIG',
+        default=None,
         help='instead: time whole iterations of these configs (default: the '
         'Libra RPN and the Libra Faster R-CNN with a Libra RPN demos) with '
-        'our RPN samplers, MMDetection\'s and RandomSampler')
+        "our RPN samplers, MMDetection's and RandomSampler",
+    )
     args = parser.parse_args()
     if args.rpn_samplers is not None:
-        print(f'torch {torch.__version__}, {torch.get_num_threads()} '
-              f'threads, {args.repeats} interleaved rounds of {args.iters} '
-              f'iterations')
-        rpn_sampler_rounds(args.rpn_samplers or [
-            os.path.join(DEMO, 'libra-rpn_r18_fpn_shapes_demo.py'),
-            os.path.join(DEMO,
-                         'libra-faster-rcnn-libra-rpn_r18_fpn_shapes_demo.py')
-        ], args.data_root, args.repeats, args.iters)
+        print(
+            f'torch {torch.__version__}, {torch.get_num_threads()} '
+            f'threads, {args.repeats} interleaved rounds of {args.iters} '
+            f'iterations'
+        )
+        rpn_sampler_rounds(
+            args.rpn_samplers
+            or [
+                os.path.join(DEMO, 'libra-rpn_r18_fpn_shapes_demo.py'),
+                os.path.join(
+                    DEMO, 'libra-faster-rcnn-libra-rpn_r18_fpn_shapes_demo.py'
+                ),
+            ],
+            args.data_root,
+            args.repeats,
+            args.iters,
+        )
         return
 
     runs = {}
@@ -254,8 +309,9 @@ def main():
         runs[name] = build_training(cfg, args.data_root, args.iters)
     runs['copy'] = build_training(args.ref, args.data_root, args.iters)
 
-    samples, step = timed_rounds(runs, args.repeats, args.iters,
-                                 copy_of={'copy': 'mmdet'})
+    samples, step = timed_rounds(
+        runs, args.repeats, args.iters, copy_of={'copy': 'mmdet'}
+    )
     ratio = paired_ratio(samples['ours'], samples['mmdet'])
     aa_ratio = paired_ratio(samples['copy'], samples['mmdet'])
 
@@ -271,7 +327,7 @@ def main():
     components = ('BFP', 'RoI sampler', 'box loss', 'all')
     own = {k: {c: [] for c in components} for k in calls}
     for r in range(args.repeats):
-        for name in (('ours', 'mmdet') if r % 2 else ('mmdet', 'ours')):
+        for name in ('ours', 'mmdet') if r % 2 else ('mmdet', 'ours'):
             total = dict.fromkeys(components, 0.0)
             for component, prepare, run in calls[name]:
                 inputs = prepare()
@@ -282,8 +338,10 @@ def main():
             for c in components:
                 own[name][c].append(total[c] / args.iters)
     it_mmdet = statistics.median(samples['mmdet'])
-    share = {k: {c: statistics.median(v[c]) / it_mmdet for c in components}
-             for k, v in own.items()}
+    share = {
+        k: {c: statistics.median(v[c]) / it_mmdet for c in components}
+        for k, v in own.items()
+    }
 
     # Profile: the same iterations once more, with per-module timers.
     profiles = {}
@@ -296,34 +354,53 @@ def main():
             for batch in batches:
                 model.train_step(batch, optim)
         wall = time.perf_counter() - t0
-        fwd = ('data preprocessor', 'backbone', 'RPN head (forward, targets, '
-               'loss, proposals)', 'RoI head (all)', 'parse losses')
+        fwd = (
+            'data preprocessor',
+            'backbone',
+            'RPN head (forward, targets, loss, proposals)',
+            'RoI head (all)',
+            'parse losses',
+        )
         parts = dict(timer.total)
         parts['backward + optimizer step'] = wall - sum(
-            v for k, v in parts.items()
-            if k in fwd or k.startswith('neck'))
+            v for k, v in parts.items() if k in fwd or k.startswith('neck')
+        )
         profiles[name] = {k: v / wall for k, v in parts.items()}
 
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
-          f'{args.repeats} interleaved rounds of {args.iters} iterations '
-          f'(batch {len(runs["ours"][2][0]["inputs"])})')
+    print(
+        f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
+        f'{args.repeats} interleaved rounds of {args.iters} iterations '
+        f'(batch {len(runs["ours"][2][0]["inputs"])})'
+    )
     print('\n| measure | value |\n|---|---|')
-    print(f'| iteration time, ours / MMDetection components (median of '
-          f'per-round ratios [95% CI]) | {fmt_ratio(ratio)} |')
-    print(f'| iteration time, a second copy of MMDetection\'s detector / '
-          f'MMDetection\'s (A/A: the noise of this measure) | '
-          f'{fmt_ratio(aa_ratio)} |')
-    print(f'| best ratio any implementation of the components can give '
-          f'(1 - the share of MMDetection\'s below) | '
-          f'{1 - share["mmdet"]["all"]:.3f} |')
-    print('\n## The components alone: share of an iteration with '
-          'MMDetection\'s components (forward + backward)\n')
-    print('| component | ours | MMDetection\'s | ours / MMDetection\'s '
-          '[95% CI] |\n|---|---|---|---|')
+    print(
+        f'| iteration time, ours / MMDetection components (median of '
+        f'per-round ratios [95% CI]) | {fmt_ratio(ratio)} |'
+    )
+    print(
+        f"| iteration time, a second copy of MMDetection's detector / "
+        f"MMDetection's (A/A: the noise of this measure) | "
+        f'{fmt_ratio(aa_ratio)} |'
+    )
+    print(
+        f'| best ratio any implementation of the components can give '
+        f"(1 - the share of MMDetection's below) | "
+        f'{1 - share["mmdet"]["all"]:.3f} |'
+    )
+    print(
+        '\n## The components alone: share of an iteration with '
+        "MMDetection's components (forward + backward)\n"
+    )
+    print(
+        "| component | ours | MMDetection's | ours / MMDetection's "
+        '[95% CI] |\n|---|---|---|---|'
+    )
     for c in components:
-        print(f'| {c} | {100 * share["ours"][c]:.2f}% | '
-              f'{100 * share["mmdet"][c]:.2f}% | '
-              f'{fmt_ratio(paired_ratio(own["ours"][c], own["mmdet"][c]))} |')
+        print(
+            f'| {c} | {100 * share["ours"][c]:.2f}% | '
+            f'{100 * share["mmdet"][c]:.2f}% | '
+            f'{fmt_ratio(paired_ratio(own["ours"][c], own["mmdet"][c]))} |'
+        )
     print('\n## Share of one training iteration by module\n')
     print('| module | ours | MMDetection components |\n|---|---|---|')
     keys = list(profiles['ours'])
@@ -331,8 +408,10 @@ def main():
         if k not in keys:
             keys.append(k)
     for k in keys:
-        cells = [f'{100 * profiles[n].get(k, float("nan")):.1f}%'
-                 for n in ('ours', 'mmdet')]
+        cells = [
+            f'{100 * profiles[n].get(k, float("nan")):.1f}%'
+            for n in ('ours', 'mmdet')
+        ]
         print(f'| {k} | {cells[0]} | {cells[1]} |')
 
 

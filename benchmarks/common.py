@@ -1,4 +1,5 @@
 """Timing helpers: interleaved repeats in one process, ratios of medians."""
+
 import multiprocessing as mp
 import random
 import resource
@@ -7,8 +8,12 @@ import time
 from typing import Callable, Dict, Optional
 
 
-def time_ratio(fns: Dict[str, Callable[[], None]], repeats: int = 15,
-               number: int = 3, warmup: int = 2) -> Dict[str, float]:
+def time_ratio(
+    fns: Dict[str, Callable[[], None]],
+    repeats: int = 15,
+    number: int = 3,
+    warmup: int = 2,
+) -> Dict[str, float]:
     """Median seconds per call of each function, measured interleaved
     (every repeat runs every function once in turn, so machine noise hits
     all of them alike)."""
@@ -33,9 +38,13 @@ def paired_ratio(a, b, resamples=2000, seed=0):
     rng = random.Random(seed)
     meds = sorted(
         statistics.median(rng.choices(ratios, k=len(ratios)))
-        for _ in range(resamples))
-    return (statistics.median(ratios), meds[int(0.025 * resamples)],
-            meds[int(0.975 * resamples) - 1])
+        for _ in range(resamples)
+    )
+    return (
+        statistics.median(ratios),
+        meds[int(0.025 * resamples)],
+        meds[int(0.975 * resamples) - 1],
+    )
 
 
 def _peak_child(setup, name, queue):
@@ -46,8 +55,9 @@ def _peak_child(setup, name, queue):
     queue.put((peak - base) / 1024.0)
 
 
-def peak_memory_mb(setup: Callable[[], Dict[str, Callable[[], None]]],
-                   name: str) -> float:
+def peak_memory_mb(
+    setup: Callable[[], Dict[str, Callable[[], None]]], name: str
+) -> float:
     """Growth of the peak resident memory (MiB) of a fresh process (inputs
     already built) while it runs ``setup()[name]`` once: the extra memory
     one call needs beyond its inputs, as the operating system sees it."""
@@ -68,17 +78,23 @@ def print_table(title, rows, header=('case', 'ratio')):
         print('| ' + ' | '.join(str(c) for c in row) + ' |')
 
 
-def build_training(config: str, data_root: str, num_batches: int,
-                   seed: Optional[int] = 0,
-                   modify: Optional[Callable] = None):
+def build_training(
+    config: str,
+    data_root: str,
+    num_batches: int,
+    seed: Optional[int] = 0,
+    modify: Optional[Callable] = None,
+):
     """A config's detector (train mode), optimizer wrapper and the first
     ``num_batches`` training batches, built by MMDetection's runner (which
     also seeds everything with ``seed``, so equal seeds give equal initial
     weights and batches). ``modify(cfg)`` changes the config first."""
-    import mmdet_libra_ext  # noqa: F401
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
     from mmengine.runner import Runner
+
+    import mmdet_libra_ext  # noqa: F401
+
     register_all_modules()
     cfg = Config.fromfile(config)
     cfg.work_dir = '/tmp/bench_work_dir'

@@ -8,14 +8,20 @@ Import it from a config with::
 and name its modules with the scope prefix, e.g.
 ``type='mmdet_libra_ext.BalancedL1Loss'``.
 """
+
 import importlib.util
 import warnings
 
-from .version import __version__
+from . import (  # noqa: F401,E402
+    datasets,
+    engine,
+    evaluation,
+    models,
+    registry,  # noqa: F401,E402
+    task_modules,
+)
 from .utils import checkpoint as _checkpoint  # noqa: F401  (safe torch.load)
-from . import registry  # noqa: F401,E402
-from . import (datasets, engine, evaluation, models,  # noqa: F401,E402
-               task_modules)
+from .version import __version__
 
 if importlib.util.find_spec('mmdeploy') is not None:
     # Rewriters for mmdeploy (e.g. MMDetection's BFP), registered for its
@@ -23,7 +29,10 @@ if importlib.util.find_spec('mmdeploy') is not None:
     try:
         from . import deploy  # noqa: F401
     except ImportError as err:  # a broken mmdeploy must not break training
-        warnings.warn(f'mmdeploy is installed but does not import ({err}); '
-                      f'the export rewriters of mmdet_libra_ext are off')
+        warnings.warn(
+            f'mmdeploy is installed but does not import ({err}); '
+            f'the export rewriters of mmdet_libra_ext are off',
+            stacklevel=2,
+        )
 
 __all__ = ['__version__']

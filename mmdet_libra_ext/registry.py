@@ -11,6 +11,7 @@ Nothing is registered into MMDetection's own registries, so every MMDetection
 built-in (``BalancedL1Loss``, ``BFP``, ``IoUBalancedNegSampler``...) keeps its
 name and its class.
 """
+
 from mmdet.registry import DATASETS as MMDET_DATASETS
 from mmdet.registry import HOOKS as MMDET_HOOKS
 from mmdet.registry import METRICS as MMDET_METRICS
@@ -25,21 +26,24 @@ MODELS = Registry(
     'model',
     parent=MMDET_MODELS,
     scope=SCOPE,
-    locations=['mmdet_libra_ext.models'])
+    locations=['mmdet_libra_ext.models'],
+)
 
 #: Samplers and other task utilities.
 TASK_UTILS = Registry(
     'task util',
     parent=MMDET_TASK_UTILS,
     scope=SCOPE,
-    locations=['mmdet_libra_ext.task_modules'])
+    locations=['mmdet_libra_ext.task_modules'],
+)
 
 #: Training hooks.
 HOOKS = Registry(
     'hook',
     parent=MMDET_HOOKS,
     scope=SCOPE,
-    locations=['mmdet_libra_ext.engine.hooks'])
+    locations=['mmdet_libra_ext.engine.hooks'],
+)
 
 #: Datasets (the embedded dataset is plain COCO format: this registry exists
 #: so that a future dataset class of the package has a scoped home).
@@ -47,11 +51,13 @@ DATASETS = Registry(
     'dataset',
     parent=MMDET_DATASETS,
     scope=SCOPE,
-    locations=['mmdet_libra_ext.datasets'])
+    locations=['mmdet_libra_ext.datasets'],
+)
 
 #: Evaluation metrics.
 METRICS = Registry(
     'metric',
     parent=MMDET_METRICS,
     scope=SCOPE,
-    locations=['mmdet_libra_ext.evaluation'])
+    locations=['mmdet_libra_ext.evaluation'],
+)

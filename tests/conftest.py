@@ -10,6 +10,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 def shapes_root(tmp_path_factory):
     """A small copy of the embedded dataset (32 train, 8 val images)."""
     from mmdet_libra_ext.datasets.make_shapes import make_shapes
+
     out = str(tmp_path_factory.mktemp('shapes'))
     make_shapes(out, num_train=32, num_val=8, seed=0)
     return out + os.sep
@@ -18,6 +19,7 @@ def shapes_root(tmp_path_factory):
 @pytest.fixture(scope='session')
 def mmdet_tools():
     import mmdet
+
     return osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools')
 
 
@@ -25,6 +27,7 @@ def mmdet_tools():
 def crowded_root(tmp_path_factory):
     """A small copy of the crowded dataset (16 train, 4 val images)."""
     from mmdet_libra_ext.datasets.make_shapes import make_shapes
+
     out = str(tmp_path_factory.mktemp('crowded'))
     make_shapes(out, num_train=16, num_val=4, seed=0, variant='crowded')
     return out + os.sep

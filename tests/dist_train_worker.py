@@ -12,6 +12,7 @@ itself before building the runner (mmengine then skips its own
 ``WORK_DIR/rank{r}.json``. With ``RESUME`` (a checkpoint file) the run
 resumes from it, as ``tools/train.py --resume RESUME`` does.
 """
+
 import json
 import os
 import os.path as osp
@@ -29,8 +30,9 @@ from tiny import tiny_settings  # noqa: E402
 def _tiny(cfg, data_root):
     # 2 iterations per epoch and rank, 2 epochs; validation at the end
     # only (none at the resume point).
-    cfg.merge_from_dict(tiny_settings(data_root, epochs=2, train_images=16,
-                                      val_images=8))
+    cfg.merge_from_dict(
+        tiny_settings(data_root, epochs=2, train_images=16, val_images=8)
+    )
     cfg.train_cfg.val_interval = 2
     cfg.default_hooks.checkpoint.max_keep_ckpts = -1
     for hook in cfg.custom_hooks:
@@ -40,16 +42,22 @@ def _tiny(cfg, data_root):
 
 def _worker(rank, world, port, config, data_root, work_dir, resume):
     torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
-                      RANK=str(rank), LOCAL_RANK=str(rank),
-                      WORLD_SIZE=str(world))
+    os.environ.update(
+        MASTER_ADDR='127.0.0.1',
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+    )
     dist.init_process_group('gloo', rank=rank, world_size=world)
 
-    import mmdet_libra_ext  # noqa: F401
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
+
+    import mmdet_libra_ext  # noqa: F401
+
     register_all_modules()
 
     cfg = Config.fromfile(config)
@@ -59,8 +67,10 @@ def _worker(rank, world, port, config, data_root, work_dir, resume):
         cfg.resume, cfg.load_from = True, resume
     cfg.launcher = 'pytorch'
     cfg.model_wrapper_cfg = dict(
-        type='MMDistributedDataParallel', broadcast_buffers=False,
-        device_ids=None)
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        device_ids=None,
+    )
     runner = Runner.from_cfg(cfg)
 
     records, epoch_rows, val_metrics = [], [], {}
@@ -68,11 +78,14 @@ def _worker(rank, world, port, config, data_root, work_dir, resume):
     class Recorder(Hook):
         """Per iteration: this rank's losses, ALWA weights and window."""
 
-        def after_train_iter(self, runner, batch_idx, data_batch=None,
-                             outputs=None):
+        def after_train_iter(
+            self, runner, batch_idx, data_batch=None, outputs=None
+        ):
             alwa = [h for h in runner.hooks if type(h).__name__ == 'ALWAHook']
-            rec = {'iter': runner.iter + 1,
-                   'losses': {k: float(v) for k, v in outputs.items()}}
+            rec = {
+                'iter': runner.iter + 1,
+                'losses': {k: float(v) for k, v in outputs.items()},
+            }
             if alwa:
                 state = alwa[0].state_dict()
                 rec['alwa_weights'] = state['weights']
@@ -81,7 +94,8 @@ def _worker(rank, world, port, config, data_root, work_dir, resume):
 
         def after_val_epoch(self, runner, metrics=None):
             val_metrics.update(
-                {k: float(v) for k, v in (metrics or {}).items()})
+                {k: float(v) for k, v in (metrics or {}).items()}
+            )
 
         def after_train_epoch(self, runner):
             alwa = [h for h in runner.hooks if type(h).__name__ == 'ALWAHook']
@@ -91,12 +105,16 @@ def _worker(rank, world, port, config, data_root, work_dir, resume):
     runner.register_hook(Recorder(), priority='LOWEST')
     runner.train()
     model = runner.model.module
-    param_sum = [float(p.detach().double().sum())
-                 for p in model.parameters()]
-    out = {'rank': rank, 'world': dist.get_world_size(),
-           'wrapper': type(runner.model).__name__, 'records': records,
-           'epoch_rows': epoch_rows,
-           'param_sums': param_sum, 'metrics': val_metrics}
+    param_sum = [float(p.detach().double().sum()) for p in model.parameters()]
+    out = {
+        'rank': rank,
+        'world': dist.get_world_size(),
+        'wrapper': type(runner.model).__name__,
+        'records': records,
+        'epoch_rows': epoch_rows,
+        'param_sums': param_sum,
+        'metrics': val_metrics,
+    }
     with open(osp.join(work_dir, f'rank{rank}.json'), 'w') as f:
         json.dump(out, f)
     dist.barrier()
@@ -109,5 +127,6 @@ if __name__ == '__main__':
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
-    mp.spawn(_worker, args=(2, port, config, data_root, work_dir, resume),
-             nprocs=2)
+    mp.spawn(
+        _worker, args=(2, port, config, data_root, work_dir, resume), nprocs=2
+    )

@@ -1,4 +1,5 @@
 """Equality of two runs' checkpoints, for the resume tests."""
+
 import os.path as osp
 
 import torch
@@ -24,7 +25,9 @@ def assert_identical(a, b, where=''):
 def assert_same_end(full, resumed, final):
     """The final checkpoints hold the same weights, optimizer, schedulers
     and ALWA state."""
-    ca, cb = (torch.load(osp.join(w, final), weights_only=True)
-              for w in (full, resumed))
+    ca, cb = (
+        torch.load(osp.join(w, final), weights_only=True)
+        for w in (full, resumed)
+    )
     for key in ('state_dict', 'optimizer', 'param_schedulers', 'alwa'):
         assert_identical(ca[key], cb[key], key)

@@ -1,6 +1,7 @@
 """benchmarks/bench_e2e.py times the components alone by redoing the calls
 they made in real training iterations: the recorded calls must be exactly
 those of an iteration, redo real work, and leave the detector as it was."""
+
 import os.path as osp
 import sys
 
@@ -14,8 +15,9 @@ bench_e2e = pytest.importorskip('bench_e2e')
 
 
 def test_component_calls_redo_the_iterations_calls(shapes_root):
-    config = osp.join(ROOT, 'configs', 'demo',
-                      'libra-faster-rcnn_r18_fpn_shapes_demo.py')
+    config = osp.join(
+        ROOT, 'configs', 'demo', 'libra-faster-rcnn_r18_fpn_shapes_demo.py'
+    )
     model, optim, batches = bench_e2e.build_training(config, shapes_root, 1)
     finish = bench_e2e.component_calls(model)
     model.train_step(batches[0], optim)
@@ -27,8 +29,9 @@ def test_component_calls_redo_the_iterations_calls(shapes_root):
     # One BFP, one sampler call per image, one box loss.
     images = len(batches[0]['inputs'])
     assert len(calls) == images + 2
-    assert [c[0] for c in calls] == \
-        ['BFP'] + ['RoI sampler'] * images + ['box loss']
+    assert [c[0] for c in calls] == ['BFP'] + ['RoI sampler'] * images + [
+        'box loss'
+    ]
     bfp_inputs = calls[0][1]()
     calls[0][2](bfp_inputs)
     assert all(x.grad is not None for x in bfp_inputs)
@@ -44,6 +47,7 @@ def test_component_calls_redo_the_iterations_calls(shapes_root):
 
 def test_paired_ratio_median_and_interval():
     from common import paired_ratio
+
     a = [2.0, 3.0, 4.0, 5.0, 6.0]
     b = [1.0, 1.0, 2.0, 2.0, 4.0]  # per-round ratios 2, 3, 2, 2.5, 1.5
     med, lo, hi = paired_ratio(a, b)
@@ -54,10 +58,12 @@ def test_paired_ratio_median_and_interval():
     assert paired_ratio(a, b) == (med, lo, hi)
 
 
-def test_rpn_sampler_rounds_swap_only_the_rpn_sampler(shapes_root, capsys,
-                                                      monkeypatch):
-    config = osp.join(ROOT, 'configs', 'demo',
-                      'libra-rpn_r18_fpn_shapes_demo.py')
+def test_rpn_sampler_rounds_swap_only_the_rpn_sampler(
+    shapes_root, capsys, monkeypatch
+):
+    config = osp.join(
+        ROOT, 'configs', 'demo', 'libra-rpn_r18_fpn_shapes_demo.py'
+    )
     built = {}
     original = bench_e2e.build_training
 
@@ -68,13 +74,23 @@ def test_rpn_sampler_rounds_swap_only_the_rpn_sampler(shapes_root, capsys,
 
     monkeypatch.setattr(bench_e2e, 'build_training', recording)
     bench_e2e.rpn_sampler_rounds([config], shapes_root, repeats=1, iters=1)
-    kinds = [(type(s).__module__.split('.')[0], type(s).__name__,
-              type(getattr(s, 'neg_sampler', s)).__module__.split('.')[0])
-             for s in built.values()]
-    assert kinds == [('mmdet', 'CombinedSampler', 'mmdet_libra_ext'),
-                     ('mmdet', 'CombinedSampler', 'mmdet'),
-                     ('mmdet', 'RandomSampler', 'mmdet'),
-                     ('mmdet', 'RandomSampler', 'mmdet')]
-    row = [ln for ln in capsys.readouterr().out.splitlines()
-           if ln.startswith('| libra-rpn_')]
+    kinds = [
+        (
+            type(s).__module__.split('.')[0],
+            type(s).__name__,
+            type(getattr(s, 'neg_sampler', s)).__module__.split('.')[0],
+        )
+        for s in built.values()
+    ]
+    assert kinds == [
+        ('mmdet', 'CombinedSampler', 'mmdet_libra_ext'),
+        ('mmdet', 'CombinedSampler', 'mmdet'),
+        ('mmdet', 'RandomSampler', 'mmdet'),
+        ('mmdet', 'RandomSampler', 'mmdet'),
+    ]
+    row = [
+        ln
+        for ln in capsys.readouterr().out.splitlines()
+        if ln.startswith('| libra-rpn_')
+    ]
     assert len(row) == 1 and row[0].count('[') == 4

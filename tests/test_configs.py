@@ -1,4 +1,5 @@
 """Every config of the package loads and builds its detector."""
+
 import glob
 import os.path as osp
 
@@ -6,20 +7,24 @@ import pytest
 from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
-                           recursive=True))
+CONFIGS = sorted(
+    glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+)
 
 
 def test_there_are_configs():
     assert len(CONFIGS) >= 3
 
 
-@pytest.mark.parametrize('path', CONFIGS,
-                         ids=[osp.relpath(p, ROOT) for p in CONFIGS])
+@pytest.mark.parametrize(
+    'path', CONFIGS, ids=[osp.relpath(p, ROOT) for p in CONFIGS]
+)
 def test_config_builds(path):
-    import mmdet_libra_ext  # noqa: F401
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+
+    import mmdet_libra_ext  # noqa: F401
+
     register_all_modules()
     cfg = Config.fromfile(path)
     assert cfg.custom_imports.imports == ['mmdet_libra_ext']
@@ -35,25 +40,34 @@ def test_config_builds(path):
     # Our components are named with the scope, never by bare name.
     # (Except the reference config that holds MMDetection's own.)
     if not osp.basename(path).startswith('mmdet-'):
-        for name in ('BalancedL1Loss', 'BFP', 'IoUBalancedNegSampler',
-                     'InstanceBalancedPosSampler', 'FocalLoss'):
+        for name in (
+            'BalancedL1Loss',
+            'BFP',
+            'IoUBalancedNegSampler',
+            'InstanceBalancedPosSampler',
+            'FocalLoss',
+        ):
             assert f"type='{name}'" not in text
     mods = {type(m).__module__ for m in model.modules()}
     assert any(m.startswith('mmdet.') for m in mods)
     hooks = [h['type'] for h in cfg.custom_hooks]
     assert 'mmdet_libra_ext.WeightsOnlyCheckpointHook' in hooks
-    assert (cfg.default_hooks.checkpoint.type ==
-            'mmdet_libra_ext.AtomicCheckpointHook')
+    assert (
+        cfg.default_hooks.checkpoint.type
+        == 'mmdet_libra_ext.AtomicCheckpointHook'
+    )
 
 
 def _demo(name):
-    return Config.fromfile(osp.join(ROOT, 'configs', 'demo',
-                                    name + '_r18_fpn_shapes_demo.py'))
+    return Config.fromfile(
+        osp.join(ROOT, 'configs', 'demo', name + '_r18_fpn_shapes_demo.py')
+    )
 
 
 def _without(cfg_dict, *paths):
     """A copy of a nested dict with the given dotted paths removed."""
     import copy
+
     d = copy.deepcopy(cfg_dict)
     for path in paths:
         *parents, last = path.split('.')
@@ -65,16 +79,19 @@ def _without(cfg_dict, *paths):
 
 
 SAMPLING = ('model.train_cfg.rcnn.sampler', 'model.train_cfg.rpn')
-NECK = ('model.neck', )
-LOSS = ('model.roi_head.bbox_head.loss_bbox', )
+NECK = ('model.neck',)
+LOSS = ('model.roi_head.bbox_head.loss_bbox',)
 
 
-@pytest.mark.parametrize('name, changed', [
-    ('libra-sampler-faster-rcnn', SAMPLING),
-    ('libra-bfp-faster-rcnn', NECK),
-    ('libra-bl1-faster-rcnn', LOSS),
-    ('libra-faster-rcnn', SAMPLING + NECK + LOSS),
-])
+@pytest.mark.parametrize(
+    'name, changed',
+    [
+        ('libra-sampler-faster-rcnn', SAMPLING),
+        ('libra-bfp-faster-rcnn', NECK),
+        ('libra-bl1-faster-rcnn', LOSS),
+        ('libra-faster-rcnn', SAMPLING + NECK + LOSS),
+    ],
+)
 def test_ablation_configs_change_only_their_component(name, changed):
     base = _demo('faster-rcnn').to_dict()
     cfg = _demo(name).to_dict()
@@ -88,7 +105,9 @@ def test_ablation_configs_change_only_their_component(name, changed):
 
 def test_libra_is_the_three_components_together():
     libra = _demo('libra-faster-rcnn').model
-    assert libra.train_cfg == _demo('libra-sampler-faster-rcnn').model.train_cfg
+    assert (
+        libra.train_cfg == _demo('libra-sampler-faster-rcnn').model.train_cfg
+    )
     assert libra.neck == _demo('libra-bfp-faster-rcnn').model.neck
     assert libra.roi_head == _demo('libra-bl1-faster-rcnn').model.roi_head
 
@@ -105,9 +124,11 @@ def test_mmdet_reference_starts_from_identical_weights():
     """Same seed, same initial weights: the evidence table's and the
     end-to-end benchmark's comparison differs only in the components."""
     import torch
-    import mmdet_libra_ext  # noqa: F401
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+
+    import mmdet_libra_ext  # noqa: F401
+
     register_all_modules()
     states = []
     for name in ('libra-faster-rcnn', 'mmdet-libra-faster-rcnn'):
@@ -120,8 +141,8 @@ def test_mmdet_reference_starts_from_identical_weights():
         assert torch.equal(value, states[1][key]), key
 
 
-RPN_SAMPLING = ('model.train_cfg.rpn.sampler', )
-RPN_LOSS = ('model.rpn_head.loss_bbox', )
+RPN_SAMPLING = ('model.train_cfg.rpn.sampler',)
+RPN_LOSS = ('model.rpn_head.loss_bbox',)
 
 
 def test_rpn_demo_is_the_baseline_demo_as_an_rpn():
@@ -130,8 +151,9 @@ def test_rpn_demo_is_the_baseline_demo_as_an_rpn():
     assert rpn['model']['type'] == 'RPN'
     for key in ('backbone', 'neck', 'rpn_head', 'data_preprocessor'):
         assert rpn['model'][key] == frcnn['model'][key], key
-    assert rpn['model']['train_cfg']['rpn'] == frcnn['model']['train_cfg'][
-        'rpn']
+    assert (
+        rpn['model']['train_cfg']['rpn'] == frcnn['model']['train_cfg']['rpn']
+    )
     assert rpn['model']['test_cfg']['rpn']['max_per_img'] == 1000
     for key in ('val_evaluator', 'test_evaluator'):
         assert rpn[key]['type'] == 'mmdet_libra_ext.CocoProposalMetric'
@@ -141,12 +163,15 @@ def test_rpn_demo_is_the_baseline_demo_as_an_rpn():
     assert _without(rpn, *keep) == _without(frcnn, *keep)
 
 
-@pytest.mark.parametrize('name, changed', [
-    ('libra-sampler-rpn', RPN_SAMPLING),
-    ('libra-bfp-rpn', NECK),
-    ('libra-bl1-rpn', RPN_LOSS),
-    ('libra-rpn', RPN_SAMPLING + NECK + RPN_LOSS),
-])
+@pytest.mark.parametrize(
+    'name, changed',
+    [
+        ('libra-sampler-rpn', RPN_SAMPLING),
+        ('libra-bfp-rpn', NECK),
+        ('libra-bl1-rpn', RPN_LOSS),
+        ('libra-rpn', RPN_SAMPLING + NECK + RPN_LOSS),
+    ],
+)
 def test_rpn_ablation_configs_change_only_their_component(name, changed):
     base = _demo('rpn').to_dict()
     cfg = _demo(name).to_dict()

@@ -1,6 +1,7 @@
 """tools/deploy/export_onnx.py: Libra detectors (ours, MMDetection's BFP,
 RetinaNet, the Libra RPN) export for a stock onnxruntime, and the parity
 check compares what it says it compares."""
+
 import glob
 import os.path as osp
 import re
@@ -24,17 +25,23 @@ def trained(name, tmp_path, shapes_root):
     """The demo config and a checkpoint after two training iterations
     (MMDetection's tools/train.py, one epoch of 8 images)."""
     import mmdet
+
     sys.path.insert(0, osp.join(ROOT, 'tests'))
     from tiny import tiny_options
-    config = osp.join(ROOT, 'configs', 'demo',
-                      f'{name}_r18_fpn_shapes_demo.py')
+
+    config = osp.join(
+        ROOT, 'configs', 'demo', f'{name}_r18_fpn_shapes_demo.py'
+    )
     work = str(tmp_path / 'work')
-    train = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools',
-                     'train.py')
+    train = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
     proc = subprocess.run(
-        [sys.executable, train, config, '--work-dir', work] +
-        tiny_options(shapes_root, epochs=1, val_images=8), cwd=ROOT,
-        capture_output=True, text=True, timeout=600)
+        [sys.executable, train, config, '--work-dir', work]
+        + tiny_options(shapes_root, epochs=1, val_images=8),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return config, osp.join(work, 'epoch_1.pth')
 
@@ -42,13 +49,16 @@ def trained(name, tmp_path, shapes_root):
 def initial(name, tmp_path):
     """The demo config and its initial weights (seed 0) as a checkpoint."""
     import torch
-    import mmdet_libra_ext  # noqa: F401
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
+
+    import mmdet_libra_ext  # noqa: F401
+
     register_all_modules()
-    config = osp.join(ROOT, 'configs', 'demo',
-                      f'{name}_r18_fpn_shapes_demo.py')
+    config = osp.join(
+        ROOT, 'configs', 'demo', f'{name}_r18_fpn_shapes_demo.py'
+    )
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(config).model)
     model.init_weights()
@@ -58,30 +68,50 @@ def initial(name, tmp_path):
 
 
 def run_tool(args):
-    return subprocess.run([sys.executable, TOOL] + args, cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, TOOL] + args,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('name, weights, ops', [
-    ('libra-faster-rcnn', trained,
-     {'RoiAlign', 'NonMaxSuppression', 'ReduceMax'}),
-    ('libra-retinanet', trained, {'NonMaxSuppression'}),
-    # MMDetection's own BFP, through the package's mmdeploy rewriter.
-    ('mmdet-libra-faster-rcnn', initial, {'RoiAlign', 'NonMaxSuppression'}),
-    ('libra-rpn', initial, {'NonMaxSuppression'}),
-])
+@pytest.mark.parametrize(
+    'name, weights, ops',
+    [
+        (
+            'libra-faster-rcnn',
+            trained,
+            {'RoiAlign', 'NonMaxSuppression', 'ReduceMax'},
+        ),
+        ('libra-retinanet', trained, {'NonMaxSuppression'}),
+        # MMDetection's own BFP, through the package's mmdeploy rewriter.
+        (
+            'mmdet-libra-faster-rcnn',
+            initial,
+            {'RoiAlign', 'NonMaxSuppression'},
+        ),
+        ('libra-rpn', initial, {'NonMaxSuppression'}),
+    ],
+)
 def test_export_and_parity(name, weights, ops, tmp_path, shapes_root):
     """Trained for two iterations (the Libra Faster R-CNN and RetinaNet)
     or at initialisation (the other two: the export does not depend on
     the weights)."""
-    config, ckpt = (weights(name, tmp_path, shapes_root)
-                    if weights is trained else weights(name, tmp_path))
+    config, ckpt = (
+        weights(name, tmp_path, shapes_root)
+        if weights is trained
+        else weights(name, tmp_path)
+    )
     out = str(tmp_path / f'{name}.onnx')
     images = sorted(glob.glob(osp.join(shapes_root, 'val', '*.png')))[:2]
     # 224 x 256: BFP's levels (56x64 ... 4x4) do not all divide.
-    proc = run_tool([config, ckpt, '--shape', '224', '256', '--out', out,
-                     '--images'] + images)
+    proc = run_tool(
+        [config, ckpt, '--shape', '224', '256', '--out', out, '--images']
+        + images
+    )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     assert 'parity check passed' in log
@@ -90,23 +120,43 @@ def test_export_and_parity(name, weights, ops, tmp_path, shapes_root):
     # Standard ONNX only: a stock onnxruntime runs it.
     assert {n.domain for n in model.graph.node} <= {''}
     assert ops <= {n.op_type for n in model.graph.node}
-    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    dims = [
+        d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim
+    ]
     assert dims == [1, 3, 224, 256]
 
 
-@pytest.mark.parametrize('config, shape, message', [
-    ('configs/demo/libra-faster-rcnn_r18_fpn_shapes_demo.py', ['250', '256'],
-     r'--shape 250 256: both must be multiples .* \(32\)'),
-    ('configs/demo/libra-faster-rcnn_r18_fpn_shapes_demo.py', ['0', '0'],
-     '--shape 0 0: dynamic input shapes are not supported'),
-    ('mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', ['800', '1344'],
-     r'MaskRCNN: not supported \(supported: FasterRCNN, RetinaNet, RPN\)'),
-])
+@pytest.mark.parametrize(
+    'config, shape, message',
+    [
+        (
+            'configs/demo/libra-faster-rcnn_r18_fpn_shapes_demo.py',
+            ['250', '256'],
+            r'--shape 250 256: both must be multiples .* \(32\)',
+        ),
+        (
+            'configs/demo/libra-faster-rcnn_r18_fpn_shapes_demo.py',
+            ['0', '0'],
+            '--shape 0 0: dynamic input shapes are not supported',
+        ),
+        (
+            'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+            ['800', '1344'],
+            r'MaskRCNN: not supported \(supported: FasterRCNN, RetinaNet, '
+            r'RPN\)',
+        ),
+    ],
+)
 def test_refusals_name_what_is_unsupported(config, shape, message):
     if config.startswith('mmdet::'):
         import mmdet
-        config = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs',
-                          config[len('mmdet::'):])
+
+        config = osp.join(
+            osp.dirname(mmdet.__file__),
+            '.mim',
+            'configs',
+            config[len('mmdet::') :],
+        )
     proc = run_tool([config, 'none.pth', '--shape'] + shape)
     assert proc.returncode != 0
     assert re.search(message, proc.stderr), proc.stderr[-2000:]
@@ -116,11 +166,12 @@ def test_refusals_name_what_is_unsupported(config, shape, message):
 def test_latency_benchmark_reports_ratios(capsys, shapes_root):
     sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
     import bench_deploy
-    config = osp.join(ROOT, 'configs', 'demo',
-                      'libra-retinanet_r18_fpn_shapes_demo.py')
+
+    config = osp.join(
+        ROOT, 'configs', 'demo', 'libra-retinanet_r18_fpn_shapes_demo.py'
+    )
     image = sorted(glob.glob(osp.join(shapes_root, 'val', '*.png')))[0]
-    sys.argv = ['bench_deploy.py', config, '--repeats', '3', '--image',
-                image]
+    sys.argv = ['bench_deploy.py', config, '--repeats', '3', '--image', image]
     bench_deploy.main()
     out = capsys.readouterr().out
     assert '| ONNX Runtime / PyTorch eager |' in out
@@ -130,30 +181,42 @@ def test_latency_benchmark_reports_ratios(capsys, shapes_root):
 def test_parity_helpers_detect_differences():
     rng = np.random.default_rng(0)
     xy = rng.uniform(0, 100, (6, 2))
-    boxes = np.concatenate([xy, xy + rng.uniform(40, 60, (6, 2))],
-                           1).astype(np.float32)
+    boxes = np.concatenate([xy, xy + rng.uniform(40, 60, (6, 2))], 1).astype(
+        np.float32
+    )
     dets = np.concatenate([boxes, rng.uniform(0, 1, (6, 1))], 1)
     labels = np.arange(6) % 3
     perm = rng.permutation(6)
     # Same rows in another order: no difference.
-    assert export_onnx.rows_without_counterpart(
-        dets, labels, dets[perm], labels[perm], 1e-3) == 0
+    assert (
+        export_onnx.rows_without_counterpart(
+            dets, labels, dets[perm], labels[perm], 1e-3
+        )
+        == 0
+    )
     moved = dets.copy()
     moved[2, 0] += 0.01
-    assert export_onnx.rows_without_counterpart(
-        dets, labels, moved, labels, 1e-3) == 1
+    assert (
+        export_onnx.rows_without_counterpart(dets, labels, moved, labels, 1e-3)
+        == 1
+    )
     relabelled = labels.copy()
     relabelled[4] = 9
-    assert export_onnx.rows_without_counterpart(
-        dets, labels, dets, relabelled, 1e-3) == 1
+    assert (
+        export_onnx.rows_without_counterpart(
+            dets, labels, dets, relabelled, 1e-3
+        )
+        == 1
+    )
     # Detection-level agreement: a box of ~50 px shifted by 1 px keeps
     # IoU > 0.9 (not 0.99); a score 0.1 away does not match.
     src = (boxes, dets[:, 4], labels)
     shifted = (boxes + 1, dets[:, 4], labels)
     thr = float(np.sort(dets[:, 4])[1])
     assert export_onnx.matched(src, src, thr, 0.9, 0.05) == (5, 5)
-    m, t = export_onnx.matched(src, (boxes, dets[:, 4] + 0.1, labels), thr,
-                               0.9, 0.05)
+    m, t = export_onnx.matched(
+        src, (boxes, dets[:, 4] + 0.1, labels), thr, 0.9, 0.05
+    )
     assert (m, t) == (0, 5)
     assert export_onnx.matched(src, shifted, thr, 0.9, 0.05)[0] == 5
     assert export_onnx.matched(src, shifted, thr, 0.99, 0.05)[0] == 0

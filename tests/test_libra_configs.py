@@ -1,4 +1,5 @@
 """The COCO Libra configs are MMDetection's stock recipes with our types."""
+
 import copy
 import os.path as osp
 
@@ -7,13 +8,14 @@ import pytest
 from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-STOCK = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs',
-                 'libra_rcnn')
-NAMES = ['libra-faster-rcnn_r50_fpn_1x_coco.py',
-         'libra-faster-rcnn_r101_fpn_1x_coco.py',
-         'libra-faster-rcnn_x101-64x4d_fpn_1x_coco.py',
-         'libra-fast-rcnn_r50_fpn_1x_coco.py',
-         'libra-retinanet_r50_fpn_1x_coco.py']
+STOCK = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'libra_rcnn')
+NAMES = [
+    'libra-faster-rcnn_r50_fpn_1x_coco.py',
+    'libra-faster-rcnn_r101_fpn_1x_coco.py',
+    'libra-faster-rcnn_x101-64x4d_fpn_1x_coco.py',
+    'libra-fast-rcnn_r50_fpn_1x_coco.py',
+    'libra-retinanet_r50_fpn_1x_coco.py',
+]
 
 
 def descope(obj):
@@ -24,7 +26,7 @@ def descope(obj):
     if isinstance(obj, (list, tuple)):
         return type(obj)(descope(v) for v in obj)
     if isinstance(obj, str) and obj.startswith('mmdet_libra_ext.'):
-        return obj[len('mmdet_libra_ext.'):]
+        return obj[len('mmdet_libra_ext.') :]
     return obj
 
 
@@ -70,8 +72,9 @@ RPN_PARTS = ('model.rpn_head.loss_bbox', 'model.train_cfg.rpn.sampler')
 
 def test_libra_rpn_is_the_stock_rpn_with_the_three_components():
     ours = _cfg('libra-rpn_r50_fpn_1x_coco.py').to_dict()
-    stock = Config.fromfile(osp.join(osp.dirname(STOCK), 'rpn',
-                                     'rpn_r50_fpn_1x_coco.py')).to_dict()
+    stock = Config.fromfile(
+        osp.join(osp.dirname(STOCK), 'rpn', 'rpn_r50_fpn_1x_coco.py')
+    ).to_dict()
     assert ours['val_evaluator']['metric'] == 'proposal_fast'
     sampler = ours['model']['train_cfg']['rpn']['sampler']
     assert sampler['num'] == 256 and sampler['add_gt_as_proposals'] is False
@@ -83,8 +86,12 @@ def test_libra_rpn_is_the_stock_rpn_with_the_three_components():
     for key in ('val_evaluator', 'test_evaluator'):
         assert ours[key].pop('type') == 'mmdet_libra_ext.CocoProposalMetric'
         assert stock[key].pop('type') == 'CocoMetric'
-    parts = RPN_PARTS + ('model.neck', 'custom_imports', 'custom_hooks',
-                         'default_hooks')
+    parts = RPN_PARTS + (
+        'model.neck',
+        'custom_imports',
+        'custom_hooks',
+        'default_hooks',
+    )
     assert descope(_drop(ours, *parts)) == descope(_drop(stock, *parts))
 
 
@@ -93,8 +100,11 @@ def test_libra_faster_rcnn_with_libra_rpn_changes_only_the_rpn():
     libra = _cfg('libra-faster-rcnn_r50_fpn_1x_coco.py').to_dict()
     rpn = _cfg('libra-rpn_r50_fpn_1x_coco.py').to_dict()
     assert _drop(ours, *RPN_PARTS) == _drop(libra, *RPN_PARTS)
-    assert ours['model']['rpn_head']['loss_bbox'] == \
-        rpn['model']['rpn_head']['loss_bbox']
+    assert (
+        ours['model']['rpn_head']['loss_bbox']
+        == rpn['model']['rpn_head']['loss_bbox']
+    )
     # The released recipe's neg_pos_ub=5 is kept.
     assert ours['model']['train_cfg']['rpn']['sampler'] == dict(
-        rpn['model']['train_cfg']['rpn']['sampler'], neg_pos_ub=5)
+        rpn['model']['train_cfg']['rpn']['sampler'], neg_pos_ub=5
+    )

@@ -1,4 +1,5 @@
 """The built wheel ships the package and its configs as package data."""
+
 import glob
 import os.path as osp
 import subprocess
@@ -16,17 +17,31 @@ def test_wheel_ships_configs(tmp_path):
     subprocess.run(['git', 'clone', '-q', ROOT, str(src)], check=True)
     # Include uncommitted configs too: copy the working tree's configs/.
     import shutil
+
     shutil.rmtree(src / 'configs')
     shutil.copytree(osp.join(ROOT, 'configs'), src / 'configs')
     out = subprocess.run(
-        [sys.executable, '-m', 'pip', 'wheel', str(src), '--no-deps',
-         '--no-build-isolation', '-q', '-w', str(tmp_path / 'whl')],
-        capture_output=True, text=True)
+        [
+            sys.executable,
+            '-m',
+            'pip',
+            'wheel',
+            str(src),
+            '--no-deps',
+            '--no-build-isolation',
+            '-q',
+            '-w',
+            str(tmp_path / 'whl'),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     wheel = glob.glob(str(tmp_path / 'whl' / '*.whl'))[0]
     names = zipfile.ZipFile(wheel).namelist()
-    configs = sorted(glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
-                               recursive=True))
+    configs = sorted(
+        glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+    )
     for cfg in configs:
         rel = osp.relpath(cfg, ROOT)
         assert f'mmdet_libra_ext/.mim/{rel}' in names

@@ -1,4 +1,5 @@
 """Registry scoping: our modules live in the mmdet_libra_ext scope only."""
+
 import subprocess
 import sys
 
@@ -26,10 +27,12 @@ def test_version():
 
 
 def test_child_registries():
-    for ours, theirs in ((registry.MODELS, MMDET_MODELS),
-                         (registry.TASK_UTILS, MMDET_TASK_UTILS),
-                         (registry.HOOKS, MMDET_HOOKS),
-                         (registry.METRICS, MMDET_METRICS)):
+    for ours, theirs in (
+        (registry.MODELS, MMDET_MODELS),
+        (registry.TASK_UTILS, MMDET_TASK_UTILS),
+        (registry.HOOKS, MMDET_HOOKS),
+        (registry.METRICS, MMDET_METRICS),
+    ):
         assert ours.scope == 'mmdet_libra_ext'
         assert ours.parent is theirs
         assert theirs._children['mmdet_libra_ext'] is ours
@@ -37,8 +40,12 @@ def test_child_registries():
 
 @pytest.mark.parametrize('reg_name', sorted(OURS))
 def test_scoped_names_resolve_from_mmdet(reg_name):
-    mmdet_reg = {'MODELS': MMDET_MODELS, 'TASK_UTILS': MMDET_TASK_UTILS,
-                 'HOOKS': MMDET_HOOKS, 'METRICS': MMDET_METRICS}[reg_name]
+    mmdet_reg = {
+        'MODELS': MMDET_MODELS,
+        'TASK_UTILS': MMDET_TASK_UTILS,
+        'HOOKS': MMDET_HOOKS,
+        'METRICS': MMDET_METRICS,
+    }[reg_name]
     ours = getattr(registry, reg_name)
     for name in OURS[reg_name]:
         cls = mmdet_reg.get(f'mmdet_libra_ext.{name}')
@@ -51,22 +58,33 @@ def test_mmdet_builtins_not_shadowed():
     from mmdet.models.losses import BalancedL1Loss, FocalLoss
     from mmdet.models.necks import BFP
     from mmdet.models.task_modules.samplers import (
-        InstanceBalancedPosSampler, IoUBalancedNegSampler)
+        InstanceBalancedPosSampler,
+        IoUBalancedNegSampler,
+    )
+
     assert MMDET_MODELS.get('BalancedL1Loss') is BalancedL1Loss
     assert MMDET_MODELS.get('FocalLoss') is FocalLoss
     assert MMDET_MODELS.get('BFP') is BFP
-    assert MMDET_TASK_UTILS.get('IoUBalancedNegSampler') is \
-        IoUBalancedNegSampler
-    assert MMDET_TASK_UTILS.get('InstanceBalancedPosSampler') is \
-        InstanceBalancedPosSampler
+    assert (
+        MMDET_TASK_UTILS.get('IoUBalancedNegSampler') is IoUBalancedNegSampler
+    )
+    assert (
+        MMDET_TASK_UTILS.get('InstanceBalancedPosSampler')
+        is InstanceBalancedPosSampler
+    )
     # None of our names was put into MMDetection's own registries.
     for reg_name, names in OURS.items():
-        mmdet_reg = {'MODELS': MMDET_MODELS, 'TASK_UTILS': MMDET_TASK_UTILS,
-                     'HOOKS': MMDET_HOOKS, 'METRICS': MMDET_METRICS}[reg_name]
+        mmdet_reg = {
+            'MODELS': MMDET_MODELS,
+            'TASK_UTILS': MMDET_TASK_UTILS,
+            'HOOKS': MMDET_HOOKS,
+            'METRICS': MMDET_METRICS,
+        }[reg_name]
         for name in names:
             cls = mmdet_reg._module_dict.get(name)
             assert cls is None or not cls.__module__.startswith(
-                'mmdet_libra_ext')
+                'mmdet_libra_ext'
+            )
 
 
 def test_scope_prefix_alone_imports_the_plugin():
@@ -83,19 +101,29 @@ def test_scope_prefix_alone_imports_the_plugin():
         's = TASK_UTILS.build(dict(type="mmdet_libra_ext.'
         'IoUBalancedNegSampler", num=8, pos_fraction=0.25))\n'
         'assert type(s).__module__.startswith("mmdet_libra_ext")\n'
-        'print("ok")\n')
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                         text=True)
+        'print("ok")\n'
+    )
+    out = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith('ok')
 
 
 def test_custom_imports_path():
     from mmengine.config import Config
-    cfg = Config(dict(custom_imports=dict(imports=['mmdet_libra_ext'],
-                                          allow_failed_imports=False)))
+
+    cfg = Config(
+        dict(
+            custom_imports=dict(
+                imports=['mmdet_libra_ext'], allow_failed_imports=False
+            )
+        )
+    )
     from mmengine.utils import import_modules_from_strings
+
     import_modules_from_strings(**cfg.custom_imports)
     loss = MMDET_MODELS.build(
-        dict(type='mmdet_libra_ext.FocalLoss', gamma=2.0))
+        dict(type='mmdet_libra_ext.FocalLoss', gamma=2.0)
+    )
     assert type(loss) is registry.MODELS.get('FocalLoss')

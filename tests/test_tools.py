@@ -1,9 +1,10 @@
 """The command-line tools run and write their figures."""
+
 import glob
 import json
-import re
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -13,24 +14,38 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def _run(args, cwd):
-    out = subprocess.run([sys.executable] + args, cwd=cwd,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable] + args,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout
 
 
 def test_plot_balanced_l1(tmp_path):
     out = tmp_path / 'bl1.png'
-    _run([osp.join(ROOT, 'tools', 'plot_balanced_l1.py'), '--out',
-          str(out)], ROOT)
+    _run(
+        [osp.join(ROOT, 'tools', 'plot_balanced_l1.py'), '--out', str(out)],
+        ROOT,
+    )
     assert out.stat().st_size > 10_000
 
 
 def test_visualize_bfp(tmp_path, shapes_root):
     out = tmp_path / 'bfp.png'
-    log = _run([osp.join(ROOT, 'tools', 'visualize_bfp.py'), '--image',
-                osp.join(shapes_root, 'val', '000000.png'), '--out',
-                str(out)], ROOT)
+    log = _run(
+        [
+            osp.join(ROOT, 'tools', 'visualize_bfp.py'),
+            '--image',
+            osp.join(shapes_root, 'val', '000000.png'),
+            '--out',
+            str(out),
+        ],
+        ROOT,
+    )
     assert out.stat().st_size > 10_000
     lines = [ln for ln in log.splitlines() if ln.startswith('level')]
     assert len(lines) == 5
@@ -53,8 +68,18 @@ def _shares(log):
 
 def test_analyze_sampling(tmp_path, shapes_root):
     out = tmp_path / 'samp.png'
-    log = _run([osp.join(ROOT, 'tools', 'analyze_sampling.py'), '--batches',
-                '2', '--data-root', shapes_root, '--out', str(out)], ROOT)
+    log = _run(
+        [
+            osp.join(ROOT, 'tools', 'analyze_sampling.py'),
+            '--batches',
+            '2',
+            '--data-root',
+            shapes_root,
+            '--out',
+            str(out),
+        ],
+        ROOT,
+    )
     assert out.stat().st_size > 10_000
     share = _shares(log)
     # IoU-balanced sampling takes many more hard negatives than random.
@@ -63,9 +88,19 @@ def test_analyze_sampling(tmp_path, shapes_root):
 
 def test_analyze_sampling_rpn_anchors(tmp_path, shapes_root):
     out = tmp_path / 'rpn.png'
-    log = _run([osp.join(ROOT, 'tools', 'analyze_sampling.py'), '--rpn',
-                '--batches', '2', '--data-root', shapes_root, '--out',
-                str(out)], ROOT)
+    log = _run(
+        [
+            osp.join(ROOT, 'tools', 'analyze_sampling.py'),
+            '--rpn',
+            '--batches',
+            '2',
+            '--data-root',
+            shapes_root,
+            '--out',
+            str(out),
+        ],
+        ROOT,
+    )
     assert out.stat().st_size > 10_000
     share = _shares(log)
     # The demo's ~16k anchors per image, 8 images, most of them at IoU 0.
@@ -74,31 +109,58 @@ def test_analyze_sampling_rpn_anchors(tmp_path, shapes_root):
     # The balanced samplers take negatives that overlap a ground truth;
     # bins over the negatives' own range take the hardest.
     assert share['IoU-balanced (ours)'][0] == 0
-    assert share["IoU-balanced (ours, bin_range='negatives')"][1] > \
-        share['IoU-balanced (ours)'][1] + 10
-    assert re.search(r'all negatives in the first of 3 bins: \d+ of 8 '
-                     r'images', log)
+    assert (
+        share["IoU-balanced (ours, bin_range='negatives')"][1]
+        > share['IoU-balanced (ours)'][1] + 10
+    )
+    assert re.search(
+        r'all negatives in the first of 3 bins: \d+ of 8 '
+        r'images',
+        log,
+    )
 
 
 @pytest.mark.slow
 def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
     results = str(tmp_path / 'results.json')
     tool = osp.join(ROOT, 'tools', 'ablation.py')
-    args = ['run', '--variants', 'baseline', 'Libra (all three)', '--seeds',
-            '0', '--epochs', '1', '--data-root', shapes_root, '--out',
-            str(tmp_path / 'work'), '--results', results]
+    args = [
+        'run',
+        '--variants',
+        'baseline',
+        'Libra (all three)',
+        '--seeds',
+        '0',
+        '--epochs',
+        '1',
+        '--data-root',
+        shapes_root,
+        '--out',
+        str(tmp_path / 'work'),
+        '--results',
+        results,
+    ]
     log = _run([tool] + args, ROOT)
     assert '2 runs to do' in log
     recs = json.load(open(results))
-    assert [r['variant'] for r in sorted(recs, key=lambda r: r['variant'])
-            ] == ['Libra (all three)', 'baseline']
+    assert [
+        r['variant'] for r in sorted(recs, key=lambda r: r['variant'])
+    ] == ['Libra (all three)', 'baseline']
     for r in recs:
         assert r['epochs'] == 1 and r['iters'] == 4  # 32 images, batch 8
         assert 0 <= r['bbox_mAP'] <= 1 and r['s_per_iter'] > 0
     # The whole schedule followed --epochs (cosine end, evaluation).
-    dumped = glob.glob(str(tmp_path / 'work' / 'faster-rcnn_*_e1' / 'seed0' /
-                           'faster-rcnn_r18_fpn_shapes_demo.py'))
+    dumped = glob.glob(
+        str(
+            tmp_path
+            / 'work'
+            / 'faster-rcnn_*_e1'
+            / 'seed0'
+            / 'faster-rcnn_r18_fpn_shapes_demo.py'
+        )
+    )
     from mmengine.config import Config
+
     cfg = Config.fromfile(dumped[0])
     assert cfg.param_scheduler[1]['end'] == 1
     assert cfg.param_scheduler[1]['T_max'] == 1
@@ -115,22 +177,44 @@ def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
     with pytest.raises(AssertionError, match='needs a --label'):
         _run([tool] + one + ['--cfg-options', 'x=1'], ROOT)
     control = one + [
-        '--cfg-options', 'model.roi_head.bbox_head.loss_bbox.loss_weight=2.0',
-        '--label', 'loss weight 2']
+        '--cfg-options',
+        'model.roi_head.bbox_head.loss_bbox.loss_weight=2.0',
+        '--label',
+        'loss weight 2',
+    ]
     assert '1 runs to do' in _run([tool] + control, ROOT)
     recs = json.load(open(results))
     assert recs[-1]['variant'] == 'baseline [loss weight 2]'
-    dumped = glob.glob(str(tmp_path / 'work' / 'faster-rcnn_*_loss_weight_2_e1'
-                           / 'seed0' / 'faster-rcnn_r18_fpn_shapes_demo.py'))
+    dumped = glob.glob(
+        str(
+            tmp_path
+            / 'work'
+            / 'faster-rcnn_*_loss_weight_2_e1'
+            / 'seed0'
+            / 'faster-rcnn_r18_fpn_shapes_demo.py'
+        )
+    )
     cfg = Config.fromfile(dumped[0])
     assert cfg.model.roi_head.bbox_head.loss_bbox.loss_weight == 2.0
     table = _run([tool, 'table', '--results', results], ROOT)
     assert '| baseline [loss weight 2] | 0 |' in table
-    out = _run([tool, 'compare', 'baseline [loss weight 2]', 'baseline',
-                '--epochs', '1', '--results', results], ROOT)
-    diff = recs[-1]['bbox_mAP'] - [r for r in recs
-                                   if r['variant'] == 'baseline'][0][
-                                       'bbox_mAP']
+    out = _run(
+        [
+            tool,
+            'compare',
+            'baseline [loss weight 2]',
+            'baseline',
+            '--epochs',
+            '1',
+            '--results',
+            results,
+        ],
+        ROOT,
+    )
+    diff = (
+        recs[-1]['bbox_mAP']
+        - [r for r in recs if r['variant'] == 'baseline'][0]['bbox_mAP']
+    )
     assert f'| difference | {diff:+.3f} |' in out
 
 
@@ -138,10 +222,26 @@ def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
 def test_ablation_rpn_variants_record_proposal_recall(tmp_path, shapes_root):
     results = str(tmp_path / 'results.json')
     tool = osp.join(ROOT, 'tools', 'ablation.py')
-    log = _run([tool, 'run', '--variants', 'RPN: plain',
-                'RPN: Libra (all three)', '--seeds', '0', '--epochs', '1',
-                '--data-root', shapes_root, '--out', str(tmp_path / 'work'),
-                '--results', results], ROOT)
+    log = _run(
+        [
+            tool,
+            'run',
+            '--variants',
+            'RPN: plain',
+            'RPN: Libra (all three)',
+            '--seeds',
+            '0',
+            '--epochs',
+            '1',
+            '--data-root',
+            shapes_root,
+            '--out',
+            str(tmp_path / 'work'),
+            '--results',
+            results,
+        ],
+        ROOT,
+    )
     assert 'RPN: plain seed 0: AR@100' in log
     recs = json.load(open(results))
     for r in recs:
@@ -150,19 +250,42 @@ def test_ablation_rpn_variants_record_proposal_recall(tmp_path, shapes_root):
     table = _run([tool, 'table', '--results', results], ROOT)
     assert '| variant | seeds | AR@100 | AR@300 | AR@1000 | s/iter |' in table
     assert '| RPN: Libra (all three) | 0 |' in table
-    out = _run([tool, 'compare', 'RPN: Libra (all three)', 'RPN: plain',
-                '--metric', 'AR@1000', '--results', results], ROOT)
+    out = _run(
+        [
+            tool,
+            'compare',
+            'RPN: Libra (all three)',
+            'RPN: plain',
+            '--metric',
+            'AR@1000',
+            '--results',
+            results,
+        ],
+        ROOT,
+    )
     by = {r['variant']: r['AR@1000'] for r in recs}
     diff = by['RPN: Libra (all three)'] - by['RPN: plain']
     assert f'| difference | {diff:+.3f} |' in out
 
 
 def test_compare_samplers(shapes_root):
-    log = _run([osp.join(ROOT, 'tools', 'compare_samplers.py'),
-                '--batches', '1', '--draws', '8', '--data-root', shapes_root],
-               ROOT)
-    rows = {ln.split('|')[1].strip(): ln for ln in log.splitlines()
-            if ln.startswith('| ours') or ln.startswith('| mmdet')}
+    log = _run(
+        [
+            osp.join(ROOT, 'tools', 'compare_samplers.py'),
+            '--batches',
+            '1',
+            '--draws',
+            '8',
+            '--data-root',
+            shapes_root,
+        ],
+        ROOT,
+    )
+    rows = {
+        ln.split('|')[1].strip(): ln
+        for ln in log.splitlines()
+        if ln.startswith('| ours') or ln.startswith('| mmdet')
+    }
     assert sorted(rows) == ['mmdet', 'ours']
     for ln in rows.values():
         assert ln.count('±') == 9
@@ -170,20 +293,33 @@ def test_compare_samplers(shapes_root):
 
 
 @pytest.mark.slow
-def test_pretrain_backbone_then_transfer_ablation(tmp_path, shapes_root,
-                                                  crowded_root):
+def test_pretrain_backbone_then_transfer_ablation(
+    tmp_path, shapes_root, crowded_root
+):
     """The pretrained backbone is made once (cached), reproducibly, holds
     the backbone alone, and the transfer configs load it; a transfer
     variant runs through the ablation tool with the step schedule scaled
     and ALWA's weight recorded."""
     import torch
     from mmengine.config import Config
+
     tool = osp.join(ROOT, 'tools', 'pretrain_backbone.py')
     out = str(tmp_path / 'backbone.pth')
-    args = [tool, '--out', out, '--epochs', '1', '--data-root', shapes_root,
-            '--work-dir', str(tmp_path / 'pretrain'), '--cfg-options',
-            'train_dataloader.dataset.indices=8', 'train_dataloader.'
-            'batch_size=4', 'val_dataloader.dataset.indices=4']
+    args = [
+        tool,
+        '--out',
+        out,
+        '--epochs',
+        '1',
+        '--data-root',
+        shapes_root,
+        '--work-dir',
+        str(tmp_path / 'pretrain'),
+        '--cfg-options',
+        'train_dataloader.dataset.indices=8',
+        'train_dataloader.batch_size=4',
+        'val_dataloader.dataset.indices=4',
+    ]
     assert 'wrote' in _run(args, ROOT)
     first = torch.load(out, weights_only=True)
     state = first['state_dict']
@@ -194,13 +330,20 @@ def test_pretrain_backbone_then_transfer_ablation(tmp_path, shapes_root,
     again = torch.load(out, weights_only=True)['state_dict']
     assert all(torch.equal(state[k], again[k]) for k in state)
     # A transfer config's backbone starts from exactly these weights.
-    import mmdet_libra_ext  # noqa: F401
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+
+    import mmdet_libra_ext  # noqa: F401
+
     register_all_modules()
-    cfg = Config.fromfile(osp.join(
-        ROOT, 'configs', 'transfer', 'libra-faster-rcnn_r18_fpn_crowded-'
-        'transfer.py'))
+    cfg = Config.fromfile(
+        osp.join(
+            ROOT,
+            'configs',
+            'transfer',
+            'libra-faster-rcnn_r18_fpn_crowded-transfer.py',
+        )
+    )
     cfg.model.backbone.init_cfg.checkpoint = out
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -210,18 +353,35 @@ def test_pretrain_backbone_then_transfer_ablation(tmp_path, shapes_root,
     # The ablation tool runs a transfer variant with it.
     results = str(tmp_path / 'results.json')
     log_args = [
-        osp.join(ROOT, 'tools', 'ablation.py'), 'run', '--variants',
-        'transfer: baseline + ALWA', '--seeds', '0', '--epochs', '1',
-        '--data-root', crowded_root, '--pretrained', out, '--out',
-        str(tmp_path / 'work'), '--results', results, '--cfg-options',
-        'custom_hooks.1.interval=2', '--label', 'C=2'
+        osp.join(ROOT, 'tools', 'ablation.py'),
+        'run',
+        '--variants',
+        'transfer: baseline + ALWA',
+        '--seeds',
+        '0',
+        '--epochs',
+        '1',
+        '--data-root',
+        crowded_root,
+        '--pretrained',
+        out,
+        '--out',
+        str(tmp_path / 'work'),
+        '--results',
+        results,
+        '--cfg-options',
+        'custom_hooks.1.interval=2',
+        '--label',
+        'C=2',
     ]
     log = _run(log_args, ROOT)
     assert 'transfer: baseline + ALWA [C=2] seed 0' in log
     rec = json.load(open(results))[0]
     assert rec['iters'] == 2  # 16 images in batches of 8
-    assert sorted(rec['alwa_final']) == ['alwa_cls_weight',
-                                         'alwa_rpn_cls_weight']
+    assert sorted(rec['alwa_final']) == [
+        'alwa_cls_weight',
+        'alwa_rpn_cls_weight',
+    ]
     assert 0 < min(rec['alwa_min'].values()) <= 1
     # A run that was stopped is resumed from its last checkpoint (here the
     # final one, of a run whose record was lost), with the same result.
@@ -241,17 +401,20 @@ def test_pretrain_backbone_then_transfer_ablation(tmp_path, shapes_root,
 def test_ablation_plans_and_schedules():
     sys.path.insert(0, osp.join(ROOT, 'tools'))
     import ablation
-    assert ablation.schedule_options(12, transfer=True)[-1] == \
-        'param_scheduler.1.milestones=[8,11]'
+
+    assert (
+        ablation.schedule_options(12, transfer=True)[-1]
+        == 'param_scheduler.1.milestones=[8,11]'
+    )
     assert ablation.schedule_options(6)[-1] == 'param_scheduler.1.T_max=6'
     for name, stages in ablation.PLANS.items():
-        for variant, label, opts, seeds in sum(stages, []):
+        for variant, label, opts, _ in sum(stages, []):
             assert variant in ablation.VARIANTS, (name, variant)
             assert bool(label) == bool(opts)
     counts = {}
     for variant, label, _, seeds in sum(
-            ablation.PLANS['transfer'] + ablation.PLANS['transfer-losses'],
-            []):
+        ablation.PLANS['transfer'] + ablation.PLANS['transfer-losses'], []
+    ):
         counts[ablation.labelled(variant, label)] = len(seeds)
     # The issue's table: 5 seeds for the four main rows, 3 for the others.
     assert counts['transfer: Libra + ALWA'] == 5
@@ -262,14 +425,15 @@ def test_ablation_plans_and_schedules():
     args = type('Args', (), dict(plan='transfer', seeds_given=None))
     runs = ablation.planned_runs(args)
     assert [(v, s) for v, s, *_ in runs[:5]] == [
-        ('transfer: baseline', 0), ('transfer: Libra', 0),
-        ('transfer: baseline + ALWA', 0), ('transfer: Libra + ALWA', 0),
-        ('transfer: baseline', 1)]
+        ('transfer: baseline', 0),
+        ('transfer: Libra', 0),
+        ('transfer: baseline + ALWA', 0),
+        ('transfer: Libra + ALWA', 0),
+        ('transfer: baseline', 1),
+    ]
     assert len(runs) == 4 * 5 + 6 * 3
     # The RPN table: five RPN variants, the beta row and the Libra Faster
     # R-CNN with a Libra RPN, 5 seeds each.
     rpn = sum(ablation.PLANS['rpn'], [])
-    assert len(rpn) == 7 and all(seeds == [0, 1, 2, 3, 4]
-                                 for *_, seeds in rpn)
-    assert {v for v, *_ in rpn} == {v for v in ablation.VARIANTS
-                                    if 'RPN' in v}
+    assert len(rpn) == 7 and all(seeds == [0, 1, 2, 3, 4] for *_, seeds in rpn)
+    assert {v for v, *_ in rpn} == {v for v in ablation.VARIANTS if 'RPN' in v}

@@ -2,6 +2,7 @@
 without and with ALWA: it trains and evaluates, parameters stay
 synchronised, and the ALWA weights are identical on both ranks at every
 iteration although the ranks see different images."""
+
 import json
 import os.path as osp
 import subprocess
@@ -13,29 +14,37 @@ import torch
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tests'))
 from resume_checks import assert_same_end  # noqa: E402
+
 WORKER = osp.join(ROOT, 'tests', 'dist_train_worker.py')
 DEMO = osp.join(ROOT, 'configs', 'demo')
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('name', ['libra-faster-rcnn', 'alwa-libra-faster-rcnn'])
+@pytest.mark.parametrize(
+    'name', ['libra-faster-rcnn', 'alwa-libra-faster-rcnn']
+)
 def test_two_rank_training_keeps_ranks_identical(name, shapes_root, tmp_path):
     work = str(tmp_path / 'work')
     config = osp.join(DEMO, name + '_r18_fpn_shapes_demo.py')
     out = subprocess.run(
         [sys.executable, WORKER, config, shapes_root, work],
-        capture_output=True, text=True, timeout=900, cwd=ROOT)
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    r0, r1 = (json.load(open(osp.join(work, f'rank{r}.json')))
-              for r in (0, 1))
+    r0, r1 = (json.load(open(osp.join(work, f'rank{r}.json'))) for r in (0, 1))
     assert r0['world'] == r1['world'] == 2
     assert r0['wrapper'] == 'MMDistributedDataParallel'
     # 16 images, 2 ranks, batch 4, 2 epochs: 4 iterations on each rank.
     assert [r['iter'] for r in r0['records']] == [1, 2, 3, 4]
     assert [r['iter'] for r in r1['records']] == [1, 2, 3, 4]
     # The ranks trained on different images...
-    assert any(a['losses']['loss_cls'] != b['losses']['loss_cls']
-               for a, b in zip(r0['records'], r1['records']))
+    assert any(
+        a['losses']['loss_cls'] != b['losses']['loss_cls']
+        for a, b in zip(r0['records'], r1['records'])
+    )
     # DDP kept the parameters in sync.
     assert r0['param_sums'] == r1['param_sums']
     # Both ranks evaluated (COCO metric gathered over the ranks).
@@ -51,8 +60,10 @@ def test_two_rank_training_keeps_ranks_identical(name, shapes_root, tmp_path):
     # The window (3 iterations) is open at the end of epoch 1: each rank's
     # partial rows are replaced by the rank mean before the checkpoint is
     # written, so the checkpoint (rank 0's) holds every rank's window.
-    local0, local1 = r0['records'][1]['alwa_rows'], r1['records'][1][
-        'alwa_rows']
+    local0, local1 = (
+        r0['records'][1]['alwa_rows'],
+        r1['records'][1]['alwa_rows'],
+    )
     assert len(local0) == 2 and local0 != local1
     mean = (torch.tensor(local0) + torch.tensor(local1)) / 2
     assert r0['epoch_rows'][0] == r1['epoch_rows'][0]
@@ -63,9 +74,19 @@ def test_two_rank_training_keeps_ranks_identical(name, shapes_root, tmp_path):
     # both ranks go on exactly as in the uninterrupted run.
     resumed = str(tmp_path / 'resumed')
     out = subprocess.run(
-        [sys.executable, WORKER, config, shapes_root, resumed,
-         osp.join(work, 'epoch_1.pth')],
-        capture_output=True, text=True, timeout=900, cwd=ROOT)
+        [
+            sys.executable,
+            WORKER,
+            config,
+            shapes_root,
+            resumed,
+            osp.join(work, 'epoch_1.pth'),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     for rank, full in enumerate((r0, r1)):
         part = json.load(open(osp.join(resumed, f'rank{rank}.json')))

@@ -15,6 +15,7 @@ dtype), then runs train.py unchanged, and prints how many convolution/linear
 outputs were computed in each dtype (the proof that autocast was on). Every
 component of this package runs unpatched.
 """
+
 import collections
 import importlib
 import runpy
@@ -32,8 +33,12 @@ def _float32_kernel(kernel, outputs=()):
     back in their own dtype."""
 
     def wrapped(*args, **kwargs):
-        copies = [a.float() if torch.is_tensor(a)
-                  and a.dtype == torch.bfloat16 else a for a in args]
+        copies = [
+            a.float()
+            if torch.is_tensor(a) and a.dtype == torch.bfloat16
+            else a
+            for a in args
+        ]
         out = kernel(*copies, **kwargs)
         for i in outputs:
             if copies[i] is not args[i]:
@@ -45,16 +50,22 @@ def _float32_kernel(kernel, outputs=()):
 
 _ext = importlib.import_module('mmcv.ops.nms').ext_module
 # Positions of the tensors each kernel fills (mmcv/ops/roi_align.py).
-for _name, _outputs in (('nms', ()), ('roi_align_forward', (2, 3, 4)),
-                        ('roi_align_backward', (4, ))):
+for _name, _outputs in (
+    ('nms', ()),
+    ('roi_align_forward', (2, 3, 4)),
+    ('roi_align_backward', (4,)),
+):
     setattr(_ext, _name, _float32_kernel(getattr(_ext, _name), _outputs))
 
 dtypes = collections.Counter()
 
 
 def _record(module, args, output):
-    if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)) and \
-            torch.is_tensor(output) and torch.is_grad_enabled():
+    if (
+        isinstance(module, (torch.nn.Conv2d, torch.nn.Linear))
+        and torch.is_tensor(output)
+        and torch.is_grad_enabled()
+    ):
         dtypes[str(output.dtype)] += 1
 
 

@@ -11,6 +11,7 @@ between them, and each validation batch waits a moment first, so that
 those phases last long enough to be hit. Nothing else changes: the
 written bytes, the numerics and the random streams are train.py's own.
 """
+
 import functools
 import os
 import runpy
@@ -46,7 +47,7 @@ def slow_put(self, obj, filepath):
     step = len(obj) // 16 + 1
     with open(filepath, 'wb') as f:
         for start in range(0, len(obj), step):
-            f.write(obj[start:start + step])
+            f.write(obj[start : start + step])
             f.flush()
             time.sleep(0.02)
     mark('ckpt_end')

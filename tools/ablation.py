@@ -23,9 +23,9 @@ method moved at all.
 ``table`` prints mean and sample standard deviation over the seeds of COCO
 box mAP, AP50, AP75 and AP small/medium/large (for the RPN variants, in a
 table of their own, proposal recall AR@100/300/1000), and the median
-training time per iteration, as Markdown tables. ``compare`` tests whether two variants
-differ: per-seed differences on the seeds both have, the paired t-test, the
-sign test, and Welch's t-test on all seeds of each.
+training time per iteration, as Markdown tables. ``compare`` tests whether
+two variants differ: per-seed differences on the seeds both have, the
+paired t-test, the sign test, and Welch's t-test on all seeds of each.
 
 All variants share the demo schedule (``--epochs`` shortens it for all of
 them alike: the cosine schedule and evaluation follow). With ``--jobs N``
@@ -33,6 +33,7 @@ N trainings run at once with ``cpus // N`` threads each; the time per
 iteration is then comparable only between runs with the same jobs/threads,
 which the table keeps apart.
 """
+
 import argparse
 import concurrent.futures as futures
 import datetime
@@ -47,8 +48,7 @@ import sys
 import time
 from typing import Optional
 
-from pretrain_backbone import (data_root_options, schedule_options,
-                               train_script)
+from pretrain_backbone import data_root_options, schedule_options, train_script
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = 'configs'
@@ -57,42 +57,42 @@ TRANSFER = 'transfer: '
 RPN = 'RPN: '
 
 #: name -> config under configs/, in the order of the tables.
+_demo = 'demo/{}_r18_fpn_shapes_demo.py'.format
+_transfer = 'transfer/{}_r18_fpn_crowded-transfer.py'.format
 VARIANTS = {
-    'baseline': 'demo/faster-rcnn_r18_fpn_shapes_demo.py',
-    '+ IoU-balanced sampling':
-    'demo/libra-sampler-faster-rcnn_r18_fpn_shapes_demo.py',
-    '+ BFP': 'demo/libra-bfp-faster-rcnn_r18_fpn_shapes_demo.py',
-    '+ Balanced L1': 'demo/libra-bl1-faster-rcnn_r18_fpn_shapes_demo.py',
-    'Libra (all three)': 'demo/libra-faster-rcnn_r18_fpn_shapes_demo.py',
-    'Libra, MMDetection\'s components':
-    'demo/mmdet-libra-faster-rcnn_r18_fpn_shapes_demo.py',
-    'Libra, MMDetection\'s samplers (diagnostic)':
-    'demo/mmdet-sampler-libra-faster-rcnn_r18_fpn_shapes_demo.py',
-    'baseline + ALWA': 'demo/alwa-faster-rcnn_r18_fpn_shapes_demo.py',
-    'Libra + ALWA': 'demo/alwa-libra-faster-rcnn_r18_fpn_shapes_demo.py',
-    'Libra RetinaNet': 'demo/libra-retinanet_r18_fpn_shapes_demo.py',
-    'Libra RetinaNet + ALWA':
-    'demo/alwa-libra-retinanet_r18_fpn_shapes_demo.py',
-    TRANSFER + 'baseline': 'transfer/faster-rcnn_r18_fpn_crowded-transfer.py',
-    TRANSFER + 'Libra':
-    'transfer/libra-faster-rcnn_r18_fpn_crowded-transfer.py',
-    TRANSFER + 'baseline + ALWA':
-    'transfer/alwa-faster-rcnn_r18_fpn_crowded-transfer.py',
-    TRANSFER + 'Libra + ALWA':
-    'transfer/alwa-libra-faster-rcnn_r18_fpn_crowded-transfer.py',
-    'Libra with Libra RPN':
-    'demo/libra-faster-rcnn-libra-rpn_r18_fpn_shapes_demo.py',
-    RPN + 'plain': 'demo/rpn_r18_fpn_shapes_demo.py',
-    RPN + '+ balanced sampling': 'demo/libra-sampler-rpn_r18_fpn_shapes_demo.py',
-    RPN + '+ BFP': 'demo/libra-bfp-rpn_r18_fpn_shapes_demo.py',
-    RPN + '+ Balanced L1': 'demo/libra-bl1-rpn_r18_fpn_shapes_demo.py',
-    RPN + 'Libra (all three)': 'demo/libra-rpn_r18_fpn_shapes_demo.py',
+    'baseline': _demo('faster-rcnn'),
+    '+ IoU-balanced sampling': _demo('libra-sampler-faster-rcnn'),
+    '+ BFP': _demo('libra-bfp-faster-rcnn'),
+    '+ Balanced L1': _demo('libra-bl1-faster-rcnn'),
+    'Libra (all three)': _demo('libra-faster-rcnn'),
+    "Libra, MMDetection's components": _demo('mmdet-libra-faster-rcnn'),
+    "Libra, MMDetection's samplers (diagnostic)": _demo(
+        'mmdet-sampler-libra-faster-rcnn'
+    ),
+    'baseline + ALWA': _demo('alwa-faster-rcnn'),
+    'Libra + ALWA': _demo('alwa-libra-faster-rcnn'),
+    'Libra RetinaNet': _demo('libra-retinanet'),
+    'Libra RetinaNet + ALWA': _demo('alwa-libra-retinanet'),
+    TRANSFER + 'baseline': _transfer('faster-rcnn'),
+    TRANSFER + 'Libra': _transfer('libra-faster-rcnn'),
+    TRANSFER + 'baseline + ALWA': _transfer('alwa-faster-rcnn'),
+    TRANSFER + 'Libra + ALWA': _transfer('alwa-libra-faster-rcnn'),
+    'Libra with Libra RPN': _demo('libra-faster-rcnn-libra-rpn'),
+    RPN + 'plain': _demo('rpn'),
+    RPN + '+ balanced sampling': _demo('libra-sampler-rpn'),
+    RPN + '+ BFP': _demo('libra-bfp-rpn'),
+    RPN + '+ Balanced L1': _demo('libra-bl1-rpn'),
+    RPN + 'Libra (all three)': _demo('libra-rpn'),
 }
 #: The demo table's variants (the default of ``run``); the diagnostic one,
 #: RetinaNet and the transfer variants run when named or planned.
 MAIN_VARIANTS = [
-    v for v in VARIANTS if 'diagnostic' not in v and 'RetinaNet' not in v
-    and not v.startswith((TRANSFER, RPN)) and 'Libra RPN' not in v
+    v
+    for v in VARIANTS
+    if 'diagnostic' not in v
+    and 'RetinaNet' not in v
+    and not v.startswith((TRANSFER, RPN))
+    and 'Libra RPN' not in v
 ]
 
 #: ALWA settings a user would try first (options of the ALWA hook, the
@@ -106,21 +106,27 @@ ALWA_OPTIONS = {
     'statistic=diff_std': ['custom_hooks.1.statistic=diff_std'],
     'statistic=diff_std, weighted_stats=False': [
         'custom_hooks.1.statistic=diff_std',
-        'custom_hooks.1.weighted_stats=False'
+        'custom_hooks.1.weighted_stats=False',
     ],
 }
 #: The ALWA settings proposed to avoid the published rule's loss, tried in
 #: both regimes.
-ALWA_CANDIDATES = ('statistic=diff_std',
-                   'statistic=diff_std, weighted_stats=False')
+ALWA_CANDIDATES = (
+    'statistic=diff_std',
+    'statistic=diff_std, weighted_stats=False',
+)
 #: The RoI head's regression loss (the baseline's is L1).
 _BOX = 'model.roi_head.bbox_head.'
 LOSSES = {
-    'SmoothL1': [_BOX + 'loss_bbox.type=SmoothL1Loss',
-                 _BOX + 'loss_bbox.beta=1.0'],
-    'CIoU': [_BOX + 'loss_bbox.type=CIoULoss',
-             _BOX + 'loss_bbox.loss_weight=10.0',
-             _BOX + 'reg_decoded_bbox=True'],
+    'SmoothL1': [
+        _BOX + 'loss_bbox.type=SmoothL1Loss',
+        _BOX + 'loss_bbox.beta=1.0',
+    ],
+    'CIoU': [
+        _BOX + 'loss_bbox.type=CIoULoss',
+        _BOX + 'loss_bbox.loss_weight=10.0',
+        _BOX + 'reg_decoded_bbox=True',
+    ],
 }
 FIVE, THREE = [0, 1, 2, 3, 4], [0, 1, 2]
 
@@ -129,45 +135,85 @@ FIVE, THREE = [0, 1, 2, 3, 4], [0, 1, 2]
 #: interrupted plan leaves paired seeds of the rows a decision needs first.
 PLANS = {
     'transfer': [
-        [(TRANSFER + v, None, [], FIVE)
-         for v in ('baseline', 'Libra', 'baseline + ALWA', 'Libra + ALWA')],
-        [(TRANSFER + 'baseline + ALWA', label, opts, THREE)
-         for label, opts in ALWA_OPTIONS.items()],
+        [
+            (TRANSFER + v, None, [], FIVE)
+            for v in ('baseline', 'Libra', 'baseline + ALWA', 'Libra + ALWA')
+        ],
+        [
+            (TRANSFER + 'baseline + ALWA', label, opts, THREE)
+            for label, opts in ALWA_OPTIONS.items()
+        ],
     ],
     # The rest of the transfer table: a control and the regression losses.
     'transfer-losses': [
         # The control that shows the pretraining transfers: the same
         # recipe from random initialisation, nothing frozen.
-        [(TRANSFER + 'baseline', 'from scratch', [
-            'model.backbone.init_cfg=None',
-            'model.backbone.frozen_stages=-1',
-            'model.backbone.norm_eval=False',
-            'model.backbone.norm_cfg.requires_grad=True'
-        ], THREE)] +
-        [(TRANSFER + v, loss, opts, THREE) for loss, opts in LOSSES.items()
-         for v in ('baseline', 'baseline + ALWA')],
+        [
+            (
+                TRANSFER + 'baseline',
+                'from scratch',
+                [
+                    'model.backbone.init_cfg=None',
+                    'model.backbone.frozen_stages=-1',
+                    'model.backbone.norm_eval=False',
+                    'model.backbone.norm_cfg.requires_grad=True',
+                ],
+                THREE,
+            )
+        ]
+        + [
+            (TRANSFER + v, loss, opts, THREE)
+            for loss, opts in LOSSES.items()
+            for v in ('baseline', 'baseline + ALWA')
+        ],
     ],
     # The candidate ALWA settings in the demo regime (run with the demo
     # table's --epochs 6, to pair with its rows).
-    'alwa-demo': [[(v, label, ALWA_OPTIONS[label], FIVE)
-                   for label in ALWA_CANDIDATES
-                   for v in ('baseline + ALWA', 'Libra + ALWA')]],
+    'alwa-demo': [
+        [
+            (v, label, ALWA_OPTIONS[label], FIVE)
+            for label in ALWA_CANDIDATES
+            for v in ('baseline + ALWA', 'Libra + ALWA')
+        ]
+    ],
     # The Libra RPN table (run with the demo table's --epochs 6): every RPN
     # component alone and together, Balanced L1's beta, and the Libra
     # Faster R-CNN with and without a Libra RPN (paired with the demo
     # table's Libra rows).
-    'rpn': [[(v, None, [], FIVE) for v in VARIANTS if v.startswith(RPN)] +
-            [(RPN + '+ Balanced L1', 'beta=1.0',
-              ['model.rpn_head.loss_bbox.beta=1.0'], FIVE),
-             ('Libra with Libra RPN', None, [], FIVE)]],
+    'rpn': [
+        [(v, None, [], FIVE) for v in VARIANTS if v.startswith(RPN)]
+        + [
+            (
+                RPN + '+ Balanced L1',
+                'beta=1.0',
+                ['model.rpn_head.loss_bbox.beta=1.0'],
+                FIVE,
+            ),
+            ('Libra with Libra RPN', None, [], FIVE),
+        ]
+    ],
     # Balanced L1 with beta = 0.11 on the demo Libra RetinaNet: this
     # package's continuous-gradient formula against MMDetection's.
-    'beta': [[('Libra RetinaNet', f'mmdet_compat={c}',
-               [f'model.bbox_head.loss_bbox.mmdet_compat={c}'], THREE)
-              for c in (False, True)]],
+    'beta': [
+        [
+            (
+                'Libra RetinaNet',
+                f'mmdet_compat={c}',
+                [f'model.bbox_head.loss_bbox.mmdet_compat={c}'],
+                THREE,
+            )
+            for c in (False, True)
+        ]
+    ],
 }
-METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_s',
-           'bbox_mAP_m', 'bbox_mAP_l')
+METRICS = (
+    'bbox_mAP',
+    'bbox_mAP_50',
+    'bbox_mAP_75',
+    'bbox_mAP_s',
+    'bbox_mAP_m',
+    'bbox_mAP_l',
+)
 #: The RPN variants' metrics: proposal recall averaged over IoU 0.5:0.95.
 RPN_METRICS = ('AR@100', 'AR@300', 'AR@1000')
 
@@ -182,8 +228,9 @@ def _is_val(record: dict) -> bool:
 
 def read_run(work_dir: str) -> dict:
     """Final COCO metrics and the median time per iteration of a run."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
+    )
     if not files:
         raise RuntimeError(f'no scalars.json under {work_dir}')
     # A resumed run logs its steps after the resume point into a new
@@ -199,17 +246,19 @@ def read_run(work_dir: str) -> dict:
     train = [r for r in records if 'loss' in r and 'time' in r]
     if not val or not train:
         raise RuntimeError(f'{work_dir}: no evaluation or training records')
-    times = [r['time'] for r in train[len(train) // 10:]]
+    times = [r['time'] for r in train[len(train) // 10 :]]
     metrics = RPN_METRICS if 'coco/AR@100' in val[-1] else METRICS
     out = {m: val[-1][f'coco/{m}'] for m in metrics}
     out['s_per_iter'] = statistics.median(times)
     out['iters'] = train[-1]['iter']
-    weights = sorted(k for k in train[-1]
-                     if k.startswith('alwa_') and k.endswith('_weight'))
+    weights = sorted(
+        k for k in train[-1] if k.startswith('alwa_') and k.endswith('_weight')
+    )
     if weights:
         out['alwa_final'] = {k: train[-1][k] for k in weights}
-        out['alwa_min'] = {k: min(r[k] for r in train if k in r)
-                           for k in weights}
+        out['alwa_min'] = {
+            k: min(r[k] for r in train if k in r) for k in weights
+        }
     return out
 
 
@@ -233,15 +282,25 @@ def labelled(variant: str, label: Optional[str]) -> str:
     return f'{variant} [{label}]' if label else variant
 
 
-def run_one(variant, seed, epochs, threads, out_dir, data_root,
-            cfg_options=(), label=None, pretrained=None):
+def run_one(
+    variant,
+    seed,
+    epochs,
+    threads,
+    out_dir,
+    data_root,
+    cfg_options=(),
+    label=None,
+    pretrained=None,
+):
     config = osp.join(CONFIGS, VARIANTS[variant])
     tag = osp.splitext(osp.basename(VARIANTS[variant]))[0]
     if label:
         tag += '_' + re.sub(r'[^A-Za-z0-9.=-]+', '_', label)
     work = osp.join(out_dir, f'{tag}_e{epochs}', f'seed{seed}')
     opts = [f'randomness.seed={seed}'] + schedule_options(
-        epochs, is_transfer(variant))
+        epochs, is_transfer(variant)
+    )
     if data_root:
         opts += data_root_options(data_root)
     if pretrained and is_transfer(variant):
@@ -249,28 +308,44 @@ def run_one(variant, seed, epochs, threads, out_dir, data_root,
     # A checkpoint every epoch (only the newest kept) so that a stopped
     # plan resumes its runs where they were: resume is exact, so the
     # result is the uninterrupted run's.
-    opts += ['default_hooks.checkpoint.interval=1',
-             'default_hooks.checkpoint.max_keep_ckpts=1']
+    opts += [
+        'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=1',
+    ]
     opts += list(cfg_options)
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads))
-    cmd = [sys.executable, train_script(), config, '--work-dir', work,
-           '--cfg-options'] + opts
+    env = dict(
+        os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads)
+    )
+    cmd = [
+        sys.executable,
+        train_script(),
+        config,
+        '--work-dir',
+        work,
+        '--cfg-options',
+    ] + opts
     resume = osp.isfile(osp.join(work, 'last_checkpoint'))
     if resume:
         cmd.append('--resume')
     os.makedirs(work, exist_ok=True)
     t0 = time.time()
     with open(osp.join(work, 'train.log'), 'a' if resume else 'w') as log:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log,
-                              stderr=subprocess.STDOUT)
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     if proc.returncode:
-        raise RuntimeError(f'{variant} seed {seed} failed: see '
-                           f'{work}/train.log')
-    rec = dict(variant=labelled(variant, label), config=config, seed=seed,
-               epochs=epochs, threads=threads,
-               wall_s=round(time.time() - t0, 1),
-               date=datetime.date.today().isoformat())
+        raise RuntimeError(
+            f'{variant} seed {seed} failed: see {work}/train.log'
+        )
+    rec = dict(
+        variant=labelled(variant, label),
+        config=config,
+        seed=seed,
+        epochs=epochs,
+        threads=threads,
+        wall_s=round(time.time() - t0, 1),
+        date=datetime.date.today().isoformat(),
+    )
     if resume:
         rec['resumed'] = True  # wall_s is the resumed part's
     if cfg_options:
@@ -282,15 +357,24 @@ def run_one(variant, seed, epochs, threads, out_dir, data_root,
 def planned_runs(args) -> list:
     """(variant, seed, label, cfg options) of every run asked for."""
     if args.plan:
-        return [(v, s, label, opts) for stage in PLANS[args.plan]
-                for s in sorted({s for *_, seeds in stage for s in seeds})
-                for v, label, opts, seeds in stage if s in seeds
-                if args.seeds_given is None or s in args.seeds_given]
+        return [
+            (v, s, label, opts)
+            for stage in PLANS[args.plan]
+            for s in sorted({s for *_, seeds in stage for s in seeds})
+            for v, label, opts, seeds in stage
+            if s in seeds
+            if args.seeds_given is None or s in args.seeds_given
+        ]
     if args.cfg_options and not args.label:
-        raise SystemExit('--cfg-options needs a --label: the runs are '
-                         'recorded as "VARIANT [LABEL]"')
-    return [(v, s, args.label, args.cfg_options) for s in args.seeds
-            for v in args.variants]
+        raise SystemExit(
+            '--cfg-options needs a --label: the runs are '
+            'recorded as "VARIANT [LABEL]"'
+        )
+    return [
+        (v, s, args.label, args.cfg_options)
+        for s in args.seeds
+        for v in args.variants
+    ]
 
 
 def prepare(variants, data_root, pretrained=None) -> None:
@@ -299,33 +383,61 @@ def prepare(variants, data_root, pretrained=None) -> None:
     --pretrained)."""
     transfer = any(is_transfer(v) for v in variants)
     if not data_root:
-        for name, needed in (('shapes', not all(map(is_transfer, variants))),
-                             ('crowded', transfer)):
+        for name, needed in (
+            ('shapes', not all(map(is_transfer, variants))),
+            ('crowded', transfer),
+        ):
             if needed and not osp.isfile(
-                    f'data/{name}/annotations/instances_val.json'):
-                subprocess.run([sys.executable, '-m',
-                                'mmdet_libra_ext.datasets.make_shapes',
-                                f'data/{name}', '--variant', name],
-                               check=True)
+                f'data/{name}/annotations/instances_val.json'
+            ):
+                subprocess.run(
+                    [
+                        sys.executable,
+                        '-m',
+                        'mmdet_libra_ext.datasets.make_shapes',
+                        f'data/{name}',
+                        '--variant',
+                        name,
+                    ],
+                    check=True,
+                )
     if transfer and not pretrained:
-        subprocess.run([sys.executable, 'tools/pretrain_backbone.py'],
-                       check=True)
+        subprocess.run(
+            [sys.executable, 'tools/pretrain_backbone.py'], check=True
+        )
 
 
 def cmd_run(args) -> None:
     results = load_results(args.results)
     done = {(r['variant'], r['seed'], r['epochs']) for r in results}
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    todo = [(v, s, label, opts) for v, s, label, opts in planned_runs(args)
-            if (labelled(v, label), s, args.epochs) not in done]
-    print(f'{len(todo)} runs to do ({len(done)} in {args.results}), '
-          f'{args.jobs} at a time with {threads} threads each', flush=True)
+    todo = [
+        (v, s, label, opts)
+        for v, s, label, opts in planned_runs(args)
+        if (labelled(v, label), s, args.epochs) not in done
+    ]
+    print(
+        f'{len(todo)} runs to do ({len(done)} in {args.results}), '
+        f'{args.jobs} at a time with {threads} threads each',
+        flush=True,
+    )
     prepare({v for v, *_ in todo}, args.data_root, args.pretrained)
     with futures.ThreadPoolExecutor(args.jobs) as pool:
-        jobs = {pool.submit(run_one, v, s, args.epochs, threads,
-                            args.out, args.data_root, opts,
-                            label, args.pretrained): (labelled(v, label), s)
-                for v, s, label, opts in todo}
+        jobs = {
+            pool.submit(
+                run_one,
+                v,
+                s,
+                args.epochs,
+                threads,
+                args.out,
+                args.data_root,
+                opts,
+                label,
+                args.pretrained,
+            ): (labelled(v, label), s)
+            for v, s, label, opts in todo
+        }
         for job in futures.as_completed(jobs):
             v, s = jobs[job]
             try:
@@ -335,20 +447,29 @@ def cmd_run(args) -> None:
                 continue
             results = load_results(args.results) + [rec]
             save_results(args.results, results)
-            alwa = ''.join(f', {k} {w:.3f} (min {rec["alwa_min"][k]:.3f})'
-                           for k, w in rec.get('alwa_final', {}).items())
-            score = (f'mAP {rec["bbox_mAP"]:.3f}' if 'bbox_mAP' in rec else
-                     f'AR@100 {rec["AR@100"]:.3f}, AR@1000 '
-                     f'{rec["AR@1000"]:.3f}')
-            print(f'{v} seed {s}: {score}, '
-                  f'{rec["s_per_iter"]:.2f} s/iter{alwa}', flush=True)
+            alwa = ''.join(
+                f', {k} {w:.3f} (min {rec["alwa_min"][k]:.3f})'
+                for k, w in rec.get('alwa_final', {}).items()
+            )
+            score = (
+                f'mAP {rec["bbox_mAP"]:.3f}'
+                if 'bbox_mAP' in rec
+                else f'AR@100 {rec["AR@100"]:.3f}, AR@1000 '
+                f'{rec["AR@1000"]:.3f}'
+            )
+            print(
+                f'{v} seed {s}: {score}, {rec["s_per_iter"]:.2f} s/iter{alwa}',
+                flush=True,
+            )
 
 
 def _fmt(values, digits=3):
     if len(values) == 1:
         return f'{values[0]:.{digits}f}'
-    return (f'{statistics.mean(values):.{digits}f} ± '
-            f'{statistics.stdev(values):.{digits}f}')
+    return (
+        f'{statistics.mean(values):.{digits}f} ± '
+        f'{statistics.stdev(values):.{digits}f}'
+    )
 
 
 def cmd_table(args) -> None:
@@ -360,36 +481,47 @@ def cmd_table(args) -> None:
     for (epochs, threads, kind), recs in sorted(groups.items()):
         iters = sorted({r['iters'] for r in recs})
         metrics = RPN_METRICS if kind == 'rpn' else METRICS
-        heads = RPN_METRICS if kind == 'rpn' else (
-            'mAP', 'AP50', 'AP75', 'AP_s', 'AP_m', 'AP_l')
-        print(f'\n{epochs} epochs ({"/".join(map(str, iters))} iterations), '
-              f'{threads} threads per run; mean ± sample std over seeds\n')
+        heads = (
+            RPN_METRICS
+            if kind == 'rpn'
+            else ('mAP', 'AP50', 'AP75', 'AP_s', 'AP_m', 'AP_l')
+        )
+        print(
+            f'\n{epochs} epochs ({"/".join(map(str, iters))} iterations), '
+            f'{threads} threads per run; mean ± sample std over seeds\n'
+        )
         print('| variant | seeds | ' + ' | '.join(heads) + ' | s/iter |')
         print('|---' * (len(heads) + 3) + '|')
-        names = list(VARIANTS) + [r['variant'] for r in recs
-                                  if r['variant'] not in VARIANTS]
+        names = list(VARIANTS) + [
+            r['variant'] for r in recs if r['variant'] not in VARIANTS
+        ]
         for v in dict.fromkeys(names):
             rs = [r for r in recs if r['variant'] == v]
             if not rs:
                 continue
             cells = [_fmt([r[m] for r in rs]) for m in metrics]
             t = statistics.median(r['s_per_iter'] for r in rs)
-            seeds = ','.join(str(r['seed']) for r in sorted(
-                rs, key=lambda r: r['seed']))
-            print(f'| {v} | {seeds} | ' + ' | '.join(cells) +
-                  f' | {t:.2f} |')
+            seeds = ','.join(
+                str(r['seed']) for r in sorted(rs, key=lambda r: r['seed'])
+            )
+            print(f'| {v} | {seeds} | ' + ' | '.join(cells) + f' | {t:.2f} |')
 
 
 def cmd_compare(args) -> None:
     from scipy import stats
+
     results = load_results(args.results)
     if args.epochs is None:
-        both = [{r['epochs'] for r in results if r['variant'] == v}
-                for v in (args.a, args.b)]
+        both = [
+            {r['epochs'] for r in results if r['variant'] == v}
+            for v in (args.a, args.b)
+        ]
         common = both[0] & both[1]
         if len(common) != 1:
-            raise SystemExit(f'runs of both variants with epochs '
-                             f'{sorted(common)}: choose with --epochs')
+            raise SystemExit(
+                f'runs of both variants with epochs '
+                f'{sorted(common)}: choose with --epochs'
+            )
         args.epochs = common.pop()
     by = {}
     for r in results:
@@ -397,75 +529,113 @@ def cmd_compare(args) -> None:
             by.setdefault(r['variant'], {})[r['seed']] = r[args.metric]
     for v in (args.a, args.b):
         if v not in by:
-            raise SystemExit(f'no {args.epochs}-epoch runs of {v!r} in '
-                             f'{args.results}')
+            raise SystemExit(
+                f'no {args.epochs}-epoch runs of {v!r} in {args.results}'
+            )
     a, b = by[args.a], by[args.b]
     seeds = sorted(set(a) & set(b))
     diffs = [a[s] - b[s] for s in seeds]
-    print(f'{args.metric}, {args.epochs} epochs: {args.a!r} minus '
-          f'{args.b!r}\n')
+    print(
+        f'{args.metric}, {args.epochs} epochs: {args.a!r} minus {args.b!r}\n'
+    )
     print('| seed | ' + ' | '.join(map(str, seeds)) + ' |')
     print('|---' * (len(seeds) + 1) + '|')
     print('| difference | ' + ' | '.join(f'{d:+.3f}' for d in diffs) + ' |')
-    print(f'\nmean {statistics.mean(a.values()):.4f} ({len(a)} seeds) '
-          f'against {statistics.mean(b.values()):.4f} ({len(b)} seeds)')
+    print(
+        f'\nmean {statistics.mean(a.values()):.4f} ({len(a)} seeds) '
+        f'against {statistics.mean(b.values()):.4f} ({len(b)} seeds)'
+    )
     if len(seeds) >= 2:
         t = stats.ttest_rel([a[s] for s in seeds], [b[s] for s in seeds])
         wins = sum(d > 0 for d in diffs)
         ties = sum(d == 0 for d in diffs)
-        sign = stats.binomtest(wins, len(seeds) - ties).pvalue \
-            if len(seeds) > ties else 1.0
-        print(f'paired ({len(seeds)} seeds): mean difference '
-              f'{statistics.mean(diffs):+.4f}, t = {t.statistic:.2f}, '
-              f'p = {t.pvalue:.3f}; sign test {wins} of '
-              f'{len(seeds) - ties} positive, p = {sign:.3f}')
+        sign = (
+            stats.binomtest(wins, len(seeds) - ties).pvalue
+            if len(seeds) > ties
+            else 1.0
+        )
+        print(
+            f'paired ({len(seeds)} seeds): mean difference '
+            f'{statistics.mean(diffs):+.4f}, t = {t.statistic:.2f}, '
+            f'p = {t.pvalue:.3f}; sign test {wins} of '
+            f'{len(seeds) - ties} positive, p = {sign:.3f}'
+        )
     if len(a) >= 2 and len(b) >= 2:
-        w = stats.ttest_ind(list(a.values()), list(b.values()),
-                            equal_var=False)
-        print(f'Welch (all seeds): t = {w.statistic:.2f}, '
-              f'p = {w.pvalue:.3f}')
+        w = stats.ttest_ind(
+            list(a.values()), list(b.values()), equal_var=False
+        )
+        print(f'Welch (all seeds): t = {w.statistic:.2f}, p = {w.pvalue:.3f}')
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='cmd', required=True)
     run = sub.add_parser('run')
-    run.add_argument('--variants', nargs='+', default=list(MAIN_VARIANTS),
-                     choices=list(VARIANTS), metavar='VARIANT')
-    run.add_argument('--seeds', nargs='+', type=int, default=None,
-                     help='default 0 1 2; with --plan: only these of the '
-                     'plan\'s seeds')
-    run.add_argument('--plan', choices=list(PLANS), default=None,
-                     help='run a whole table (its variants, option rows '
-                     'and seeds)')
+    run.add_argument(
+        '--variants',
+        nargs='+',
+        default=list(MAIN_VARIANTS),
+        choices=list(VARIANTS),
+        metavar='VARIANT',
+    )
+    run.add_argument(
+        '--seeds',
+        nargs='+',
+        type=int,
+        default=None,
+        help="default 0 1 2; with --plan: only these of the plan's seeds",
+    )
+    run.add_argument(
+        '--plan',
+        choices=list(PLANS),
+        default=None,
+        help='run a whole table (its variants, option rows and seeds)',
+    )
     run.add_argument('--epochs', type=int, default=12)
     run.add_argument('--jobs', type=int, default=1)
     run.add_argument('--out', default='work_dirs/ablation')
-    run.add_argument('--cfg-options', nargs='+', default=[],
-                     metavar='KEY=VALUE',
-                     help='more config overrides for these runs (needs '
-                     '--label)')
-    run.add_argument('--label', default=None,
-                     help='recorded after the variant name, e.g. a control '
-                     'run of the same variant with --cfg-options')
-    run.add_argument('--pretrained', default=None,
-                     help='the transfer variants\' backbone checkpoint '
-                     '(default: made by tools/pretrain_backbone.py)')
-    run.add_argument('--data-root', default=None,
-                     help='another copy of the dataset (default: the '
-                     'configs\' data/shapes/)')
+    run.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        metavar='KEY=VALUE',
+        help='more config overrides for these runs (needs --label)',
+    )
+    run.add_argument(
+        '--label',
+        default=None,
+        help='recorded after the variant name, e.g. a control '
+        'run of the same variant with --cfg-options',
+    )
+    run.add_argument(
+        '--pretrained',
+        default=None,
+        help="the transfer variants' backbone checkpoint "
+        '(default: made by tools/pretrain_backbone.py)',
+    )
+    run.add_argument(
+        '--data-root',
+        default=None,
+        help='another copy of the dataset (default: the '
+        "configs' data/shapes/)",
+    )
     table = sub.add_parser('table')
     compare = sub.add_parser('compare')
     compare.add_argument('a', metavar='VARIANT_A')
     compare.add_argument('b', metavar='VARIANT_B')
-    compare.add_argument('--metric', default='bbox_mAP',
-                         choices=list(METRICS + RPN_METRICS))
-    compare.add_argument('--epochs', type=int, default=None,
-                         help='default: the one schedule both variants '
-                         'have')
+    compare.add_argument(
+        '--metric', default='bbox_mAP', choices=list(METRICS + RPN_METRICS)
+    )
+    compare.add_argument(
+        '--epochs',
+        type=int,
+        default=None,
+        help='default: the one schedule both variants have',
+    )
     for p in (run, table, compare):
-        p.add_argument('--results',
-                       default=osp.join('docs', 'ablation', 'results.json'))
+        p.add_argument(
+            '--results', default=osp.join('docs', 'ablation', 'results.json')
+        )
     args = parser.parse_args()
     os.chdir(ROOT)
     if args.cmd == 'run':

@@ -13,10 +13,10 @@ the images), and the largest per-proposal difference of selection
 frequency. MMDetection's sampler is called once per image beforehand, so its
 first-call configuration change is behind it.
 """
+
 import argparse
 import copy
 import os.path as osp
-
 import sys
 
 import torch
@@ -25,17 +25,27 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from sampling_data import assigned_images, load_config  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'demo',
-                          'libra-faster-rcnn_r18_fpn_shapes_demo.py')
+DEFAULT_CONFIG = osp.join(
+    ROOT, 'configs', 'demo', 'libra-faster-rcnn_r18_fpn_shapes_demo.py'
+)
 EDGES = (0, 1e-6, 0.1, 1 / 6, 0.25, 1 / 3, 0.4, 0.5, 1.01)
-BIN_NAMES = ('0', '(0,.1)', '[.1,1/6)', '[1/6,.25)', '[.25,1/3)',
-             '[1/3,.4)', '[.4,.5)', '>=.5')
+BIN_NAMES = (
+    '0',
+    '(0,.1)',
+    '[.1,1/6)',
+    '[1/6,.25)',
+    '[.25,1/3)',
+    '[1/3,.4)',
+    '[.4,.5)',
+    '>=.5',
+)
 
 
 def samplers(rcnn_sampler):
     """The config's CombinedSampler with our and with MMDetection's
     samplers."""
     from mmdet.registry import TASK_UTILS
+
     out = {}
     for name, prefix in (('ours', 'mmdet_libra_ext.'), ('mmdet', '')):
         cfg = copy.deepcopy(rcnn_sampler)
@@ -45,10 +55,12 @@ def samplers(rcnn_sampler):
     return out
 
 
-def compare(config, checkpoint=None, batches=4, draws=300, data_root=None,
-            seed=0):
+def compare(
+    config, checkpoint=None, batches=4, draws=300, data_root=None, seed=0
+):
     from mmdet.apis import init_detector
     from mmengine.runner.utils import set_random_seed
+
     cfg = load_config(config, data_root)
     pair = samplers(cfg.model.train_cfg.rcnn.sampler)
     set_random_seed(seed)  # the initial weights, without a checkpoint
@@ -71,8 +83,9 @@ def compare(config, checkpoint=None, batches=4, draws=300, data_root=None,
                 f[res.pos_inds] += 1
                 f[res.neg_inds] += 1
             freq[name] = f / draws
-        max_diff = max(max_diff,
-                       float((freq['ours'] - freq['mmdet']).abs().max()))
+        max_diff = max(
+            max_diff, float((freq['ours'] - freq['mmdet']).abs().max())
+        )
     return counts, max_diff
 
 
@@ -84,19 +97,30 @@ def main():
     parser.add_argument('--draws', type=int, default=300)
     parser.add_argument('--data-root', default=None)
     args = parser.parse_args()
-    counts, max_diff = compare(args.config, args.checkpoint, args.batches,
-                               args.draws, args.data_root)
-    print(f'{args.batches} batches of 4 images, {args.draws} draws each; '
-          'mean ± standard error over the draws\n')
-    print('| sampler | ' + ' | '.join(f'neg IoU {b}' for b in BIN_NAMES) +
-          ' | positives |')
+    counts, max_diff = compare(
+        args.config, args.checkpoint, args.batches, args.draws, args.data_root
+    )
+    print(
+        f'{args.batches} batches of 4 images, {args.draws} draws each; '
+        'mean ± standard error over the draws\n'
+    )
+    print(
+        '| sampler | '
+        + ' | '.join(f'neg IoU {b}' for b in BIN_NAMES)
+        + ' | positives |'
+    )
     print('|---' * (len(BIN_NAMES) + 2) + '|')
     for name, c in counts.items():
-        mean, se = c.mean(0), c.std(0) / c.size(0)**0.5
-        print(f'| {name} | ' + ' | '.join(
-            f'{m:.2f} ± {e:.2f}' for m, e in zip(mean, se)) + ' |')
-    print(f'\nlargest per-proposal difference of selection frequency: '
-          f'{max_diff:.3f}')
+        mean, se = c.mean(0), c.std(0) / c.size(0) ** 0.5
+        print(
+            f'| {name} | '
+            + ' | '.join(f'{m:.2f} ± {e:.2f}' for m, e in zip(mean, se))
+            + ' |'
+        )
+    print(
+        f'\nlargest per-proposal difference of selection frequency: '
+        f'{max_diff:.3f}'
+    )
 
 
 if __name__ == '__main__':

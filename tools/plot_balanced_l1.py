@@ -3,6 +3,7 @@ alpha/gamma) against smooth L1 and L1, computed by the package's loss.
 
     python tools/plot_balanced_l1.py [--out balanced_l1.png]
 """
+
 import argparse
 
 import matplotlib
@@ -29,14 +30,28 @@ def main():
     x = torch.linspace(0, 3, 601, dtype=torch.float64)
     zero = torch.zeros_like(x)
     fig, (ax_g, ax_l) = plt.subplots(1, 2, figsize=(11, 4))
-    series = [('L1', lambda p: (p - zero).abs()),
-              ('smooth L1 (beta=1)',
-               lambda p: F.smooth_l1_loss(p, zero, reduction='none'))]
-    for alpha, gamma in ((0.2, 1.0), (0.3, 1.0), (0.5, 1.0), (0.5, 1.5),
-                         (0.5, 2.0)):
-        series.append((f'balanced L1 a={alpha} g={gamma}',
-                       lambda p, a=alpha, g=gamma: balanced_l1_loss(
-                           p, zero, alpha=a, gamma=g, reduction='none')))
+    series = [
+        ('L1', lambda p: (p - zero).abs()),
+        (
+            'smooth L1 (beta=1)',
+            lambda p: F.smooth_l1_loss(p, zero, reduction='none'),
+        ),
+    ]
+    for alpha, gamma in (
+        (0.2, 1.0),
+        (0.3, 1.0),
+        (0.5, 1.0),
+        (0.5, 1.5),
+        (0.5, 2.0),
+    ):
+        series.append(
+            (
+                f'balanced L1 a={alpha} g={gamma}',
+                lambda p, a=alpha, g=gamma: balanced_l1_loss(
+                    p, zero, alpha=a, gamma=g, reduction='none'
+                ),
+            )
+        )
     for label, fn in series:
         y, g = curves(x, fn)
         ax_g.plot(x, g, label=label)

@@ -6,20 +6,28 @@ put the ALWA weight traces of several runs side by side.
     python tools/report.py --traces LABEL=WORK_DIR [LABEL=WORK_DIR ...] \
         --out FILE.png
 """
+
 import argparse
 import glob
 import json
 import os
 import os.path as osp
 
-METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_s',
-           'bbox_mAP_m', 'bbox_mAP_l')
+METRICS = (
+    'bbox_mAP',
+    'bbox_mAP_50',
+    'bbox_mAP_75',
+    'bbox_mAP_s',
+    'bbox_mAP_m',
+    'bbox_mAP_l',
+)
 
 
 def load_scalars(work_dir):
     """Records of the newest run's ``vis_data/scalars.json``."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
+    )
     if not files:
         raise FileNotFoundError(f'no */vis_data/scalars.json in {work_dir}')
     with open(files[-1]) as f:
@@ -30,28 +38,45 @@ def weight_traces(work_dirs, labels, out):
     """One panel per run: its ALWA weights (the RPN's and the RoI head's)
     against the iteration, titled with its label and box mAP."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     labels = labels or work_dirs
     if len(labels) != len(work_dirs):
-        raise SystemExit(f'{len(work_dirs)} work dirs but {len(labels)} '
-                         f'labels')
-    fig, axes = plt.subplots(len(work_dirs), 1,
-                             figsize=(7, 1.6 * len(work_dirs) + 0.6),
-                             sharex=True, squeeze=False)
+        raise SystemExit(
+            f'{len(work_dirs)} work dirs but {len(labels)} labels'
+        )
+    fig, axes = plt.subplots(
+        len(work_dirs),
+        1,
+        figsize=(7, 1.6 * len(work_dirs) + 0.6),
+        sharex=True,
+        squeeze=False,
+    )
     for ax, work_dir, label in zip(axes[:, 0], work_dirs, labels):
         records = load_scalars(work_dir)
         train = [r for r in records if 'loss' in r]
-        keys = sorted({k for r in train for k in r
-                       if k.startswith('alwa_') and k.endswith('_weight')})
+        keys = sorted(
+            {
+                k
+                for r in train
+                for k in r
+                if k.startswith('alwa_') and k.endswith('_weight')
+            }
+        )
         if not keys:
             raise SystemExit(f'{work_dir}: no ALWA weights logged')
         for k in keys:
-            ax.plot([r['iter'] for r in train if k in r],
-                    [r[k] for r in train if k in r], label=k)
+            ax.plot(
+                [r['iter'] for r in train if k in r],
+                [r[k] for r in train if k in r],
+                label=k,
+            )
         maps = [r['coco/bbox_mAP'] for r in records if 'coco/bbox_mAP' in r]
-        ax.set_title(label + (f' (box mAP {maps[-1]:.3f})' if maps else ''),
-                     fontsize=8)
+        ax.set_title(
+            label + (f' (box mAP {maps[-1]:.3f})' if maps else ''), fontsize=8
+        )
         ax.set_ylim(0, 1.05)
         ax.set_ylabel('weight', fontsize=8)
         ax.legend(fontsize=6, loc='lower left')
@@ -67,10 +92,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dir', nargs='?')
     parser.add_argument('--out', default=None)
-    parser.add_argument('--traces', nargs='+', metavar='WORK_DIR',
-                        help='draw these runs\' ALWA weights into --out')
-    parser.add_argument('--labels', nargs='+', metavar='LABEL',
-                        help='a title for each of --traces')
+    parser.add_argument(
+        '--traces',
+        nargs='+',
+        metavar='WORK_DIR',
+        help="draw these runs' ALWA weights into --out",
+    )
+    parser.add_argument(
+        '--labels',
+        nargs='+',
+        metavar='LABEL',
+        help='a title for each of --traces',
+    )
     args = parser.parse_args()
     if args.traces:
         if not args.out:
@@ -84,20 +117,27 @@ def main():
     records = load_scalars(args.work_dir)
     evals = [r for r in records if any(k.startswith('coco/') for k in r)]
     train = [r for r in records if 'loss' in r]
-    lines = ['| step | ' + ' | '.join(METRICS) + ' |',
-             '|' + '---|' * (len(METRICS) + 1)]
+    lines = [
+        '| step | ' + ' | '.join(METRICS) + ' |',
+        '|' + '---|' * (len(METRICS) + 1),
+    ]
     for r in evals:
-        lines.append(f"| {r.get('step', '?')} | " + ' | '.join(
-            f"{r.get('coco/' + m, float('nan')):.3f}" for m in METRICS) +
-            ' |')
+        lines.append(
+            f'| {r.get("step", "?")} | '
+            + ' | '.join(
+                f'{r.get("coco/" + m, float("nan")):.3f}' for m in METRICS
+            )
+            + ' |'
+        )
     table = '\n'.join(lines)
     with open(osp.join(out, 'metrics.md'), 'w') as f:
         f.write(table + '\n')
     print(table)
     if evals:
-        print(f"COCO box mAP: {evals[-1]['coco/bbox_mAP']:.3f}")
+        print(f'COCO box mAP: {evals[-1]["coco/bbox_mAP"]:.3f}')
 
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
@@ -118,24 +158,33 @@ def main():
         print(f'{what}: {osp.join(out, name)}')
 
     def draw_losses(ax):
-        for k in sorted({k for r in train for k in r
-                         if k.startswith('loss')}):
+        for k in sorted({k for r in train for k in r if k.startswith('loss')}):
             ax.plot(*series(k), label=k)
         ax.set_title('training losses')
 
-    raw_keys = sorted({k for r in train for k in r
-                       if k.startswith('alwa_') and k.endswith('_raw')})
+    raw_keys = sorted(
+        {
+            k
+            for r in train
+            for k in r
+            if k.startswith('alwa_') and k.endswith('_raw')
+        }
+    )
 
     def draw_alwa(ax):
         # ALWA: the raw classification losses against the weighted ones
         # that were trained (alwa_cls_raw <-> loss_cls, ...).
         for k in raw_keys:
-            line, = ax.plot(*series(k), label=f'{k} (raw)', alpha=0.6)
-            trained = 'loss_' + k[len('alwa_'):-len('_raw')]
+            (line,) = ax.plot(*series(k), label=f'{k} (raw)', alpha=0.6)
+            trained = 'loss_' + k[len('alwa_') : -len('_raw')]
             pts = series(trained)
             if pts and trained.endswith('cls'):
-                ax.plot(*pts, color=line.get_color(), ls='--',
-                        label=f'{trained} (weighted)')
+                ax.plot(
+                    *pts,
+                    color=line.get_color(),
+                    ls='--',
+                    label=f'{trained} (weighted)',
+                )
 
     weight_keys = sorted({k for r in train for k in r if 'weight' in k})
 
@@ -146,11 +195,18 @@ def main():
     if train:
         figure('losses.png', 'loss curves', 'loss', draw_losses)
     if raw_keys:
-        figure('alwa_losses.png', 'ALWA raw/weighted losses', 'loss',
-               draw_alwa)
+        figure(
+            'alwa_losses.png', 'ALWA raw/weighted losses', 'loss', draw_alwa
+        )
     if weight_keys:
-        figure('loss_weights.png', 'loss weights', 'loss weight',
-               draw_weights, log=False)
+        figure(
+            'loss_weights.png',
+            'loss weights',
+            'loss weight',
+            draw_weights,
+            log=False,
+        )
+
 
 if __name__ == '__main__':
     main()

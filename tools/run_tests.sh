@@ -5,6 +5,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash tools/install.sh
+# Lint, format and types first: each names the file, line and rule.
+.venv/bin/ruff check .
+.venv/bin/ruff format --check --diff .
+.venv/bin/mypy
 set +e
 # Two pytest workers, one per core, each test file on one worker (module
 # fixtures train once); the trainings the tests start use one thread each.

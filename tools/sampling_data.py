@@ -7,6 +7,7 @@ from a function of the ground truths, the RPN's are its anchors; the
 config's assigner of that stage labels them. Everything is
 seeded, so a tool prints the same numbers on every run.
 """
+
 from typing import Callable, Iterator, Optional, Tuple
 
 import torch
@@ -15,9 +16,11 @@ import torch
 def load_config(config: str, data_root: Optional[str] = None):
     """The config with MMDetection's and this package's modules registered
     (``data_root`` replaces the training data root)."""
-    import mmdet_libra_ext  # noqa: F401
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
+
+    import mmdet_libra_ext  # noqa: F401
+
     register_all_modules()
     cfg = Config.fromfile(config)
     if data_root:
@@ -29,6 +32,7 @@ def anchors(cfg, img_shape) -> torch.Tensor:
     """All anchors of ``cfg``'s RPN head for an image of ``img_shape``
     (padded as the config's data preprocessor pads it), every level."""
     from mmdet.registry import TASK_UTILS
+
     generator = TASK_UTILS.build(cfg.model.rpn_head.anchor_generator)
     div = cfg.model.data_preprocessor.get('pad_size_divisor', 1)
     h, w = (-(-int(x) // div) * div for x in img_shape[:2])
@@ -36,9 +40,14 @@ def anchors(cfg, img_shape) -> torch.Tensor:
     return torch.cat(generator.grid_priors(sizes, device='cpu'))
 
 
-def assigned_images(cfg, batches: int, seed: int = 0, model=None,
-                    proposals: Optional[Callable] = None,
-                    stage: str = 'rcnn') -> Iterator[Tuple]:
+def assigned_images(
+    cfg,
+    batches: int,
+    seed: int = 0,
+    model=None,
+    proposals: Optional[Callable] = None,
+    stage: str = 'rcnn',
+) -> Iterator[Tuple]:
     """Yield ``(assign_result, pred_instances, gt_instances)`` for every image
     of the first ``batches`` training batches of ``cfg``.
 
@@ -57,6 +66,7 @@ def assigned_images(cfg, batches: int, seed: int = 0, model=None,
     from mmengine.runner import Runner
     from mmengine.runner.utils import set_random_seed
     from mmengine.structures import InstanceData
+
     set_random_seed(seed)
     assigner = TASK_UTILS.build(cfg.model.train_cfg[stage].assigner)
     if stage == 'rpn':
@@ -74,8 +84,10 @@ def assigned_images(cfg, batches: int, seed: int = 0, model=None,
             with torch.no_grad():
                 d = model.data_preprocessor(data, False)
                 props = model.rpn_head.predict(
-                    model.extract_feat(d['inputs']), d['data_samples'],
-                    rescale=False)
+                    model.extract_feat(d['inputs']),
+                    d['data_samples'],
+                    rescale=False,
+                )
         for i, sample in enumerate(data['data_samples']):
             gt = sample.gt_instances.clone()
             # Tensors, as the detector's data preprocessor gives them.
@@ -97,20 +109,25 @@ def coco_scale_image(num_gts: int = 60, seed: int = 0, device='cpu'):
     from mmdet.models.task_modules.assigners import MaxIoUAssigner
     from mmdet.models.task_modules.prior_generators import AnchorGenerator
     from mmengine.structures import InstanceData
-    gen = AnchorGenerator(strides=[4, 8, 16, 32, 64], ratios=[0.5, 1.0, 2.0],
-                          scales=[8])
+
+    gen = AnchorGenerator(
+        strides=[4, 8, 16, 32, 64], ratios=[0.5, 1.0, 2.0], scales=[8]
+    )
     sizes = [(-(-800 // sh), -(-1344 // sw)) for sw, sh in gen.strides]
     anchors = torch.cat(gen.grid_priors(sizes, device=device))
     g = torch.Generator().manual_seed(seed)
     wh = torch.exp(torch.empty(num_gts, 2).uniform_(2.5, 6.0, generator=g))
     xy = torch.rand(num_gts, 2, generator=g) * (
-        torch.tensor([1344.0, 800.0]) - wh)
-    gt = InstanceData(bboxes=torch.cat([xy, xy + wh], 1).to(device),
-                      labels=torch.zeros(num_gts, dtype=torch.long,
-                                         device=device))
+        torch.tensor([1344.0, 800.0]) - wh
+    )
+    gt = InstanceData(
+        bboxes=torch.cat([xy, xy + wh], 1).to(device),
+        labels=torch.zeros(num_gts, dtype=torch.long, device=device),
+    )
     pred = InstanceData(priors=anchors)
-    assign = MaxIoUAssigner(pos_iou_thr=0.7, neg_iou_thr=0.3,
-                            min_pos_iou=0.3).assign(pred, gt)
+    assign = MaxIoUAssigner(
+        pos_iou_thr=0.7, neg_iou_thr=0.3, min_pos_iou=0.3
+    ).assign(pred, gt)
     return assign, pred, gt
 
 
@@ -121,11 +138,18 @@ def rpn_samplers(sampler: dict) -> dict:
     ``bin_range`` option dropped, which MMDetection lacks) and the stock
     ``RandomSampler`` with the same quota."""
     import copy
+
     mmdet = copy.deepcopy(sampler)
     for side in ('pos_sampler', 'neg_sampler'):
         mmdet[side]['type'] = mmdet[side]['type'].split('.')[-1]
     mmdet['neg_sampler'].pop('bin_range', None)
-    random = {k: sampler[k] for k in ('num', 'pos_fraction', 'neg_pos_ub',
-                                      'add_gt_as_proposals') if k in sampler}
-    return {'ours': copy.deepcopy(sampler), 'mmdet': mmdet,
-            'random': dict(random, type='RandomSampler')}
+    random = {
+        k: sampler[k]
+        for k in ('num', 'pos_fraction', 'neg_pos_ub', 'add_gt_as_proposals')
+        if k in sampler
+    }
+    return {
+        'ours': copy.deepcopy(sampler),
+        'mmdet': mmdet,
+        'random': dict(random, type='RandomSampler'),
+    }

@@ -9,6 +9,7 @@ the same content with the runtime state in plain Python and tensor values
 (see mmdet_libra_ext.utils.checkpoint); MMDetection loads it with or
 without this package, and runs with WeightsOnlyCheckpointHook restore it.
 """
+
 import argparse
 
 import torch

@@ -8,6 +8,7 @@ after BFP, as a PNG.
 CONFIG must have a neck list ``[FPN, BFP]`` (default: the Libra demo). Without
 a checkpoint the weights are the config's initialisation.
 """
+
 import argparse
 import os.path as osp
 
@@ -19,18 +20,22 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'demo',
-                          'libra-faster-rcnn_r18_fpn_shapes_demo.py')
+DEFAULT_CONFIG = osp.join(
+    ROOT, 'configs', 'demo', 'libra-faster-rcnn_r18_fpn_shapes_demo.py'
+)
 
 
 def energies(config, checkpoint, image, size=256):
     from mmdet.apis import init_detector
+
     model = init_detector(config, checkpoint, device='cpu')
     model.eval()
     neck = model.neck
     if not isinstance(neck, torch.nn.Sequential) or len(neck) < 2:
-        raise ValueError('the config needs a neck list [FPN, BFP], got '
-                         f'{type(neck).__name__}')
+        raise ValueError(
+            'the config needs a neck list [FPN, BFP], got '
+            f'{type(neck).__name__}'
+        )
     img = cv2.imread(image)
     if img is None:
         raise FileNotFoundError(image)
@@ -41,17 +46,20 @@ def energies(config, checkpoint, image, size=256):
     with torch.no_grad():
         fpn = neck[0](model.backbone(data['inputs']))
         bfp = neck[1](fpn)
-    return img, [f[0].pow(2).mean(0) for f in fpn], \
-        [f[0].pow(2).mean(0) for f in bfp]
+    return (
+        img,
+        [f[0].pow(2).mean(0) for f in fpn],
+        [f[0].pow(2).mean(0) for f in bfp],
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', nargs='?', default=DEFAULT_CONFIG)
     parser.add_argument('--checkpoint', default=None)
-    parser.add_argument('--image',
-                        default=osp.join('data', 'shapes', 'val',
-                                         '000000.png'))
+    parser.add_argument(
+        '--image', default=osp.join('data', 'shapes', 'val', '000000.png')
+    )
     parser.add_argument('--out', default='bfp_energy.png')
     args = parser.parse_args()
     img, before, after = energies(args.config, args.checkpoint, args.image)

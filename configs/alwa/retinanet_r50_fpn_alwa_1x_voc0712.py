@@ -13,4 +13,5 @@ custom_hooks = [
 # Checkpoints and last_checkpoint written atomically: a run killed while
 # saving never leaves --resume a truncated or deleted file.
 default_hooks = dict(
-    checkpoint=dict(type='mmdet_libra_ext.AtomicCheckpointHook'))
+    checkpoint=dict(type='mmdet_libra_ext.AtomicCheckpointHook')
+)

@@ -23,29 +23,35 @@ model = dict(
         frozen_stages=-1,
         norm_cfg=norm_cfg,
         norm_eval=False,
-        init_cfg=None),
+        init_cfg=None,
+    ),
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=num_channels),
     rpn_head=dict(
         in_channels=num_channels,
         feat_channels=num_channels,
         # Anchors of 12..192 px for objects of 8..128 px.
-        anchor_generator=dict(scales=[3])),
+        anchor_generator=dict(scales=[3]),
+    ),
     roi_head=dict(
         # sampling_ratio=2 instead of adaptive: mmcv's CPU RoIAlign (its
         # backward above all) was half of an iteration with adaptive sampling.
         bbox_roi_extractor=dict(
-            out_channels=num_channels,
-            roi_layer=dict(sampling_ratio=2)),
+            out_channels=num_channels, roi_layer=dict(sampling_ratio=2)
+        ),
         bbox_head=dict(
             in_channels=num_channels,
             fc_out_channels=256,
-            num_classes=len(classes))),
+            num_classes=len(classes),
+        ),
+    ),
     # 128 RoIs per image (COCO recipe: 512) and 300 proposals: the RoI head
     # dominates a CPU iteration; 256x256 images have few objects.
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=1000, max_per_img=300),
-        rcnn=dict(sampler=dict(num=128))),
-    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)))
+        rcnn=dict(sampler=dict(num=128)),
+    ),
+    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)),
+)
 
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
@@ -64,8 +70,14 @@ test_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor')),
+        meta_keys=(
+            'img_id',
+            'img_path',
+            'ori_shape',
+            'img_shape',
+            'scale_factor',
+        ),
+    ),
 ]
 
 train_dataloader = dict(
@@ -77,7 +89,9 @@ train_dataloader = dict(
         metainfo=metainfo,
         ann_file='annotations/instances_train.json',
         data_prefix=dict(img='train/'),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=8,
     num_workers=0,
@@ -87,7 +101,9 @@ val_dataloader = dict(
         metainfo=metainfo,
         ann_file='annotations/instances_val.json',
         data_prefix=dict(img='val/'),
-        pipeline=test_pipeline))
+        pipeline=test_pipeline,
+    ),
+)
 test_dataloader = val_dataloader
 
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
@@ -101,12 +117,18 @@ optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
-    clip_grad=dict(max_norm=10, norm_type=2))
+    clip_grad=dict(max_norm=10, norm_type=2),
+)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=100),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs,
-         T_max=max_epochs, eta_min=1e-5)
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        T_max=max_epochs,
+        eta_min=1e-5,
+    ),
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 
@@ -117,7 +139,9 @@ default_hooks = dict(
     checkpoint=dict(
         type='mmdet_libra_ext.AtomicCheckpointHook',
         interval=max_epochs,
-        max_keep_ckpts=1))
+        max_keep_ckpts=1,
+    ),
+)
 randomness = dict(seed=0)
 
 # Checkpoints that load with torch.load(weights_only=True) (torch >= 2.6):

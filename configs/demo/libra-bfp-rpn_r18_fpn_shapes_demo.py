@@ -9,11 +9,14 @@ model = dict(
             type='FPN',
             in_channels=[32, 64, 128, 256],
             out_channels=num_channels,
-            num_outs=5),
+            num_outs=5,
+        ),
         dict(
             type='mmdet_libra_ext.BFP',
             in_channels=num_channels,
             num_levels=5,
             refine_level=2,
-            refine_type='non_local')
-    ])
+            refine_type='non_local',
+        ),
+    ]
+)

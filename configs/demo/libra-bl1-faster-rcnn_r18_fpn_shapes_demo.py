@@ -11,4 +11,8 @@ model = dict(
                 alpha=0.5,
                 gamma=1.5,
                 beta=1.0,
-                loss_weight=1.0))))
+                loss_weight=1.0,
+            )
+        )
+    )
+)

@@ -11,4 +11,7 @@ model = dict(
             type='mmdet_libra_ext.BalancedL1Loss',
             alpha=0.5,
             gamma=1.5,
-            beta=0.11)))
+            beta=0.11,
+        )
+    )
+)

@@ -10,17 +10,22 @@ model = dict(
             type='FPN',
             in_channels=[32, 64, 128, 256],
             out_channels=num_channels,
-            num_outs=5),
+            num_outs=5,
+        ),
         dict(
             type='mmdet_libra_ext.BFP',
             in_channels=num_channels,
             num_levels=5,
             refine_level=2,
-            refine_type='non_local')
+            refine_type='non_local',
+        ),
     ],
     rpn_head=dict(
         loss_bbox=dict(
             type='mmdet_libra_ext.BalancedL1Loss',
             alpha=0.5,
             gamma=1.5,
-            beta=0.11)))
+            beta=0.11,
+        )
+    ),
+)

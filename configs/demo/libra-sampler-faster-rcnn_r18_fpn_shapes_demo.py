@@ -15,9 +15,15 @@ model = dict(
                 pos_fraction=0.25,
                 add_gt_as_proposals=True,
                 pos_sampler=dict(
-                    type='mmdet_libra_ext.InstanceBalancedPosSampler'),
+                    type='mmdet_libra_ext.InstanceBalancedPosSampler'
+                ),
                 neg_sampler=dict(
                     type='mmdet_libra_ext.IoUBalancedNegSampler',
                     floor_thr=-1,
                     floor_fraction=0,
-                    num_bins=3)))))
+                    num_bins=3,
+                ),
+            )
+        ),
+    )
+)

@@ -13,10 +13,16 @@ model = dict(
             sampler=dict(
                 type='CombinedSampler',
                 pos_sampler=dict(
-                    type='mmdet_libra_ext.InstanceBalancedPosSampler'),
+                    type='mmdet_libra_ext.InstanceBalancedPosSampler'
+                ),
                 neg_sampler=dict(
                     type='mmdet_libra_ext.IoUBalancedNegSampler',
                     floor_thr=-1,
                     floor_fraction=0,
                     num_bins=3,
-                    bin_range='negatives')))))
+                    bin_range='negatives',
+                ),
+            )
+        )
+    )
+)

@@ -12,17 +12,23 @@ model = dict(
             type='FPN',
             in_channels=[32, 64, 128, 256],
             out_channels=num_channels,
-            num_outs=5),
+            num_outs=5,
+        ),
         dict(
             type='BFP',
             in_channels=num_channels,
             num_levels=5,
             refine_level=2,
-            refine_type='non_local')
+            refine_type='non_local',
+        ),
     ],
     roi_head=dict(bbox_head=dict(loss_bbox=dict(type='BalancedL1Loss'))),
     train_cfg=dict(
         rcnn=dict(
             sampler=dict(
                 pos_sampler=dict(type='InstanceBalancedPosSampler'),
-                neg_sampler=dict(type='IoUBalancedNegSampler')))))
+                neg_sampler=dict(type='IoUBalancedNegSampler'),
+            )
+        )
+    ),
+)

@@ -9,4 +9,8 @@ model = dict(
         rcnn=dict(
             sampler=dict(
                 pos_sampler=dict(type='InstanceBalancedPosSampler'),
-                neg_sampler=dict(type='IoUBalancedNegSampler')))))
+                neg_sampler=dict(type='IoUBalancedNegSampler'),
+            )
+        )
+    )
+)

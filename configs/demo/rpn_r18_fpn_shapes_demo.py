@@ -13,12 +13,14 @@ model = dict(
     train_cfg=dict(rpn_proposal=None, rcnn=None),
     # ... and keeps 1000 proposals per image for AR@1000, after NMS at 0.7
     # (the stock RPN's test settings).
-    test_cfg=dict(rpn=dict(nms_pre=2000, max_per_img=1000), rcnn=None))
+    test_cfg=dict(rpn=dict(nms_pre=2000, max_per_img=1000), rcnn=None),
+)
 
 # MMDetection's CocoMetric, whose proposal recall fails with numpy >= 1.24
 # (see mmdet_libra_ext.CocoProposalMetric).
 val_evaluator = dict(
     type='mmdet_libra_ext.CocoProposalMetric',
     metric='proposal_fast',
-    proposal_nums=(100, 300, 1000))
+    proposal_nums=(100, 300, 1000),
+)
 test_evaluator = val_evaluator

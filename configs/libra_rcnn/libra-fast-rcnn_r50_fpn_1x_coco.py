@@ -8,7 +8,8 @@ custom_hooks = [dict(type='mmdet_libra_ext.WeightsOnlyCheckpointHook')]
 # Checkpoints and last_checkpoint written atomically: a run killed while
 # saving never leaves --resume a truncated or deleted file.
 default_hooks = dict(
-    checkpoint=dict(type='mmdet_libra_ext.AtomicCheckpointHook'))
+    checkpoint=dict(type='mmdet_libra_ext.AtomicCheckpointHook')
+)
 
 model = dict(
     neck=[
@@ -16,21 +17,27 @@ model = dict(
             type='FPN',
             in_channels=[256, 512, 1024, 2048],
             out_channels=256,
-            num_outs=5),
+            num_outs=5,
+        ),
         dict(
             type='mmdet_libra_ext.BFP',
             in_channels=256,
             num_levels=5,
             refine_level=2,
-            refine_type='non_local')
+            refine_type='non_local',
+        ),
     ],
     roi_head=dict(
-        bbox_head=dict(
-            loss_bbox=dict(type='mmdet_libra_ext.BalancedL1Loss'))),
+        bbox_head=dict(loss_bbox=dict(type='mmdet_libra_ext.BalancedL1Loss'))
+    ),
     train_cfg=dict(
         rcnn=dict(
             sampler=dict(
                 pos_sampler=dict(
-                    type='mmdet_libra_ext.InstanceBalancedPosSampler'),
-                neg_sampler=dict(
-                    type='mmdet_libra_ext.IoUBalancedNegSampler')))))
+                    type='mmdet_libra_ext.InstanceBalancedPosSampler'
+                ),
+                neg_sampler=dict(type='mmdet_libra_ext.IoUBalancedNegSampler'),
+            )
+        )
+    ),
+)

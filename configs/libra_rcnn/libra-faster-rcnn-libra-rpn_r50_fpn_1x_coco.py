@@ -13,16 +13,24 @@ model = dict(
             type='mmdet_libra_ext.BalancedL1Loss',
             alpha=0.5,
             gamma=1.5,
-            beta=0.11)),
+            beta=0.11,
+        )
+    ),
     train_cfg=dict(
         rpn=dict(
             sampler=dict(
                 type='CombinedSampler',
                 pos_sampler=dict(
-                    type='mmdet_libra_ext.InstanceBalancedPosSampler'),
+                    type='mmdet_libra_ext.InstanceBalancedPosSampler'
+                ),
                 neg_sampler=dict(
                     type='mmdet_libra_ext.IoUBalancedNegSampler',
                     floor_thr=-1,
                     floor_fraction=0,
                     num_bins=3,
-                    bin_range='negatives')))))
+                    bin_range='negatives',
+                ),
+            )
+        )
+    ),
+)

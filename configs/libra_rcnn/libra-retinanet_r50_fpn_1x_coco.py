@@ -10,7 +10,8 @@ custom_hooks = [dict(type='mmdet_libra_ext.WeightsOnlyCheckpointHook')]
 # Checkpoints and last_checkpoint written atomically: a run killed while
 # saving never leaves --resume a truncated or deleted file.
 default_hooks = dict(
-    checkpoint=dict(type='mmdet_libra_ext.AtomicCheckpointHook'))
+    checkpoint=dict(type='mmdet_libra_ext.AtomicCheckpointHook')
+)
 
 model = dict(
     neck=[
@@ -20,14 +21,18 @@ model = dict(
             out_channels=256,
             start_level=1,
             add_extra_convs='on_input',
-            num_outs=5),
+            num_outs=5,
+        ),
         dict(
             type='mmdet_libra_ext.BFP',
             in_channels=256,
             num_levels=5,
             refine_level=1,
-            refine_type='non_local')
+            refine_type='non_local',
+        ),
     ],
     bbox_head=dict(
         loss_cls=dict(type='mmdet_libra_ext.FocalLoss'),
-        loss_bbox=dict(type='mmdet_libra_ext.BalancedL1Loss')))
+        loss_bbox=dict(type='mmdet_libra_ext.BalancedL1Loss'),
+    ),
+)

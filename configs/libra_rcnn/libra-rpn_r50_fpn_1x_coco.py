@@ -27,7 +27,8 @@ custom_hooks = [dict(type='mmdet_libra_ext.WeightsOnlyCheckpointHook')]
 # Checkpoints and last_checkpoint written atomically: a run killed while
 # saving never leaves --resume a truncated or deleted file.
 default_hooks = dict(
-    checkpoint=dict(type='mmdet_libra_ext.AtomicCheckpointHook'))
+    checkpoint=dict(type='mmdet_libra_ext.AtomicCheckpointHook')
+)
 
 model = dict(
     neck=[
@@ -35,31 +36,41 @@ model = dict(
             type='FPN',
             in_channels=[256, 512, 1024, 2048],
             out_channels=256,
-            num_outs=5),
+            num_outs=5,
+        ),
         dict(
             type='mmdet_libra_ext.BFP',
             in_channels=256,
             num_levels=5,
             refine_level=2,
-            refine_type='non_local')
+            refine_type='non_local',
+        ),
     ],
     rpn_head=dict(
         loss_bbox=dict(
             type='mmdet_libra_ext.BalancedL1Loss',
             alpha=0.5,
             gamma=1.5,
-            beta=0.11)),
+            beta=0.11,
+        )
+    ),
     train_cfg=dict(
         rpn=dict(
             sampler=dict(
                 type='CombinedSampler',
                 pos_sampler=dict(
-                    type='mmdet_libra_ext.InstanceBalancedPosSampler'),
+                    type='mmdet_libra_ext.InstanceBalancedPosSampler'
+                ),
                 neg_sampler=dict(
                     type='mmdet_libra_ext.IoUBalancedNegSampler',
                     floor_thr=-1,
                     floor_fraction=0,
                     num_bins=3,
-                    bin_range='negatives')))))
+                    bin_range='negatives',
+                ),
+            )
+        )
+    ),
+)
 val_evaluator = dict(type='mmdet_libra_ext.CocoProposalMetric')
 test_evaluator = val_evaluator

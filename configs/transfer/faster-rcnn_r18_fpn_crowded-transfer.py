@@ -29,12 +29,14 @@ model = dict(
             _delete_=True,
             type='Pretrained',
             checkpoint=pretrained,
-            prefix='backbone.')),
+            prefix='backbone.',
+        ),
+    ),
     rpn_head=dict(anchor_generator=dict(scales=[2])),
-    roi_head=dict(bbox_head=dict(num_classes=len(classes))))
+    roi_head=dict(bbox_head=dict(num_classes=len(classes))),
+)
 
-train_dataloader = dict(
-    dataset=dict(data_root=data_root, metainfo=metainfo))
+train_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
 val_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
@@ -45,10 +47,16 @@ train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4))
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
+)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-         end=50),
-    dict(type='MultiStepLR', by_epoch=True, begin=0, end=max_epochs,
-         milestones=[8, 11], gamma=0.1)
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=50),
+    dict(
+        type='MultiStepLR',
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        milestones=[8, 11],
+        gamma=0.1,
+    ),
 ]

@@ -12,13 +12,15 @@ model = dict(
             type='FPN',
             in_channels=[32, 64, 128, 256],
             out_channels=num_channels,
-            num_outs=5),
+            num_outs=5,
+        ),
         dict(
             type='mmdet_libra_ext.BFP',
             in_channels=num_channels,
             num_levels=5,
             refine_level=2,
-            refine_type='non_local')
+            refine_type='non_local',
+        ),
     ],
     roi_head=dict(
         bbox_head=dict(
@@ -28,7 +30,10 @@ model = dict(
                 alpha=0.5,
                 gamma=1.5,
                 beta=1.0,
-                loss_weight=1.0))),
+                loss_weight=1.0,
+            )
+        )
+    ),
     train_cfg=dict(
         rpn=dict(sampler=dict(neg_pos_ub=5), allowed_border=-1),
         rcnn=dict(
@@ -39,9 +44,15 @@ model = dict(
                 pos_fraction=0.25,
                 add_gt_as_proposals=True,
                 pos_sampler=dict(
-                    type='mmdet_libra_ext.InstanceBalancedPosSampler'),
+                    type='mmdet_libra_ext.InstanceBalancedPosSampler'
+                ),
                 neg_sampler=dict(
                     type='mmdet_libra_ext.IoUBalancedNegSampler',
                     floor_thr=-1,
                     floor_fraction=0,
-                    num_bins=3)))))
+                    num_bins=3,
+                ),
+            )
+        ),
+    ),
+)

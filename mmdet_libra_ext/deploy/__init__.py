@@ -4,6 +4,7 @@
 so mmdeploy's own tools (``tools/deploy.py``) and this package's
 ``tools/deploy/export_onnx.py`` find the rewriters.
 """
+
 from .bfp_rewriter import bfp__forward
 
 __all__ = ['bfp__forward']

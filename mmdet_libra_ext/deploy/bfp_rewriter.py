@@ -9,6 +9,7 @@ max-pooling where they divide, slices and ``amax`` (exact adaptive max
 pooling, ONNX ``ReduceMax``) where they do not, as this package's BFP does.
 Stock ``mmdet::libra_rcnn`` configs then export with mmdeploy.
 """
+
 from typing import List, Tuple
 
 import torch.nn.functional as F
@@ -19,8 +20,9 @@ from mmdet_libra_ext.models.necks.bfp import _max_pool_to
 
 
 @FUNCTION_REWRITER.register_rewriter(
-    func_name='mmdet.models.necks.BFP.forward')
-def bfp__forward(self, inputs: Tuple[Tensor]) -> Tuple[Tensor]:
+    func_name='mmdet.models.necks.BFP.forward'
+)
+def bfp__forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
     """MMDetection's ``BFP.forward`` with export-safe adaptive pooling."""
     assert len(inputs) == self.num_levels
     gather_size = [int(v) for v in inputs[self.refine_level].shape[2:]]
@@ -30,7 +32,7 @@ def bfp__forward(self, inputs: Tuple[Tensor]) -> Tuple[Tensor]:
             feats.append(_max_pool_to(x, gather_size))
         else:
             feats.append(F.interpolate(x, size=gather_size, mode='nearest'))
-    bsf = sum(feats) / len(feats)
+    bsf = sum(feats[1:], feats[0]) / len(feats)  # MMDetection's sum(feats)
     if self.refine_type is not None:
         bsf = self.refine(bsf)
     outs: List[Tensor] = []

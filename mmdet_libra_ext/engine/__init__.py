@@ -1,1 +1,3 @@
+"""Training hooks."""
+
 from .hooks import *  # noqa: F401,F403

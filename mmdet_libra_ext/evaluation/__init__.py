@@ -1,1 +1,3 @@
+"""Evaluation."""
+
 from .metrics import *  # noqa: F401,F403

@@ -1,1 +1,3 @@
+"""Task utilities."""
+
 from .samplers import *  # noqa: F401,F403

@@ -26,6 +26,7 @@ This module:
 
 ``weights_only`` is never switched off.
 """
+
 import glob
 import os
 import os.path as osp
@@ -44,11 +45,24 @@ TYPE_KEY = '__mmdet_libra_ext_type__'
 def _numpy_safe_globals() -> List[Any]:
     core = getattr(np, '_core', None) or np.core
     multiarray = core.multiarray
-    globals_ = [np.ndarray, np.dtype, multiarray._reconstruct,
-                multiarray.scalar]
+    globals_ = [
+        np.ndarray,
+        np.dtype,
+        multiarray._reconstruct,
+        multiarray.scalar,
+    ]
     # numpy >= 1.25 pickles dtypes through their classes as well.
-    for t in (np.float16, np.float32, np.float64, np.int8, np.int16,
-              np.int32, np.int64, np.uint8, np.bool_):
+    for t in (
+        np.float16,
+        np.float32,
+        np.float64,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.uint8,
+        np.bool_,
+    ):
         globals_.append(type(np.dtype(t)))
     return globals_
 
@@ -76,8 +90,11 @@ def to_weights_only(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
         return {TYPE_KEY: 'ndarray', 'data': torch.from_numpy(obj.copy())}
     if isinstance(obj, np.generic):
-        return {TYPE_KEY: 'numpy_scalar', 'dtype': obj.dtype.str,
-                'value': obj.item()}
+        return {
+            TYPE_KEY: 'numpy_scalar',
+            'dtype': obj.dtype.str,
+            'value': obj.item(),
+        }
     if isinstance(obj, OrderedDict):
         return OrderedDict((k, to_weights_only(v)) for k, v in obj.items())
     if isinstance(obj, dict):
@@ -125,9 +142,11 @@ def unsafe_globals(filename: str) -> List[str]:
         found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
     except (RuntimeError, ValueError, OSError):
         return []
-    allowed = {f'{g.__module__}.{g.__qualname__}'
-               for g in torch.serialization.get_safe_globals()
-               if not isinstance(g, tuple)}
+    allowed = {
+        f'{g.__module__}.{g.__qualname__}'
+        for g in torch.serialization.get_safe_globals()
+        if not isinstance(g, tuple)
+    }
     return [g for g in found if g not in allowed]
 
 
@@ -142,7 +161,8 @@ def check_weights_only_loadable(filename: str) -> None:
             f'If you trust the file, convert it once with '
             f'`python tools/upgrade_checkpoint.py {filename} OUT.pth` and '
             f'load OUT.pth; checkpoints saved with '
-            f'mmdet_libra_ext.WeightsOnlyCheckpointHook need no conversion.')
+            f'mmdet_libra_ext.WeightsOnlyCheckpointHook need no conversion.'
+        )
 
 
 def checkpoint_problem(filename: str) -> Optional[str]:
@@ -171,12 +191,14 @@ def checkpoint_problem(filename: str) -> Optional[str]:
     return None
 
 
-def newest_intact_checkpoint(directory: str,
-                             exclude: str = '') -> Optional[str]:
+def newest_intact_checkpoint(
+    directory: str, exclude: str = ''
+) -> Optional[str]:
     """The most recently written complete ``*.pth`` file in ``directory``
     other than ``exclude``, or ``None``."""
     candidates = [
-        f for f in glob.glob(osp.join(directory, '*.pth'))
+        f
+        for f in glob.glob(osp.join(directory, '*.pth'))
         if not exclude or osp.abspath(f) != osp.abspath(exclude)
     ]
     for f in sorted(candidates, key=osp.getmtime, reverse=True):
@@ -193,12 +215,15 @@ def check_checkpoint_file(filename: str) -> None:
         return
     directory = osp.dirname(osp.abspath(filename))
     previous = newest_intact_checkpoint(directory, exclude=filename)
-    hint = (f'The newest intact checkpoint in {directory} is {previous!r}: '
-            f'pass it with --resume {previous} (or load_from).'
-            if previous else
-            f'There is no intact checkpoint in {directory}.')
+    hint = (
+        f'The newest intact checkpoint in {directory} is {previous!r}: '
+        f'pass it with --resume {previous} (or load_from).'
+        if previous
+        else f'There is no intact checkpoint in {directory}.'
+    )
     raise RuntimeError(
-        f'cannot load checkpoint {filename!r}: {problem}. {hint}')
+        f'cannot load checkpoint {filename!r}: {problem}. {hint}'
+    )
 
 
 def _fsync(path: str) -> None:

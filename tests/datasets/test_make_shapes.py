@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from mmdet_libra_ext.datasets.make_shapes import (SHAPES_CLASSES, main,
-                                                  make_shapes)
+from mmdet_libra_ext.datasets.make_shapes import (
+    SHAPES_CLASSES,
+    main,
+    make_shapes,
+)
 
 
 def _digest(root):
@@ -60,8 +63,9 @@ def test_valid_coco_with_the_promised_variety(tmp_path):
         for i in range(len(boxes)):
             for j in range(i):
                 (x0, y0, w0, h0), (x1, y1, w1, h1) = boxes[i], boxes[j]
-                if min(x0 + w0, x1 + w1) > max(x0, x1) and \
-                        min(y0 + h0, y1 + h1) > max(y0, y1):
+                if min(x0 + w0, x1 + w1) > max(x0, x1) and min(
+                    y0 + h0, y1 + h1
+                ) > max(y0, y1):
                     overlaps += 1
     assert overlaps > 0
     # The val split is a different draw.
@@ -79,33 +83,48 @@ def test_cli_and_bad_arguments(tmp_path):
 
 
 def _boxes_xyxy(coco, img_id):
-    return np.array([[x, y, x + w, y + h] for x, y, w, h in (
-        a['bbox'] for a in coco.loadAnns(coco.getAnnIds(imgIds=img_id)))])
+    return np.array(
+        [
+            [x, y, x + w, y + h]
+            for x, y, w, h in (
+                a['bbox'] for a in coco.loadAnns(coco.getAnnIds(imgIds=img_id))
+            )
+        ]
+    )
 
 
 def test_crowded_variant_differs_as_promised(tmp_path):
     """Other classes, small objects, crowded and overlapping: a transfer
     target unlike the shapes dataset; deterministic too."""
     from mmdet_libra_ext.datasets.make_shapes import CROWDED_CLASSES
-    files = make_shapes(str(tmp_path / 'a'), num_train=20, num_val=2,
-                        seed=0, variant='crowded')
-    make_shapes(str(tmp_path / 'b'), num_train=20, num_val=2, seed=0,
-                variant='crowded')
+
+    files = make_shapes(
+        str(tmp_path / 'a'), num_train=20, num_val=2, seed=0, variant='crowded'
+    )
+    make_shapes(
+        str(tmp_path / 'b'), num_train=20, num_val=2, seed=0, variant='crowded'
+    )
     assert _digest(tmp_path / 'a') == _digest(tmp_path / 'b')
     coco = COCO(files['train'])
     assert [c['name'] for c in coco.loadCats(coco.getCatIds())] == list(
-        CROWDED_CLASSES)
+        CROWDED_CLASSES
+    )
     assert not set(CROWDED_CLASSES) & set(SHAPES_CLASSES)
     per_image = [len(coco.getAnnIds(imgIds=i)) for i in coco.getImgIds()]
     assert min(per_image) >= 10 and np.mean(per_image) > 20
-    sides = np.array([max(a['bbox'][2:]) for a in
-                      coco.dataset['annotations']])
+    sides = np.array([max(a['bbox'][2:]) for a in coco.dataset['annotations']])
     assert sides.max() <= 43 and np.median(sides) < 20  # 5..40 px objects
     assert {a['category_id'] for a in coco.dataset['annotations']} == {
-        1, 2, 3, 4, 5}
+        1,
+        2,
+        3,
+        4,
+        5,
+    }
     # Overlapping instances, none by more than IoU 0.5.
-    from mmdet.structures.bbox import bbox_overlaps
     import torch
+    from mmdet.structures.bbox import bbox_overlaps
+
     most = 0.0
     for img_id in coco.getImgIds():
         b = torch.tensor(_boxes_xyxy(coco, img_id), dtype=torch.float32)
@@ -117,8 +136,18 @@ def test_crowded_variant_differs_as_promised(tmp_path):
 def test_unknown_variant(tmp_path):
     with pytest.raises(ValueError, match="'dense'"):
         make_shapes(str(tmp_path), variant='dense')
-    main([str(tmp_path / 'c'), '--variant', 'crowded', '--num-train', '1',
-          '--num-val', '1'])
-    ann = json.load(open(tmp_path / 'c' / 'annotations' /
-                         'instances_train.json'))
+    main(
+        [
+            str(tmp_path / 'c'),
+            '--variant',
+            'crowded',
+            '--num-train',
+            '1',
+            '--num-val',
+            '1',
+        ]
+    )
+    ann = json.load(
+        open(tmp_path / 'c' / 'annotations' / 'instances_train.json')
+    )
     assert ann['categories'][0]['name'] == 'star'

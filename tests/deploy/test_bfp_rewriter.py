@@ -1,6 +1,7 @@
 """The mmdeploy rewriter for MMDetection's own BFP: MMDetection's BFP does
 not export (mmdeploy#2763); under the rewriter it does, at sizes that do
 not divide, and onnxruntime gives MMDetection's eager values."""
+
 import io
 
 import numpy as np
@@ -22,12 +23,20 @@ SHAPES = [(200, 336), (100, 168), (50, 84), (25, 42), (13, 21)]
 
 def _export(module, inputs, rewriter):
     buf = io.BytesIO()
-    ctx = RewriterContext(cfg={}, backend='onnxruntime') if rewriter \
+    ctx = (
+        RewriterContext(cfg={}, backend='onnxruntime')
+        if rewriter
         else torch.no_grad()
+    )
     with ctx, torch.no_grad():
-        torch.onnx.export(module, (inputs, ), buf, dynamo=False,
-                          opset_version=11, input_names=[
-                              f'x{i}' for i in range(len(inputs))])
+        torch.onnx.export(
+            module,
+            (inputs,),
+            buf,
+            dynamo=False,
+            opset_version=11,
+            input_names=[f'x{i}' for i in range(len(inputs))],
+        )
     return buf.getvalue()
 
 
@@ -35,8 +44,9 @@ def _export(module, inputs, rewriter):
 @pytest.mark.parametrize('refine_level', [1, 2])
 def test_mmdet_bfp_exports_under_the_rewriter(refine_type, refine_level):
     torch.manual_seed(0)
-    bfp = MMDetBFP(8, 5, refine_level=refine_level,
-                   refine_type=refine_type).eval()
+    bfp = MMDetBFP(
+        8, 5, refine_level=refine_level, refine_type=refine_type
+    ).eval()
     inputs = tuple(torch.randn(1, 8, h, w) for h, w in SHAPES)
     with torch.no_grad():
         expected = bfp(inputs)

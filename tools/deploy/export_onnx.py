@@ -35,6 +35,7 @@ Parity check, on the same preprocessed images:
    RPN suppresses across FPN levels, MMDetection's per level), so the two
    differ slightly wherever proposals compete.
 """
+
 import argparse
 import os
 import os.path as osp
@@ -47,7 +48,6 @@ import torch
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from mmdeploy_compat import torch_compat  # noqa: E402
 
-
 #: The detectors this export covers (mmdeploy's ObjectDetection task, one
 #: image in, boxes out); others are refused by name.
 SUPPORTED = ('FasterRCNN', 'RetinaNet', 'RPN')
@@ -59,25 +59,33 @@ def check_supported(model_cfg, shape_hw) -> None:
     model = model_cfg.model
     kind = model.type.split('.')[-1]
     if kind not in SUPPORTED:
-        raise SystemExit(f'{model.type}: not supported (supported: '
-                         f'{", ".join(SUPPORTED)})')
+        raise SystemExit(
+            f'{model.type}: not supported (supported: {", ".join(SUPPORTED)})'
+        )
     if model.get('roi_head') and model.roi_head.get('mask_head'):
-        raise SystemExit(f'{model.type} with a mask head: instance '
-                         f'segmentation is not supported')
+        raise SystemExit(
+            f'{model.type} with a mask head: instance '
+            f'segmentation is not supported'
+        )
     div = model.data_preprocessor.get('pad_size_divisor', 1)
     if any(s <= 0 for s in shape_hw):
-        raise SystemExit(f'--shape {shape_hw[0]} {shape_hw[1]}: dynamic '
-                         f'input shapes are not supported; give a fixed H W')
+        raise SystemExit(
+            f'--shape {shape_hw[0]} {shape_hw[1]}: dynamic '
+            f'input shapes are not supported; give a fixed H W'
+        )
     if any(s % div for s in shape_hw):
-        raise SystemExit(f'--shape {shape_hw[0]} {shape_hw[1]}: both must '
-                         f'be multiples of the model\'s pad_size_divisor '
-                         f'({div})')
+        raise SystemExit(
+            f'--shape {shape_hw[0]} {shape_hw[1]}: both must '
+            f"be multiples of the model's pad_size_divisor "
+            f'({div})'
+        )
 
 
 def deploy_config(model_cfg, shape_hw, save_file):
     """mmdeploy's ONNX Runtime static detection config for ``shape_hw``,
     with the detector's own test-time thresholds."""
     from mmengine.config import Config
+
     test = model_cfg.model.test_cfg
     # The last stage's settings: the RoI head's, an RPN's or a dense head's.
     head = test.get('rcnn') or test.get('rpn') or test
@@ -88,20 +96,34 @@ def deploy_config(model_cfg, shape_hw, save_file):
         confidence_threshold=0.005,
         iou_threshold=float(nms.get('iou_threshold', 0.5)),
         max_output_boxes_per_class=max_per_img,
-        pre_top_k=int(head.get('nms_pre', 5000)) if 'nms_pre' in head
+        pre_top_k=int(head.get('nms_pre', 5000))
+        if 'nms_pre' in head
         else 5000,
         keep_top_k=max_per_img,
-        background_label_id=-1)
-    return Config(dict(
-        onnx_config=dict(
-            type='onnx', export_params=True,
-            keep_initializers_as_inputs=False, opset_version=11,
-            save_file=save_file, input_names=['input'],
-            output_names=['dets', 'labels'],
-            input_shape=[shape_hw[1], shape_hw[0]], optimize=True),
-        codebase_config=dict(type='mmdet', task='ObjectDetection',
-                             model_type='end2end', post_processing=post),
-        backend_config=dict(type='onnxruntime')))
+        background_label_id=-1,
+    )
+    return Config(
+        dict(
+            onnx_config=dict(
+                type='onnx',
+                export_params=True,
+                keep_initializers_as_inputs=False,
+                opset_version=11,
+                save_file=save_file,
+                input_names=['input'],
+                output_names=['dets', 'labels'],
+                input_shape=[shape_hw[1], shape_hw[0]],
+                optimize=True,
+            ),
+            codebase_config=dict(
+                type='mmdet',
+                task='ObjectDetection',
+                model_type='end2end',
+                post_processing=post,
+            ),
+            backend_config=dict(type='onnxruntime'),
+        )
+    )
 
 
 def box_iou(a, b):
@@ -109,8 +131,7 @@ def box_iou(a, b):
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.clip(rb - lt, 0, None).prod(-1)
     area = lambda x: np.clip(x[:, 2:] - x[:, :2], 0, None).prod(-1)  # noqa
-    return inter / np.maximum(area(a)[:, None] + area(b)[None] - inter,
-                              1e-9)
+    return inter / np.maximum(area(a)[:, None] + area(b)[None] - inter, 1e-9)
 
 
 def matched(src, dst, score_thr, iou_tol, score_tol):
@@ -123,8 +144,11 @@ def matched(src, dst, score_thr, iou_tol, score_tol):
     sb, ss, sl = sb[keep], ss[keep], sl[keep]
     if not len(sb) or not len(db):
         return 0, len(sb)
-    ok = (box_iou(sb, db) >= iou_tol) & (sl[:, None] == dl[None]) & (
-        np.abs(ss[:, None] - ds[None]) <= score_tol)
+    ok = (
+        (box_iou(sb, db) >= iou_tol)
+        & (sl[:, None] == dl[None])
+        & (np.abs(ss[:, None] - ds[None]) <= score_tol)
+    )
     return int(ok.any(1).sum()), len(sb)
 
 
@@ -133,7 +157,8 @@ def rows_without_counterpart(a, a_labels, b, b_labels, atol):
     label within ``atol`` in all five values (rows are compared as a set:
     near-equal scores may be ordered differently by the two runtimes)."""
     close = (np.abs(a[:, None, :] - b[None, :, :]).max(-1) <= atol) & (
-        a_labels[:, None] == b_labels[None, :])
+        a_labels[:, None] == b_labels[None, :]
+    )
     return int((~close.any(1)).sum())
 
 
@@ -146,66 +171,107 @@ def parity_images(model_cfg, images, num):
     return [osp.join(folder, n) for n in names]
 
 
-def export(config, checkpoint, shape_hw, out, images=(), num_images=4,
-           atol=1e-3, score_thr=0.3, iou_tol=0.9, score_tol=0.05,
-           device='cpu'):
+def export(
+    config,
+    checkpoint,
+    shape_hw,
+    out,
+    images=(),
+    num_images=4,
+    atol=1e-3,
+    score_thr=0.3,
+    iou_tol=0.9,
+    score_tol=0.05,
+    device='cpu',
+):
     """Export and check. Returns ``(failures, agreement)``: the images where
     ONNX Runtime and the exported computation in PyTorch differ (empty when
     they agree), and ``(matched, total)`` detections of MMDetection's own
     ``predict`` that ONNX Runtime also gives (see the module docstring)."""
     from mmengine.config import Config
+
     model_cfg = Config.fromfile(config)
     check_supported(model_cfg, shape_hw)  # before the slow imports
-    import mmdet_libra_ext  # noqa: F401  (also registers the rewriters)
     import onnxruntime as ort
     from mmdeploy.apis import torch2onnx
     from mmdeploy.apis.utils import build_task_processor
     from mmdeploy.core import RewriterContext
     from mmdet.utils import register_all_modules
+
+    import mmdet_libra_ext  # noqa: F401  (also registers the rewriters)
+
     register_all_modules()
     out = osp.abspath(out)
     os.makedirs(osp.dirname(out), exist_ok=True)
     deploy_cfg = deploy_config(model_cfg, shape_hw, osp.basename(out))
     images = parity_images(model_cfg, list(images), num_images)
     with torch_compat(), tempfile.TemporaryDirectory():
-        torch2onnx(images[0], osp.dirname(out), osp.basename(out),
-                   deploy_cfg, model_cfg, checkpoint, device=device)
+        torch2onnx(
+            images[0],
+            osp.dirname(out),
+            osp.basename(out),
+            deploy_cfg,
+            model_cfg,
+            checkpoint,
+            device=device,
+        )
     task = build_task_processor(model_cfg, deploy_cfg, device)
     model = task.build_pytorch_model(checkpoint)
     session = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
     failures, agree = [], [0, 0]
     for path in images:
-        data, inputs = task.create_input(path, [shape_hw[1], shape_hw[0]],
-                                         model.data_preprocessor)
+        data, inputs = task.create_input(
+            path, [shape_hw[1], shape_hw[0]], model.data_preprocessor
+        )
         assert tuple(inputs.shape[-2:]) == tuple(shape_hw), inputs.shape
         samples = data['data_samples']
         dets, labels = session.run(None, {'input': inputs.cpu().numpy()})
         with torch.no_grad():
-            with torch_compat(), RewriterContext(cfg=deploy_cfg,
-                                                 backend='onnxruntime'):
+            with torch_compat(), RewriterContext(
+                cfg=deploy_cfg, backend='onnxruntime'
+            ):
                 ref_dets, ref_labels = model(inputs, samples, mode='predict')
-            pred = model.predict(inputs, samples,
-                                 rescale=False)[0].pred_instances
+            pred = model.predict(inputs, samples, rescale=False)[
+                0
+            ].pred_instances
         name = osp.basename(path)
-        ref, ref_labels = ref_dets.cpu().numpy()[0], ref_labels.cpu().numpy()[0]
-        missing = (rows_without_counterpart(ref, ref_labels, dets[0],
-                                            labels[0], atol),
-                   rows_without_counterpart(dets[0], labels[0], ref,
-                                            ref_labels, atol))
+        ref, ref_labels = (
+            ref_dets.cpu().numpy()[0],
+            ref_labels.cpu().numpy()[0],
+        )
+        missing = (
+            rows_without_counterpart(
+                ref, ref_labels, dets[0], labels[0], atol
+            ),
+            rows_without_counterpart(
+                dets[0], labels[0], ref, ref_labels, atol
+            ),
+        )
         if ref.shape != dets[0].shape or any(missing):
-            failures.append(f'{name}: ONNX Runtime differs from the exported '
-                            f'computation in PyTorch: shapes {ref.shape} and '
-                            f'{dets[0].shape}, {missing[0]} and {missing[1]} '
-                            f'outputs without a counterpart within {atol}')
-        m, t = matched((pred.bboxes.cpu().numpy(), pred.scores.cpu().numpy(),
-                        pred.labels.cpu().numpy()),
-                       (dets[0, :, :4], dets[0, :, 4], labels[0]),
-                       score_thr, iou_tol, score_tol)
+            failures.append(
+                f'{name}: ONNX Runtime differs from the exported '
+                f'computation in PyTorch: shapes {ref.shape} and '
+                f'{dets[0].shape}, {missing[0]} and {missing[1]} '
+                f'outputs without a counterpart within {atol}'
+            )
+        m, t = matched(
+            (
+                pred.bboxes.cpu().numpy(),
+                pred.scores.cpu().numpy(),
+                pred.labels.cpu().numpy(),
+            ),
+            (dets[0, :, :4], dets[0, :, 4], labels[0]),
+            score_thr,
+            iou_tol,
+            score_tol,
+        )
         agree[0] += m
         agree[1] += t
-        print(f'{name}: {len(ref) - missing[0]} of {len(ref)} outputs '
-              f'equal within {atol}; {m} of {t} MMDetection detections '
-              f'(score >= {score_thr}) also from ONNX Runtime')
+        print(
+            f'{name}: {len(ref) - missing[0]} of {len(ref)} outputs '
+            f'equal within {atol}; {m} of {t} MMDetection detections '
+            f'(score >= {score_thr}) also from ONNX Runtime'
+        )
     return failures, tuple(agree)
 
 
@@ -213,31 +279,48 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--shape', nargs=2, type=int, required=True,
-                        metavar=('H', 'W'))
+    parser.add_argument(
+        '--shape', nargs=2, type=int, required=True, metavar=('H', 'W')
+    )
     parser.add_argument('--out', default='work_dirs/onnx/end2end.onnx')
-    parser.add_argument('--images', nargs='*', default=[],
-                        help='parity-check images (default: the first '
-                        '--num-images of the config\'s test set)')
+    parser.add_argument(
+        '--images',
+        nargs='*',
+        default=[],
+        help='parity-check images (default: the first '
+        "--num-images of the config's test set)",
+    )
     parser.add_argument('--num-images', type=int, default=4)
     parser.add_argument('--atol', type=float, default=1e-3)
     parser.add_argument('--score-thr', type=float, default=0.3)
     parser.add_argument('--iou-tol', type=float, default=0.9)
     parser.add_argument('--score-tol', type=float, default=0.05)
     args = parser.parse_args()
-    failures, (m, t) = export(args.config, args.checkpoint, args.shape,
-                              args.out, args.images, args.num_images,
-                              args.atol, args.score_thr, args.iou_tol,
-                              args.score_tol)
+    failures, (m, t) = export(
+        args.config,
+        args.checkpoint,
+        args.shape,
+        args.out,
+        args.images,
+        args.num_images,
+        args.atol,
+        args.score_thr,
+        args.iou_tol,
+        args.score_tol,
+    )
     print(f'wrote {args.out}')
-    print(f'MMDetection\'s own predictions: {m} of {t} detections with '
-          f'score >= {args.score_thr} also from ONNX Runtime (same class, '
-          f'IoU >= {args.iou_tol}, score within {args.score_tol})')
+    print(
+        f"MMDetection's own predictions: {m} of {t} detections with "
+        f'score >= {args.score_thr} also from ONNX Runtime (same class, '
+        f'IoU >= {args.iou_tol}, score within {args.score_tol})'
+    )
     if failures:
         print('parity check FAILED:\n' + '\n'.join(failures))
         sys.exit(1)
-    print(f'parity check passed: ONNX Runtime gives the exported '
-          f'computation\'s outputs within {args.atol}')
+    print(
+        f'parity check passed: ONNX Runtime gives the exported '
+        f"computation's outputs within {args.atol}"
+    )
 
 
 if __name__ == '__main__':

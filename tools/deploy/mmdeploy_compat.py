@@ -16,6 +16,7 @@ On torch >= 2.9 mmdeploy's ``torch2onnx`` fails in three places:
 
 Each patch is applied only where torch needs it and undone on exit.
 """
+
 import contextlib
 import functools
 import inspect
@@ -25,8 +26,10 @@ import torch
 
 def _cast_long(g, input, non_blocking):  # noqa: A002 (torch's signature)
     from torch.onnx._internal.torchscript_exporter import _type_utils
-    return g.op('Cast', input,
-                to_i=_type_utils.JitScalarType.INT64.onnx_type())
+
+    return g.op(
+        'Cast', input, to_i=_type_utils.JitScalarType.INT64.onnx_type()
+    )
 
 
 @contextlib.contextmanager
@@ -34,12 +37,14 @@ def torch_compat():
     """Run mmdeploy's export inside this context."""
     import mmdeploy.core.rewriters.function_rewriter as function_rewriter
     import torch.onnx.symbolic_opset9 as opset9
+
     undo = []
     if not isinstance(function_rewriter._wrapped_fns_to_patch, list):
         old = function_rewriter._wrapped_fns_to_patch
         function_rewriter._wrapped_fns_to_patch = []
-        undo.append(lambda: setattr(function_rewriter,
-                                    '_wrapped_fns_to_patch', old))
+        undo.append(
+            lambda: setattr(function_rewriter, '_wrapped_fns_to_patch', old)
+        )
     if not hasattr(opset9, '_cast_Long'):
         opset9._cast_Long = _cast_long
         undo.append(lambda: delattr(opset9, '_cast_Long'))

@@ -5,13 +5,14 @@ mmcv/mmdet/mmengine build.
 MMDetection and MMEngine are replaced by stand-ins so that the package's
 loss, sampler-utility and ResumableRandomnessHook modules import: a
 registry that only records names, ``weight_reduce_loss`` for the reductions
-used here, and the few MMEngine names the hook module imports. Every result on CUDA is
-compared with the same function on CPU (whose equality with MMDetection's
-built-ins the test suite checks), plus gradcheck in float64 on CUDA,
-autocast, empty input and large logits.
+used here, and the few MMEngine names the hook module imports. Every result
+on CUDA is compared with the same function on CPU (whose equality with
+MMDetection's built-ins the test suite checks), plus gradcheck in float64
+on CUDA, autocast, empty input and large logits.
 
     python tools/gpu/check_cuda_losses.py
 """
+
 import importlib.util
 import os.path as osp
 import sys
@@ -28,13 +29,15 @@ def _stub_modules():
         def register_module(self, *args, **kwargs):
             return lambda cls: cls
 
-    def weight_reduce_loss(loss, weight=None, reduction='mean',
-                           avg_factor=None):
+    def weight_reduce_loss(
+        loss, weight=None, reduction='mean', avg_factor=None
+    ):
         if weight is not None:
             loss = loss * weight
         if avg_factor is None:
-            return {'none': loss, 'mean': loss.mean(),
-                    'sum': loss.sum()}[reduction]
+            return {'none': loss, 'mean': loss.mean(), 'sum': loss.sum()}[
+                reduction
+            ]
         assert reduction == 'mean'
         return loss.sum() / (avg_factor + torch.finfo(torch.float32).eps)
 
@@ -51,16 +54,18 @@ def _stub_modules():
     runner.IterBasedTrainLoop = type('IterBasedTrainLoop', (), {})
     mm = types.ModuleType('mmdet.models.losses.utils')
     mm.weight_reduce_loss = weight_reduce_loss
-    for name, mod in [('mmdet_libra_ext', pkg),
-                      ('mmdet_libra_ext.registry', reg),
-                      ('mmdet', types.ModuleType('mmdet')),
-                      ('mmdet.models', types.ModuleType('mmdet.models')),
-                      ('mmdet.models.losses',
-                       types.ModuleType('mmdet.models.losses')),
-                      ('mmdet.models.losses.utils', mm),
-                      ('mmengine', types.ModuleType('mmengine')),
-                      ('mmengine.dist', dist), ('mmengine.hooks', hooks),
-                      ('mmengine.runner', runner)]:
+    for name, mod in [
+        ('mmdet_libra_ext', pkg),
+        ('mmdet_libra_ext.registry', reg),
+        ('mmdet', types.ModuleType('mmdet')),
+        ('mmdet.models', types.ModuleType('mmdet.models')),
+        ('mmdet.models.losses', types.ModuleType('mmdet.models.losses')),
+        ('mmdet.models.losses.utils', mm),
+        ('mmengine', types.ModuleType('mmengine')),
+        ('mmengine.dist', dist),
+        ('mmengine.hooks', hooks),
+        ('mmengine.runner', runner),
+    ]:
         sys.modules[name] = mod
 
 
@@ -103,68 +108,110 @@ def main():
         outs = []
         for d in ('cpu', dev):
             p = pred.detach().to(d).clone().requires_grad_()
-            loss = bl1.balanced_l1_loss(p, target.to(d), weight.to(d),
-                                        beta=beta, mmdet_compat=compat,
-                                        avg_factor=100.)
+            loss = bl1.balanced_l1_loss(
+                p,
+                target.to(d),
+                weight.to(d),
+                beta=beta,
+                mmdet_compat=compat,
+                avg_factor=100.0,
+            )
             loss.backward()
             outs.append((loss.detach().cpu(), p.grad.cpu()))
-        check(f'BalancedL1 beta={beta} compat={compat}: CUDA == CPU',
-              torch.allclose(outs[0][0], outs[1][0], rtol=1e-5) and
-              torch.allclose(outs[0][1], outs[1][1], rtol=1e-5, atol=1e-7))
-    x = torch.cat([torch.randn(30, dtype=torch.float64) * 0.3,
-                   torch.tensor([0., 0.11, -0.11, 0.11 * (1 + 1e-6)],
-                                dtype=torch.float64)]).view(-1, 1).to(dev)
-    check('BalancedL1 gradcheck float64 on CUDA',
-          torch.autograd.gradcheck(
-              lambda p: bl1.balanced_l1_loss(p, torch.zeros_like(p),
-                                             beta=0.11, reduction='sum'),
-              (x.requires_grad_(), ), eps=1e-7, atol=1e-5))
+        check(
+            f'BalancedL1 beta={beta} compat={compat}: CUDA == CPU',
+            torch.allclose(outs[0][0], outs[1][0], rtol=1e-5)
+            and torch.allclose(outs[0][1], outs[1][1], rtol=1e-5, atol=1e-7),
+        )
+    x = (
+        torch.cat(
+            [
+                torch.randn(30, dtype=torch.float64) * 0.3,
+                torch.tensor(
+                    [0.0, 0.11, -0.11, 0.11 * (1 + 1e-6)], dtype=torch.float64
+                ),
+            ]
+        )
+        .view(-1, 1)
+        .to(dev)
+    )
+    check(
+        'BalancedL1 gradcheck float64 on CUDA',
+        torch.autograd.gradcheck(
+            lambda p: bl1.balanced_l1_loss(
+                p, torch.zeros_like(p), beta=0.11, reduction='sum'
+            ),
+            (x.requires_grad_(),),
+            eps=1e-7,
+            atol=1e-5,
+        ),
+    )
     for dtype in (torch.float16, torch.bfloat16):
         p = pred.detach().to(dev, dtype).clone().requires_grad_()
         with torch.autocast('cuda', dtype=dtype):
             loss = bl1.balanced_l1_loss(p, target.to(dev, dtype))
         loss.backward()
-        check(f'BalancedL1 autocast {dtype}: float32, finite',
-              loss.dtype == torch.float32 and bool(torch.isfinite(loss))
-              and bool(torch.isfinite(p.grad.float()).all()))
+        check(
+            f'BalancedL1 autocast {dtype}: float32, finite',
+            loss.dtype == torch.float32
+            and bool(torch.isfinite(loss))
+            and bool(torch.isfinite(p.grad.float()).all()),
+        )
     e = torch.zeros(0, 4, device=dev, requires_grad=True)
     loss = bl1.balanced_l1_loss(e, torch.zeros(0, 4, device=dev))
     loss.backward()
-    check('BalancedL1 empty input: zero with graph',
-          loss.item() == 0 and loss.requires_grad)
+    check(
+        'BalancedL1 empty input: zero with graph',
+        loss.item() == 0 and loss.requires_grad,
+    )
 
     logits = torch.randn(3000, 20, generator=g) * 3
-    labels = torch.randint(0, 21, (3000, ), generator=g)
+    labels = torch.randint(0, 21, (3000,), generator=g)
     soft = torch.rand(3000, 20, generator=g)
     for tname, tgt in (('index', labels), ('soft', soft)):
         outs = []
         for d in ('cpu', dev):
             xx = logits.detach().to(d).clone().requires_grad_()
-            loss = fl.sigmoid_focal_loss(xx, tgt.to(d),
-                                         torch.rand(3000, generator=g.manual_seed(1)).to(d),
-                                         avg_factor=50.)
+            loss = fl.sigmoid_focal_loss(
+                xx,
+                tgt.to(d),
+                torch.rand(3000, generator=g.manual_seed(1)).to(d),
+                avg_factor=50.0,
+            )
             loss.backward()
             outs.append((loss.detach().cpu(), xx.grad.cpu()))
-        check(f'Focal {tname} targets: CUDA == CPU',
-              torch.allclose(outs[0][0], outs[1][0], rtol=1e-5) and
-              torch.allclose(outs[0][1], outs[1][1], rtol=1e-4, atol=1e-7))
+        check(
+            f'Focal {tname} targets: CUDA == CPU',
+            torch.allclose(outs[0][0], outs[1][0], rtol=1e-5)
+            and torch.allclose(outs[0][1], outs[1][1], rtol=1e-4, atol=1e-7),
+        )
     xl = torch.randn(12, 5, dtype=torch.float64, device=dev)
-    check('Focal gradcheck float64 on CUDA', torch.autograd.gradcheck(
-        lambda z: fl.sigmoid_focal_loss(z, labels[:12].clamp(max=5).to(dev),
-                                        reduction='sum'),
-        (xl.requires_grad_(), )))
-    big = torch.tensor([[100., -100.], [-100., 100.]], device=dev,
-                       requires_grad=True)
+    check(
+        'Focal gradcheck float64 on CUDA',
+        torch.autograd.gradcheck(
+            lambda z: fl.sigmoid_focal_loss(
+                z, labels[:12].clamp(max=5).to(dev), reduction='sum'
+            ),
+            (xl.requires_grad_(),),
+        ),
+    )
+    big = torch.tensor(
+        [[100.0, -100.0], [-100.0, 100.0]], device=dev, requires_grad=True
+    )
     loss = fl.sigmoid_focal_loss(big, torch.tensor([1, 0], device=dev))
     loss.backward()
-    check('Focal |logit| = 100 finite', bool(torch.isfinite(loss)) and
-          bool(torch.isfinite(big.grad).all()))
+    check(
+        'Focal |logit| = 100 finite',
+        bool(torch.isfinite(loss)) and bool(torch.isfinite(big.grad).all()),
+    )
     with torch.autocast('cuda', dtype=torch.float16):
         loss = fl.sigmoid_focal_loss(logits.to(dev).half(), labels.to(dev))
-    check('Focal autocast float16: float32, finite',
-          loss.dtype == torch.float32 and bool(torch.isfinite(loss)))
+    check(
+        'Focal autocast float16: float32, finite',
+        loss.dtype == torch.float32 and bool(torch.isfinite(loss)),
+    )
 
-    group = torch.randint(0, 6, (20000, ), device=dev)
+    group = torch.randint(0, 6, (20000,), device=dev)
     gen = torch.Generator(device=dev).manual_seed(0)
     rank = su.rank_within_groups(group, 6, gen)
     ok = True
@@ -173,18 +220,21 @@ def main():
         ok &= bool(torch.equal(r, torch.arange(r.numel(), device=dev)))
     check('sampler ranks on CUDA: a permutation within every group', ok)
     mask = rank < 10
-    sel = su.select(torch.arange(20000, device=dev), mask,
-                    int(mask.sum()))
-    check('sampler select (nonzero_static) on CUDA',
-          sel.numel() == 60 and bool(mask[sel].all()))
+    sel = su.select(torch.arange(20000, device=dev), mask, int(mask.sum()))
+    check(
+        'sampler select (nonzero_static) on CUDA',
+        sel.numel() == 60 and bool(mask[sel].all()),
+    )
 
     # The resume hook seeds the CUDA generators as torch.manual_seed does.
     rrh.seed_everything(2**63 + 5)
     ours = torch.rand(4, device=dev), torch.randn(4, device=dev)
     torch.manual_seed(2**63 + 5)
     theirs = torch.rand(4, device=dev), torch.randn(4, device=dev)
-    check('ResumableRandomnessHook seeds CUDA like torch.manual_seed',
-          all(torch.equal(a, b) for a, b in zip(ours, theirs)))
+    check(
+        'ResumableRandomnessHook seeds CUDA like torch.manual_seed',
+        all(torch.equal(a, b) for a, b in zip(ours, theirs)),
+    )
 
     # Timing: fused Balanced L1 against the same loss written elementwise
     # with autograd (MMDetection's form), 200k x 4, forward + backward.
@@ -193,10 +243,14 @@ def main():
 
     def eager(p, t):
         import math
+
         b = math.e**3 - 1
         d = (p - t).abs()
-        return torch.where(d < 1, 0.5 / b * (b * d + 1) * torch.log(b * d + 1)
-                           - 0.5 * d, 1.5 * d + 1.5 / b - 0.5).mean()
+        return torch.where(
+            d < 1,
+            0.5 / b * (b * d + 1) * torch.log(b * d + 1) - 0.5 * d,
+            1.5 * d + 1.5 / b - 0.5,
+        ).mean()
 
     def bench(fn):
         for _ in range(5):
@@ -212,8 +266,10 @@ def main():
 
     fused = bench(lambda a, b: bl1.balanced_l1_loss(a, b))
     plain = bench(eager)
-    print(f'CUDA Balanced L1 fwd+bwd 200k x 4: fused / elementwise = '
-          f'{fused / plain:.3f}')
+    print(
+        f'CUDA Balanced L1 fwd+bwd 200k x 4: fused / elementwise = '
+        f'{fused / plain:.3f}'
+    )
     print('FAILURES: ' + ', '.join(failures) if failures else 'ALL OK')
     sys.exit(1 if failures else 0)
 

@@ -1,5 +1,6 @@
 """ALWA: Adaptive Loss Weight Adjustment (Yu, Shen, Hu, Yin, arXiv 2103.09488)
 for any MMDetection detector, switched on by config."""
+
 import logging
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -121,50 +122,66 @@ class ALWAHook(Hook):
 
     priority = 'NORMAL'
 
-    def __init__(self,
-                 pairs: Optional[Sequence[Sequence[str]]] = None,
-                 interval: int = 100,
-                 statistic: str = 'std',
-                 weighted_stats: bool = True,
-                 weight_bounds: Optional[Sequence[float]] = None,
-                 warmup_iters: int = 0,
-                 ema_momentum: Optional[float] = None) -> None:
-        if not isinstance(interval, int) or isinstance(interval, bool) or \
-                interval < 2:
-            raise ValueError(f'interval must be an int >= 2, got '
-                             f'{interval!r}')
+    def __init__(
+        self,
+        pairs: Optional[Sequence[Sequence[str]]] = None,
+        interval: int = 100,
+        statistic: str = 'std',
+        weighted_stats: bool = True,
+        weight_bounds: Optional[Sequence[float]] = None,
+        warmup_iters: int = 0,
+        ema_momentum: Optional[float] = None,
+    ) -> None:
+        if (
+            not isinstance(interval, int)
+            or isinstance(interval, bool)
+            or interval < 2
+        ):
+            raise ValueError(f'interval must be an int >= 2, got {interval!r}')
         check_one_of(statistic, STATISTICS, 'statistic')
         if weight_bounds is not None:
-            if len(weight_bounds) != 2 or not all(
-                    isinstance(b, (int, float)) for b in weight_bounds) or \
-                    not 0 < weight_bounds[0] <= weight_bounds[1] <= 1:
-                raise ValueError(f'weight_bounds must be (low, high) with '
-                                 f'0 < low <= high <= 1, got '
-                                 f'{weight_bounds!r}')
-            weight_bounds = (float(weight_bounds[0]),
-                             float(weight_bounds[1]))
+            if (
+                len(weight_bounds) != 2
+                or not all(isinstance(b, (int, float)) for b in weight_bounds)
+                or not 0 < weight_bounds[0] <= weight_bounds[1] <= 1
+            ):
+                raise ValueError(
+                    f'weight_bounds must be (low, high) with '
+                    f'0 < low <= high <= 1, got '
+                    f'{weight_bounds!r}'
+                )
+            weight_bounds = (float(weight_bounds[0]), float(weight_bounds[1]))
         if not isinstance(warmup_iters, int) or warmup_iters < 0:
-            raise ValueError(f'warmup_iters must be an int >= 0, got '
-                             f'{warmup_iters!r}')
+            raise ValueError(
+                f'warmup_iters must be an int >= 0, got {warmup_iters!r}'
+            )
         if ema_momentum is not None and not (
-                isinstance(ema_momentum, (int, float))
-                and 0 < ema_momentum < 1):
-            raise ValueError(f'ema_momentum must be in (0, 1), got '
-                             f'{ema_momentum!r}')
-        if statistic == 'diff_std' and (ema_momentum is not None
-                                        or interval < 3):
+            isinstance(ema_momentum, (int, float)) and 0 < ema_momentum < 1
+        ):
+            raise ValueError(
+                f'ema_momentum must be in (0, 1), got {ema_momentum!r}'
+            )
+        if statistic == 'diff_std' and (
+            ema_momentum is not None or interval < 3
+        ):
             raise ValueError(
                 f"statistic='diff_std' needs interval >= 3 and no "
                 f'ema_momentum, got interval={interval}, '
-                f'ema_momentum={ema_momentum!r}')
+                f'ema_momentum={ema_momentum!r}'
+            )
         if pairs is not None:
             pairs = [tuple(p) for p in pairs]
             if not pairs or any(
-                    len(p) != 2 or not all(isinstance(k, str) for k in p)
-                    for p in pairs):
-                raise ValueError(f'pairs must be a non-empty list of '
-                                 f'(cls_key, reg_key) names, got {pairs!r}')
-        self.pairs: Optional[List[Tuple[str, str]]] = pairs
+                len(p) != 2 or not all(isinstance(k, str) for k in p)
+                for p in pairs
+            ):
+                raise ValueError(
+                    f'pairs must be a non-empty list of '
+                    f'(cls_key, reg_key) names, got {pairs!r}'
+                )
+        self.pairs: Optional[List[Tuple[str, str]]] = (
+            None if pairs is None else [(str(c), str(r)) for c, r in pairs]
+        )
         self.interval = interval
         self.statistic = statistic
         self.weighted_stats = bool(weighted_stats)
@@ -182,7 +199,7 @@ class ALWAHook(Hook):
     def _std(values: List[float]) -> float:
         n = len(values)
         mean = sum(values) / n
-        return math.sqrt(sum((v - mean)**2 for v in values) / (n - 1))
+        return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
 
     def _statistic(self, values: List[float]) -> float:
         if self.statistic == 'diff_std':
@@ -195,7 +212,8 @@ class ALWAHook(Hook):
 
     def _ema_statistic(self, key: str, values: List[float]) -> float:
         a = self.ema_momentum
-        state = self._ema.get(key)
+        assert a is not None
+        state: Optional[List[float]] = self._ema.get(key)
         for v in values:
             if state is None:
                 state = [v, 0.0]
@@ -203,6 +221,7 @@ class ALWAHook(Hook):
                 mean, var = state
                 delta = v - mean
                 state = [mean + a * delta, (1 - a) * (var + a * delta * delta)]
+        assert state is not None  # values is not empty
         self._ema[key] = state
         std = math.sqrt(state[1])
         return std if self.statistic == 'std' else state[0] + std
@@ -216,18 +235,24 @@ class ALWAHook(Hook):
         for ``'diff_std'``) the weights stay as they are.
         """
         row_weights = self._row_weights
-        finite = [i for i, row in enumerate(window)
-                  if all(math.isfinite(v) for pair in row for v in pair)]
+        finite = [
+            i
+            for i, row in enumerate(window)
+            if all(math.isfinite(v) for pair in row for v in pair)
+        ]
         if len(finite) < len(window):
             print_log(
                 f'ALWAHook: {len(window) - len(finite)} of {len(window)} '
                 f'iterations of this window had non-finite losses; they are '
-                f'left out of the loss-weight statistics', 'current',
-                logging.WARNING)
+                f'left out of the loss-weight statistics',
+                'current',
+                logging.WARNING,
+            )
             window = [window[i] for i in finite]
             row_weights = [row_weights[i] for i in finite]
             if len(window) < (3 if self.statistic == 'diff_std' else 2):
                 return
+        assert self.pairs is not None  # resolved at the first iteration
         for p, (cls_key, reg_key) in enumerate(self.pairs):
             cls_vals = [row[p][0] for row in window]
             reg_vals = [row[p][1] for row in window]
@@ -245,27 +270,31 @@ class ALWAHook(Hook):
             elif not self.weighted_stats:
                 weight = 1.0
             if self.weight_bounds is not None:
-                weight = min(max(weight, self.weight_bounds[0]),
-                             self.weight_bounds[1])
+                weight = min(
+                    max(weight, self.weight_bounds[0]), self.weight_bounds[1]
+                )
             self.weights[cls_key] = weight
 
     # -- the wrapper around parse_losses --------------------------------
     def _resolve_pairs(self, losses: dict) -> None:
         if self.pairs is None:
-            found = [p for p in DEFAULT_PAIRS
-                     if p[0] in losses and p[1] in losses]
+            found = [
+                p for p in DEFAULT_PAIRS if p[0] in losses and p[1] in losses
+            ]
             if not found:
                 raise ValueError(
                     f'ALWAHook found none of the default loss pairs '
-                    f'{list(DEFAULT_PAIRS)} in the model\'s losses '
-                    f'{sorted(losses)}; set pairs=[(cls_key, reg_key)]')
+                    f"{list(DEFAULT_PAIRS)} in the model's losses "
+                    f'{sorted(losses)}; set pairs=[(cls_key, reg_key)]'
+                )
             self.pairs = found
         for cls_key, reg_key in self.pairs:
             for key in (cls_key, reg_key):
                 if key not in losses:
                     raise ValueError(
                         f'ALWAHook: loss key {key!r} is not among the '
-                        f'model\'s losses {sorted(losses)}')
+                        f"model's losses {sorted(losses)}"
+                    )
         for cls_key, _ in self.pairs:
             self.weights.setdefault(cls_key, 1.0)
 
@@ -273,9 +302,11 @@ class ALWAHook(Hook):
         """Record the raw losses, update the weights at the end of a
         window, and return the losses with the classification terms
         weighted. Called once per training iteration."""
-        if self.pairs is None or any(k not in self.weights
-                                     for k, _ in self.pairs):
+        if self.pairs is None or any(
+            k not in self.weights for k, _ in self.pairs
+        ):
             self._resolve_pairs(losses)
+        assert self.pairs is not None
         self._steps += 1
         raw = [[_total(losses[c]), _total(losses[r])] for c, r in self.pairs]
         weights_now = [self.weights[c] for c, _ in self.pairs]
@@ -287,8 +318,9 @@ class ALWAHook(Hook):
                 self._update(window.tolist())  # one host read per window
                 self._rows, self._row_weights = [], []
         out = dict(losses)
-        for (cls_key, reg_key), w, (rc, rr) in zip(self.pairs, weights_now,
-                                                  raw):
+        for (cls_key, reg_key), w, (rc, rr) in zip(
+            self.pairs, weights_now, raw
+        ):
             out[cls_key] = _scale(losses[cls_key], w)
             # Logged with the losses (same host read as theirs); the names
             # hold no 'loss', so parse_losses does not add them to the
@@ -313,6 +345,7 @@ class ALWAHook(Hook):
 
     # -- mmengine hook points --------------------------------------------
     def before_train(self, runner) -> None:
+        """Wrap the model's ``parse_losses`` (see :meth:`install`)."""
         self.install(runner.model)
 
     def state_dict(self) -> dict:
@@ -321,19 +354,22 @@ class ALWAHook(Hook):
             'pairs': [list(p) for p in self.pairs or []],
             'weights': dict(self.weights),
             'steps': self._steps,
-            'rows': (torch.stack(self._rows).cpu() if self._rows else
-                     torch.zeros(0)),
+            'rows': (
+                torch.stack(self._rows).cpu() if self._rows else torch.zeros(0)
+            ),
             'row_weights': [list(w) for w in self._row_weights],
             'ema': {k: list(v) for k, v in self._ema.items()},
         }
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` saved."""
         if state['pairs']:
             self.pairs = [tuple(p) for p in state['pairs']]
         self.weights = dict(state['weights'])
         self._steps = int(state['steps'])
-        self._rows = list(state['rows'].unbind(0)) if state[
-            'rows'].numel() else []
+        self._rows = (
+            list(state['rows'].unbind(0)) if state['rows'].numel() else []
+        )
         self._row_weights = [list(w) for w in state['row_weights']]
         self._ema = {k: list(v) for k, v in state['ema'].items()}
 
@@ -356,23 +392,36 @@ class ALWAHook(Hook):
             self._rows = list(_rank_mean(self._stacked_rows()).unbind(0))
 
     def after_train_epoch(self, runner) -> None:
+        """Average the open window over the ranks before the epoch's
+        checkpoint."""
         # Before CheckpointHook (priority VERY_LOW) saves the epoch.
         self.sync_window()
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None) -> None:
+    def after_train_iter(
+        self, runner, batch_idx, data_batch=None, outputs=None
+    ) -> None:
+        """Average the open window over the ranks where an iteration-based
+        ``CheckpointHook`` is about to save."""
         # Iteration-based checkpoints: sync where CheckpointHook saves.
         for hook in runner.hooks:
-            if isinstance(hook, CheckpointHook) and not hook.by_epoch and (
-                    hook.every_n_train_iters(runner, hook.interval,
-                                             hook.save_begin)
-                    or (hook.save_last and hook.is_last_train_iter(runner))):
+            if (
+                isinstance(hook, CheckpointHook)
+                and not hook.by_epoch
+                and (
+                    hook.every_n_train_iters(
+                        runner, hook.interval, hook.save_begin
+                    )
+                    or (hook.save_last and hook.is_last_train_iter(runner))
+                )
+            ):
                 self.sync_window()
                 return
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Store the hook's state under ``checkpoint['alwa']``."""
         checkpoint['alwa'] = self.state_dict()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Restore the hook's state from a checkpoint that has one."""
         if 'alwa' in checkpoint:
             self.load_state_dict(checkpoint['alwa'])

@@ -1,5 +1,6 @@
 """MMEngine's checkpoint hook, made safe against a process killed while it
 saves."""
+
 import os.path as osp
 
 from mmengine.dist import is_main_process
@@ -7,8 +8,7 @@ from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 
 from mmdet_libra_ext.registry import HOOKS
-from mmdet_libra_ext.utils.checkpoint import (atomic_replace,
-                                              write_text_atomic)
+from mmdet_libra_ext.utils.checkpoint import atomic_replace, write_text_atomic
 
 
 @HOOKS.register_module()
@@ -41,12 +41,14 @@ class AtomicCheckpointHook(CheckpointHook):
             return
         stale = []
         if self.max_keep_ckpts > 0 and not (
-                self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+            self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step
+        ):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
                 stale.append(self.keep_ckpt_ids.popleft())
             self.keep_ckpt_ids.append(step)
-            runner.message_hub.update_info('keep_ckpt_ids',
-                                           list(self.keep_ckpt_ids))
+            runner.message_hub.update_info(
+                'keep_ckpt_ids', list(self.keep_ckpt_ids)
+            )
         filename = self.filename_tmpl.format(step)
         self.last_ckpt = osp.join(self.out_dir, filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
@@ -59,12 +61,14 @@ class AtomicCheckpointHook(CheckpointHook):
             meta=meta,
             by_epoch=self.by_epoch,
             backend_args=self.backend_args,
-            **self.args)
+            **self.args,
+        )
         if not is_main_process():
             return
         atomic_replace(f'{self.last_ckpt}.tmp', self.last_ckpt)
         write_text_atomic(
-            osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
+            osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt
+        )
         for old in stale:
             path = osp.join(self.out_dir, self.filename_tmpl.format(old))
             if osp.isfile(path):

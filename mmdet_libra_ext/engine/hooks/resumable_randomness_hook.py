@@ -1,5 +1,6 @@
 """Hook that makes a run's random streams resumable and independent of
 validation."""
+
 import random
 
 import numpy as np
@@ -15,7 +16,8 @@ def iteration_seed(seed: int, iteration: int, rank: int = 0) -> int:
     """A 64-bit seed for one training iteration, well mixed from the run's
     seed, the number of completed iterations and (optionally) the rank."""
     state = np.random.SeedSequence([seed, iteration, rank]).generate_state(
-        2, dtype=np.uint32)
+        2, dtype=np.uint32
+    )
     return (int(state[0]) << 32) | int(state[1])
 
 
@@ -117,12 +119,14 @@ class ResumableRandomnessHook(Hook):
         seed_everything(iteration_seed(seed, iteration, rank))
 
     def before_train(self, runner) -> None:
+        """Choose per-iteration re-seeding (epoch loops) or per-fetch
+        re-seeding (iteration loops), and refuse what cannot resume exactly."""
         loop = runner.train_loop
         self._per_iteration = not isinstance(loop, IterBasedTrainLoop)
         if not self._per_iteration:
             loop.dataloader_iterator = _ReseedingIterator(
-                loop.dataloader_iterator,
-                lambda i: self._reseed(runner, i))
+                loop.dataloader_iterator, lambda i: self._reseed(runner, i)
+            )
         elif isinstance(loop, EpochBasedTrainLoop):
             self._check_epoch_loop(runner, loop)
 
@@ -134,10 +138,11 @@ class ResumableRandomnessHook(Hook):
                 'ResumableRandomnessHook: train_dataloader has '
                 f'persistent_workers=True with num_workers='
                 f'{loader.num_workers} in an EpochBasedTrainLoop, so the '
-                'workers\' random streams run on across epochs and a resumed '
+                "workers' random streams run on across epochs and a resumed "
                 'run cannot reproduce them. Set '
                 'train_dataloader.persistent_workers=False (each epoch then '
-                'starts workers seeded by mmengine) or num_workers=0.')
+                'starts workers seeded by mmengine) or num_workers=0.'
+            )
         try:
             iters_per_epoch = len(loader)
         except TypeError:  # an iterable dataset: no epoch length
@@ -148,14 +153,18 @@ class ResumableRandomnessHook(Hook):
                 f', inside epoch {runner.epoch + 1} of {iters_per_epoch} '
                 'iterations: mmengine restarts the epoch from its first '
                 'batch, so this run does not reproduce the uninterrupted one.'
-                ' Resume from an epoch-end checkpoint for an exact resume.')
+                ' Resume from an epoch-end checkpoint for an exact resume.'
+            )
 
     def before_train_epoch(self, runner) -> None:
+        """Re-seed for the epoch's first batch (epoch loops)."""
         if self._per_iteration:
             self._reseed(runner, runner.iter)
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None) -> None:
+    def after_train_iter(
+        self, runner, batch_idx, data_batch=None, outputs=None
+    ) -> None:
+        """Re-seed for the next iteration's batch (epoch loops)."""
         # mmengine counts the iteration as complete after these hooks.
         if self._per_iteration:
             self._reseed(runner, runner.iter + 1)

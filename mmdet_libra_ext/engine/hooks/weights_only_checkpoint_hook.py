@@ -1,14 +1,17 @@
 """Hook that keeps a run's checkpoints loadable with ``weights_only=True``."""
+
 from typing import Optional
 
 from mmengine.hooks import Hook
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from mmdet_libra_ext.registry import HOOKS
-from mmdet_libra_ext.utils.checkpoint import (check_checkpoint_file,
-                                              check_weights_only_loadable,
-                                              from_weights_only,
-                                              to_weights_only)
+from mmdet_libra_ext.utils.checkpoint import (
+    check_checkpoint_file,
+    check_weights_only_loadable,
+    from_weights_only,
+    to_weights_only,
+)
 
 
 @HOOKS.register_module()
@@ -36,6 +39,8 @@ class WeightsOnlyCheckpointHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_run(self, runner) -> None:
+        """Refuse, before training, a checkpoint to resume from or load that
+        is missing, truncated, corrupt or needs unsafe globals."""
         filename: Optional[str] = None
         if getattr(runner, '_resume', False) and runner._load_from is None:
             filename = find_latest_checkpoint(runner.work_dir)
@@ -43,7 +48,8 @@ class WeightsOnlyCheckpointHook(Hook):
                 raise RuntimeError(
                     f'--resume: {runner.work_dir}/last_checkpoint is empty '
                     '(a save was killed while writing it). Pass a checkpoint '
-                    'explicitly with --resume FILE.')
+                    'explicitly with --resume FILE.'
+                )
         elif runner._load_from is not None:
             filename = runner._load_from
         if filename and '://' not in str(filename):
@@ -51,7 +57,9 @@ class WeightsOnlyCheckpointHook(Hook):
             check_weights_only_loadable(filename)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Store the runtime state as plain values and tensors."""
         checkpoint.update(to_weights_only(dict(checkpoint)))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Restore the runtime state :meth:`before_save_checkpoint` stored."""
         checkpoint.update(from_weights_only(dict(checkpoint)))

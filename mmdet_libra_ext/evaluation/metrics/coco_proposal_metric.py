@@ -12,7 +12,8 @@ subset of ``ann_file``'s images can be evaluated); everything else (ground
 truths from ``ann_file`` or the data samples, ignored and crowd boxes,
 prefix ``coco/``, keys ``AR@N``) is MMDetection's.
 """
-from typing import Optional, Sequence
+
+from typing import List, Optional, Sequence
 
 import numpy as np
 from mmdet.evaluation import CocoMetric
@@ -39,11 +40,12 @@ def _greedy_matched_ious(ious: np.ndarray) -> np.ndarray:
     return out
 
 
-def proposal_recalls(gts: Sequence[np.ndarray],
-                     proposals: Sequence[np.ndarray],
-                     proposal_nums: Sequence[int] = (100, 300, 1000),
-                     iou_thrs: Optional[Sequence[float]] = None
-                     ) -> np.ndarray:
+def proposal_recalls(
+    gts: Sequence[np.ndarray],
+    proposals: Sequence[np.ndarray],
+    proposal_nums: Sequence[int] = (100, 300, 1000),
+    iou_thrs: Optional[Sequence[float]] = None,
+) -> np.ndarray:
     """Recall of the first ``N`` proposals of every image, for every ``N``
     in ``proposal_nums`` (rows) and IoU threshold (columns).
 
@@ -58,31 +60,37 @@ def proposal_recalls(gts: Sequence[np.ndarray],
         np.ndarray: ``(len(proposal_nums), len(iou_thrs))`` recalls.
     """
     if len(gts) != len(proposals):
-        raise ValueError(f'{len(gts)} images of ground truths but '
-                         f'{len(proposals)} of proposals')
+        raise ValueError(
+            f'{len(gts)} images of ground truths but '
+            f'{len(proposals)} of proposals'
+        )
     nums = np.atleast_1d(np.asarray(proposal_nums, dtype=np.int64))
-    thrs = np.atleast_1d(np.asarray(
-        [0.5] if iou_thrs is None else iou_thrs, dtype=np.float64))
+    thrs = np.atleast_1d(
+        np.asarray([0.5] if iou_thrs is None else iou_thrs, dtype=np.float64)
+    )
     if nums.size == 0 or (nums < 1).any():
-        raise ValueError(f'proposal_nums must be positive, got '
-                         f'{proposal_nums!r}')
-    matched = [[] for _ in nums]
+        raise ValueError(
+            f'proposal_nums must be positive, got {proposal_nums!r}'
+        )
+    per_num: List[List[np.ndarray]] = [[] for _ in nums]
     for gt, props in zip(gts, proposals):
         gt = np.asarray(gt, dtype=np.float32).reshape(-1, 4)
         props = np.asarray(props, dtype=np.float32)
         props = props.reshape(-1, props.shape[-1] if props.ndim == 2 else 4)
         if props.shape[1] == 5:
             props = props[np.argsort(props[:, 4], kind='stable')[::-1]]
-        props = props[:int(nums.max()), :4]
-        ious = bbox_overlaps(gt, props) if len(gt) and len(props) else \
-            np.zeros((len(gt), len(props)), dtype=np.float32)
+        props = props[: int(nums.max()), :4]
+        ious = (
+            bbox_overlaps(gt, props)
+            if len(gt) and len(props)
+            else np.zeros((len(gt), len(props)), dtype=np.float32)
+        )
         for k, num in enumerate(nums):
-            matched[k].append(_greedy_matched_ious(ious[:, :num]))
+            per_num[k].append(_greedy_matched_ious(ious[:, :num]))
     total = sum(len(np.asarray(g).reshape(-1, 4)) for g in gts)
     if total == 0:
-        raise ValueError('no ground-truth boxes: proposal recall is '
-                         'undefined')
-    matched = np.stack([np.concatenate(m) for m in matched])
+        raise ValueError('no ground-truth boxes: proposal recall is undefined')
+    matched = np.stack([np.concatenate(m) for m in per_num])
     return (matched[:, :, None] >= thrs[None, None, :]).sum(1) / total
 
 
@@ -93,18 +101,27 @@ class CocoProposalMetric(CocoMetric):
     MMDetection's RPN configs, with the same arguments and results
     (``coco/AR@100``...). The other metrics are MMDetection's, unchanged."""
 
-    def fast_eval_recall(self, results, proposal_nums, iou_thrs,
-                         logger=None) -> np.ndarray:
+    def fast_eval_recall(
+        self, results, proposal_nums, iou_thrs, logger=None
+    ) -> np.ndarray:
+        """AR@N per ``proposal_nums`` (recall averaged over ``iou_thrs``)."""
         # The ground truths of the evaluated images, by their ids (MMDetection
         # pairs all of ann_file's images with the results by position, which
         # fails on a subset and mismatches if the order differs).
         gts = []
         for img_id in (r['img_id'] for r in results):
             anns = self._coco_api.load_anns(
-                self._coco_api.get_ann_ids(img_ids=img_id))
-            boxes = [[x, y, x + w, y + h] for x, y, w, h in (
-                a['bbox'] for a in anns
-                if not a.get('ignore', False) and not a['iscrowd'])]
+                self._coco_api.get_ann_ids(img_ids=img_id)
+            )
+            boxes = [
+                [x, y, x + w, y + h]
+                for x, y, w, h in (
+                    a['bbox']
+                    for a in anns
+                    if not a.get('ignore', False) and not a['iscrowd']
+                )
+            ]
             gts.append(np.array(boxes, dtype=np.float32).reshape(-1, 4))
-        return proposal_recalls(gts, [r['bboxes'] for r in results],
-                                proposal_nums, iou_thrs).mean(axis=1)
+        return proposal_recalls(
+            gts, [r['bboxes'] for r in results], proposal_nums, iou_thrs
+        ).mean(axis=1)

@@ -1,20 +1,30 @@
 """Balanced L1 loss (Libra R-CNN, Pang et al., CVPR 2019) as one fused op."""
+
 import math
-from typing import Optional
+from typing import Optional, Tuple, cast
 
 import torch
 from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor
 
 from mmdet_libra_ext.registry import MODELS
-from .utils import (broadcast_weight, check_finite, check_nonfinite_mode,
-                    check_positive, guard_finite,
-                    check_reduction, float32_inputs, save_weighted,
-                    weighted_backward)
+
+from .utils import (
+    broadcast_weight,
+    check_finite,
+    check_nonfinite_mode,
+    check_positive,
+    check_reduction,
+    float32_inputs,
+    guard_finite,
+    save_weighted,
+    weighted_backward,
+)
 
 
-def _balanced_l1_forward(diff: Tensor, alpha: float, gamma: float,
-                         beta: float, mmdet_compat: bool):
+def _balanced_l1_forward(
+    diff: Tensor, alpha: float, gamma: float, beta: float, mmdet_compat: bool
+):
     """Elementwise loss and d(loss)/d(diff) of the Balanced L1 loss.
 
     With ``b = exp(gamma / alpha) - 1`` and ``u = |diff| / beta`` the scaled
@@ -37,11 +47,17 @@ def _balanced_l1_forward(diff: Tensor, alpha: float, gamma: float,
         inlier = absdiff < beta
         log_term = torch.log1p(absdiff * (b / beta))
         loss = torch.where(
-            inlier, alpha / b * (b * absdiff + 1) * log_term - alpha * absdiff,
-            gamma * absdiff + (gamma / b - alpha * beta))
+            inlier,
+            alpha / b * (b * absdiff + 1) * log_term - alpha * absdiff,
+            gamma * absdiff + (gamma / b - alpha * beta),
+        )
         grad = torch.where(
-            inlier, alpha * log_term + alpha * (b * absdiff + 1) /
-            (b * absdiff + beta) - alpha, torch.full_like(absdiff, gamma))
+            inlier,
+            alpha * log_term
+            + alpha * (b * absdiff + 1) / (b * absdiff + beta)
+            - alpha,
+            torch.full_like(absdiff, gamma),
+        )
         # The magnitude can be negative here (beta > 1, small |x|): use the
         # sign, not copysign.
         return loss, grad.mul_(torch.sign(diff))
@@ -61,8 +77,9 @@ class _BalancedL1Function(torch.autograd.Function):
     @staticmethod
     def forward(ctx, pred, target, weight, alpha, gamma, beta, mmdet_compat):
         diff = pred - target
-        loss, grad = _balanced_l1_forward(diff, alpha, gamma, beta,
-                                          mmdet_compat)
+        loss, grad = _balanced_l1_forward(
+            diff, alpha, gamma, beta, mmdet_compat
+        )
         return save_weighted(ctx, loss, grad, weight, weight_index=2)
 
     @staticmethod
@@ -74,15 +91,17 @@ class _BalancedL1Function(torch.autograd.Function):
         return grad_pred, grad_target, grad_weight, None, None, None, None
 
 
-def balanced_l1_loss(pred: Tensor,
-                     target: Tensor,
-                     weight: Optional[Tensor] = None,
-                     alpha: float = 0.5,
-                     gamma: float = 1.5,
-                     beta: float = 1.0,
-                     reduction: str = 'mean',
-                     avg_factor: Optional[float] = None,
-                     mmdet_compat: bool = False) -> Tensor:
+def balanced_l1_loss(
+    pred: Tensor,
+    target: Tensor,
+    weight: Optional[Tensor] = None,
+    alpha: float = 0.5,
+    gamma: float = 1.5,
+    beta: float = 1.0,
+    reduction: str = 'mean',
+    avg_factor: Optional[float] = None,
+    mmdet_compat: bool = False,
+) -> Tensor:
     """Balanced L1 loss, fused, with MMDetection's weighting and reduction.
 
     Args:
@@ -101,10 +120,15 @@ def balanced_l1_loss(pred: Tensor,
         Tensor: The loss, float32 for 16-bit inputs.
     """
     if pred.shape != target.shape:
-        raise ValueError(f'BalancedL1Loss: pred shape {tuple(pred.shape)} '
-                         f'differs from target shape {tuple(target.shape)}')
+        raise ValueError(
+            f'BalancedL1Loss: pred shape {tuple(pred.shape)} '
+            f'differs from target shape {tuple(target.shape)}'
+        )
     weight = broadcast_weight(weight, pred.shape, 'BalancedL1Loss')
-    pred, target, weight = float32_inputs(pred, target, weight)
+    pred, target, weight = cast(
+        Tuple[Tensor, Tensor, Optional[Tensor]],
+        float32_inputs(pred, target, weight),
+    )
     if pred.numel() == 0:
         # Zero loss that keeps the graph (a batch without positive boxes).
         loss = pred * 0 if reduction == 'none' else pred.sum() * 0
@@ -113,9 +137,15 @@ def balanced_l1_loss(pred: Tensor,
         target = target.to(pred.dtype)
         if weight is not None:
             weight = weight.to(pred.dtype)
-        loss = _BalancedL1Function.apply(pred, target, weight, float(alpha),
-                                         float(gamma), float(beta),
-                                         bool(mmdet_compat))
+        loss = _BalancedL1Function.apply(
+            pred,
+            target,
+            weight,
+            float(alpha),
+            float(gamma),
+            float(beta),
+            bool(mmdet_compat),
+        )
         return weight_reduce_loss(loss, None, reduction, avg_factor)
 
 
@@ -158,14 +188,16 @@ class BalancedL1Loss(torch.nn.Module):
             MMDetection (no host read). Defaults to ``'raise'``.
     """
 
-    def __init__(self,
-                 alpha: float = 0.5,
-                 gamma: float = 1.5,
-                 beta: float = 1.0,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0,
-                 mmdet_compat: bool = False,
-                 nonfinite: str = 'raise') -> None:
+    def __init__(
+        self,
+        alpha: float = 0.5,
+        gamma: float = 1.5,
+        beta: float = 1.0,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+        mmdet_compat: bool = False,
+        nonfinite: str = 'raise',
+    ) -> None:
         super().__init__()
         check_nonfinite_mode(nonfinite)
         check_positive(alpha=alpha, gamma=gamma, beta=beta)
@@ -179,13 +211,15 @@ class BalancedL1Loss(torch.nn.Module):
         self.mmdet_compat = bool(mmdet_compat)
         self.nonfinite = nonfinite
 
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
+    def forward(
+        self,
+        pred: Tensor,
+        target: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+        **kwargs,
+    ) -> Tensor:
         """Forward function.
 
         Args:
@@ -202,18 +236,34 @@ class BalancedL1Loss(torch.nn.Module):
             check_reduction(reduction_override, 'reduction_override')
         reduction = reduction_override or self.reduction
         loss = balanced_l1_loss(
-            pred, target, weight, alpha=self.alpha, gamma=self.gamma,
-            beta=self.beta, reduction=reduction, avg_factor=avg_factor,
-            mmdet_compat=self.mmdet_compat)
+            pred,
+            target,
+            weight,
+            alpha=self.alpha,
+            gamma=self.gamma,
+            beta=self.beta,
+            reduction=reduction,
+            avg_factor=avg_factor,
+            mmdet_compat=self.mmdet_compat,
+        )
         # A non-finite pred or target makes the loss non-finite (also where
         # its weight is 0: inf * 0 is NaN), so the loss alone is checked.
-        loss = guard_finite(loss, self.nonfinite, 'BalancedL1Loss', pred,
-                            target=target, weight=weight)
+        loss = guard_finite(
+            loss,
+            self.nonfinite,
+            'BalancedL1Loss',
+            pred,
+            target=target,
+            weight=weight,
+        )
         return self.loss_weight * loss
 
     def extra_repr(self) -> str:
-        return (f'alpha={self.alpha}, gamma={self.gamma}, beta={self.beta}, '
-                f'reduction={self.reduction!r}, '
-                f'loss_weight={self.loss_weight}, '
-                f'mmdet_compat={self.mmdet_compat}, '
-                f'nonfinite={self.nonfinite!r}')
+        """The loss's settings, shown in the module's repr."""
+        return (
+            f'alpha={self.alpha}, gamma={self.gamma}, beta={self.beta}, '
+            f'reduction={self.reduction!r}, '
+            f'loss_weight={self.loss_weight}, '
+            f'mmdet_compat={self.mmdet_compat}, '
+            f'nonfinite={self.nonfinite!r}'
+        )

@@ -1,6 +1,7 @@
 """Sigmoid focal loss (Lin et al., ICCV 2017) as one fused op."""
+
 import math
-from typing import Optional
+from typing import Optional, Tuple, cast
 
 import torch
 import torch.nn.functional as F
@@ -8,9 +9,17 @@ from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor
 
 from mmdet_libra_ext.registry import MODELS
-from .utils import (broadcast_weight, check_finite, check_nonfinite_mode,
-                    check_reduction, guard_finite,
-                    float32_inputs, save_weighted, weighted_backward)
+
+from .utils import (
+    broadcast_weight,
+    check_finite,
+    check_nonfinite_mode,
+    check_reduction,
+    float32_inputs,
+    guard_finite,
+    save_weighted,
+    weighted_backward,
+)
 
 
 def _negative_terms(logits: Tensor, alpha: float, gamma: float):
@@ -73,15 +82,22 @@ class _SigmoidFocalFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits, target, weight, alpha, gamma):
-        if target.dtype in (torch.int64, torch.int32, torch.int16, torch.uint8,
-                            torch.int8):
+        if target.dtype in (
+            torch.int64,
+            torch.int32,
+            torch.int16,
+            torch.uint8,
+            torch.int8,
+        ):
             loss, grad = _negative_terms(logits, alpha, gamma)
             num_classes = logits.size(1)
-            rows = torch.nonzero((target >= 0) & (target < num_classes),
-                                 as_tuple=True)[0]
+            rows = torch.nonzero(
+                (target >= 0) & (target < num_classes), as_tuple=True
+            )[0]
             cols = target[rows].long()
-            pos_loss, pos_grad = _positive_terms(logits[rows, cols], alpha,
-                                                 gamma)
+            pos_loss, pos_grad = _positive_terms(
+                logits[rows, cols], alpha, gamma
+            )
             loss.index_put_((rows, cols), pos_loss)
             grad.index_put_((rows, cols), pos_grad)
         else:
@@ -96,13 +112,15 @@ class _SigmoidFocalFunction(torch.autograd.Function):
         return grad_logits, None, grad_weight, None, None
 
 
-def sigmoid_focal_loss(pred: Tensor,
-                       target: Tensor,
-                       weight: Optional[Tensor] = None,
-                       gamma: float = 2.0,
-                       alpha: float = 0.25,
-                       reduction: str = 'mean',
-                       avg_factor: Optional[float] = None) -> Tensor:
+def sigmoid_focal_loss(
+    pred: Tensor,
+    target: Tensor,
+    weight: Optional[Tensor] = None,
+    gamma: float = 2.0,
+    alpha: float = 0.25,
+    reduction: str = 'mean',
+    avg_factor: Optional[float] = None,
+) -> Tensor:
     """Fused sigmoid focal loss with MMDetection's weighting and reduction.
 
     Args:
@@ -120,19 +138,25 @@ def sigmoid_focal_loss(pred: Tensor,
         Tensor: The loss, float32 for 16-bit inputs.
     """
     if pred.dim() != 2:
-        raise ValueError(f'FocalLoss: pred must be (N, num_classes), got '
-                         f'shape {tuple(pred.shape)}')
+        raise ValueError(
+            f'FocalLoss: pred must be (N, num_classes), got '
+            f'shape {tuple(pred.shape)}'
+        )
     if target.is_floating_point() or target.dtype == torch.bool:
         if target.shape != pred.shape:
             raise ValueError(
                 f'FocalLoss: dense target shape {tuple(target.shape)} differs '
-                f'from pred shape {tuple(pred.shape)}')
+                f'from pred shape {tuple(pred.shape)}'
+            )
     elif target.shape != pred.shape[:1]:
         raise ValueError(
             f'FocalLoss: index target must have shape ({pred.size(0)},), '
-            f'got {tuple(target.shape)}')
+            f'got {tuple(target.shape)}'
+        )
     weight = broadcast_weight(weight, pred.shape, 'FocalLoss')
-    pred, weight = float32_inputs(pred, weight)
+    pred, weight = cast(
+        Tuple[Tensor, Optional[Tensor]], float32_inputs(pred, weight)
+    )
     if target.is_floating_point() or target.dtype == torch.bool:
         target = target.to(pred.dtype)
     if pred.numel() == 0:
@@ -140,8 +164,9 @@ def sigmoid_focal_loss(pred: Tensor,
     with torch.autocast(device_type=pred.device.type, enabled=False):
         if weight is not None:
             weight = weight.to(pred.dtype)
-        loss = _SigmoidFocalFunction.apply(pred, target, weight, float(alpha),
-                                           float(gamma))
+        loss = _SigmoidFocalFunction.apply(
+            pred, target, weight, float(alpha), float(gamma)
+        )
         return weight_reduce_loss(loss, None, reduction, avg_factor)
 
 
@@ -177,26 +202,33 @@ class FocalLoss(torch.nn.Module):
             MMDetection (no host read). Defaults to ``'raise'``.
     """
 
-    def __init__(self,
-                 use_sigmoid: bool = True,
-                 gamma: float = 2.0,
-                 alpha: float = 0.25,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0,
-                 activated: bool = False,
-                 nonfinite: str = 'raise') -> None:
+    def __init__(
+        self,
+        use_sigmoid: bool = True,
+        gamma: float = 2.0,
+        alpha: float = 0.25,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+        activated: bool = False,
+        nonfinite: str = 'raise',
+    ) -> None:
         super().__init__()
         check_nonfinite_mode(nonfinite)
         if use_sigmoid is not True:
-            raise ValueError(f'FocalLoss supports only use_sigmoid=True, got '
-                             f'use_sigmoid={use_sigmoid!r}')
+            raise ValueError(
+                f'FocalLoss supports only use_sigmoid=True, got '
+                f'use_sigmoid={use_sigmoid!r}'
+            )
         if activated:
-            raise ValueError('FocalLoss takes logits: activated=True (inputs '
-                             'that are already probabilities) is not '
-                             'supported; use MMDetection\'s FocalLoss')
+            raise ValueError(
+                'FocalLoss takes logits: activated=True (inputs '
+                'that are already probabilities) is not '
+                "supported; use MMDetection's FocalLoss"
+            )
         if not isinstance(gamma, (int, float)) or not 0 <= gamma < math.inf:
-            raise ValueError(f'gamma must be a finite number >= 0, got '
-                             f'{gamma!r}')
+            raise ValueError(
+                f'gamma must be a finite number >= 0, got {gamma!r}'
+            )
         if not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
             raise ValueError(f'alpha must be in [0, 1], got {alpha!r}')
         check_reduction(reduction)
@@ -209,12 +241,14 @@ class FocalLoss(torch.nn.Module):
         self.loss_weight = float(loss_weight)
         self.nonfinite = nonfinite
 
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
+    def forward(
+        self,
+        pred: Tensor,
+        target: Tensor,
+        weight: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None,
+    ) -> Tensor:
         """Forward function.
 
         Args:
@@ -232,18 +266,34 @@ class FocalLoss(torch.nn.Module):
             check_reduction(reduction_override, 'reduction_override')
         reduction = reduction_override or self.reduction
         loss = sigmoid_focal_loss(
-            pred, target, weight, gamma=self.gamma, alpha=self.alpha,
-            reduction=reduction, avg_factor=avg_factor)
+            pred,
+            target,
+            weight,
+            gamma=self.gamma,
+            alpha=self.alpha,
+            reduction=reduction,
+            avg_factor=avg_factor,
+        )
         if self.nonfinite != 'propagate':
             # A saturated infinite logit can give a finite (zero) focal
             # term, so the logits' sum is checked in the same host read.
             probe = pred.detach().sum(dtype=torch.float32)
-            loss = guard_finite(loss, self.nonfinite, 'FocalLoss', pred,
-                                probe=probe, target=target, weight=weight)
+            loss = guard_finite(
+                loss,
+                self.nonfinite,
+                'FocalLoss',
+                pred,
+                probe=probe,
+                target=target,
+                weight=weight,
+            )
         return self.loss_weight * loss
 
     def extra_repr(self) -> str:
-        return (f'gamma={self.gamma}, alpha={self.alpha}, '
-                f'reduction={self.reduction!r}, '
-                f'loss_weight={self.loss_weight}, '
-                f'nonfinite={self.nonfinite!r}')
+        """The loss's settings, shown in the module's repr."""
+        return (
+            f'gamma={self.gamma}, alpha={self.alpha}, '
+            f'reduction={self.reduction!r}, '
+            f'loss_weight={self.loss_weight}, '
+            f'nonfinite={self.nonfinite!r}'
+        )

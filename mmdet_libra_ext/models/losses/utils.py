@@ -1,4 +1,5 @@
 """Helpers shared by the fused losses of this package."""
+
 import logging
 import math
 from typing import Optional, Tuple
@@ -20,10 +21,16 @@ def check_reduction(reduction: Optional[str], name: str = 'reduction') -> None:
 def check_positive(**values: float) -> None:
     """Raise a ValueError naming the first argument that is not > 0."""
     for name, value in values.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) \
-                or not value > 0 or value != value or value == float('inf'):
-            raise ValueError(f'{name} must be a finite number > 0, got '
-                             f'{value!r}')
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not value > 0
+            or value != value
+            or value == float('inf')
+        ):
+            raise ValueError(
+                f'{name} must be a finite number > 0, got {value!r}'
+            )
 
 
 def float32_inputs(*tensors: Optional[Tensor]) -> Tuple[Optional[Tensor], ...]:
@@ -34,15 +41,19 @@ def float32_inputs(*tensors: Optional[Tensor]) -> Tuple[Optional[Tensor], ...]:
     """
     out = []
     for t in tensors:
-        if t is not None and t.is_floating_point() and t.dtype not in (
-                torch.float32, torch.float64):
+        if (
+            t is not None
+            and t.is_floating_point()
+            and t.dtype not in (torch.float32, torch.float64)
+        ):
             t = t.float()
         out.append(t)
     return tuple(out)
 
 
-def broadcast_weight(weight: Optional[Tensor], shape: torch.Size,
-                     loss_name: str) -> Optional[Tensor]:
+def broadcast_weight(
+    weight: Optional[Tensor], shape: torch.Size, loss_name: str
+) -> Optional[Tensor]:
     """Bring an elementwise weight to ``shape`` the way MMDetection does.
 
     Accepted: the full shape, anything broadcastable to it, or one weight per
@@ -59,21 +70,30 @@ def broadcast_weight(weight: Optional[Tensor], shape: torch.Size,
             return weight
     except RuntimeError:
         pass
-    raise ValueError(f'{loss_name}: weight of shape {tuple(weight.shape)} '
-                     f'does not fit the loss of shape {tuple(shape)}')
+    raise ValueError(
+        f'{loss_name}: weight of shape {tuple(weight.shape)} '
+        f'does not fit the loss of shape {tuple(shape)}'
+    )
 
 
 def check_finite(**values: float) -> None:
     """Raise a ValueError naming the first argument that is not finite."""
     for name, value in values.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) \
-                or not math.isfinite(value):
-            raise ValueError(f'{name} must be a finite number, got '
-                             f'{value!r}')
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+        ):
+            raise ValueError(f'{name} must be a finite number, got {value!r}')
 
 
-def save_weighted(ctx, loss: Tensor, grad: Tensor, weight: Optional[Tensor],
-                  weight_index: int) -> Tensor:
+def save_weighted(
+    ctx,
+    loss: Tensor,
+    grad: Tensor,
+    weight: Optional[Tensor],
+    weight_index: int,
+) -> Tensor:
     """Fold an elementwise weight into a fused loss and its gradient and save
     what backward needs: the gradient only (plus the unweighted loss when
     the weight itself needs a gradient)."""
@@ -109,9 +129,14 @@ def check_nonfinite_mode(mode: str) -> None:
     check_one_of(mode, NONFINITE_MODES, 'nonfinite')
 
 
-def guard_finite(loss: Tensor, mode: str, loss_name: str, pred: Tensor,
-                 probe: Optional[Tensor] = None,
-                 **inputs: Optional[Tensor]) -> Tensor:
+def guard_finite(
+    loss: Tensor,
+    mode: str,
+    loss_name: str,
+    pred: Tensor,
+    probe: Optional[Tensor] = None,
+    **inputs: Optional[Tensor],
+) -> Tensor:
     """Apply a loss's policy for NaN/Inf.
 
     The check costs one reduction of the loss (free for ``'mean'``/``'sum'``)
@@ -149,14 +174,21 @@ def guard_finite(loss: Tensor, mode: str, loss_name: str, pred: Tensor,
             n = int((~torch.isfinite(t)).sum())
             if n:
                 bad.append(f'{name} has {n} non-finite of {t.numel()} values')
-    where = '; '.join(bad) if bad else (
-        'the inputs are finite: the loss overflowed')
+    where = (
+        '; '.join(bad)
+        if bad
+        else ('the inputs are finite: the loss overflowed')
+    )
     msg = f'{loss_name}: the loss is not finite ({where})'
     if mode == 'raise':
         raise FloatingPointError(
-            msg + '. Set nonfinite=\'skip\' in the loss config to skip such '
-            'batches with a warning instead.')
-    print_log(msg + '; skipped: this loss is 0 for this batch', 'current',
-              logging.WARNING)
+            msg + ". Set nonfinite='skip' in the loss config to skip such "
+            'batches with a warning instead.'
+        )
+    print_log(
+        msg + '; skipped: this loss is 0 for this batch',
+        'current',
+        logging.WARNING,
+    )
     zero = torch.nan_to_num(pred, 0.0, 0.0, 0.0) * 0
     return zero.sum() if loss.dim() == 0 else zero.expand_as(loss)

@@ -1,4 +1,5 @@
 """Balanced Feature Pyramid (Libra R-CNN, Pang et al., CVPR 2019)."""
+
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -40,13 +41,16 @@ class SDPANonLocal2d(NonLocal2d):
     def __init__(self, *args, use_sdpa='auto', **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.mode != 'embedded_gaussian':
-            raise ValueError(f'SDPANonLocal2d supports mode='
-                             f'"embedded_gaussian" only, got {self.mode!r}')
+            raise ValueError(
+                f'SDPANonLocal2d supports mode='
+                f'"embedded_gaussian" only, got {self.mode!r}'
+            )
         if self.sub_sample:
             raise ValueError('SDPANonLocal2d does not support sub_sample=True')
         if use_sdpa not in (True, False, 'auto'):
-            raise ValueError(f"use_sdpa must be True, False or 'auto', got "
-                             f'{use_sdpa!r}')
+            raise ValueError(
+                f"use_sdpa must be True, False or 'auto', got {use_sdpa!r}"
+            )
         self.use_sdpa = use_sdpa
 
     def _fused(self, x: Tensor) -> bool:
@@ -56,13 +60,16 @@ class SDPANonLocal2d(NonLocal2d):
             return False
         half = (torch.float16, torch.bfloat16)
         try:
-            autocast = torch.is_autocast_enabled('cuda') and \
-                torch.get_autocast_dtype('cuda') in half
+            autocast = (
+                torch.is_autocast_enabled('cuda')
+                and torch.get_autocast_dtype('cuda') in half
+            )
         except TypeError:  # torch < 2.4
             autocast = torch.is_autocast_enabled()
         return x.dtype in half or autocast
 
     def forward(self, x: Tensor) -> Tensor:
+        """Add the attention-refined features to ``x``."""
         if not self._fused(x):
             return super().forward(x)
         n, _, h, w = x.shape
@@ -81,8 +88,10 @@ class SDPANonLocal2d(NonLocal2d):
 def adaptive_windows(in_size: int, out_size: int) -> List[Tuple[int, int]]:
     """The ``[start, end)`` input window of every output cell of adaptive
     pooling: ``floor(i * in / out)`` to ``ceil((i + 1) * in / out)``."""
-    return [(i * in_size // out_size, -(-(i + 1) * in_size // out_size))
-            for i in range(out_size)]
+    return [
+        (i * in_size // out_size, -(-(i + 1) * in_size // out_size))
+        for i in range(out_size)
+    ]
 
 
 def static_adaptive_max_pool2d(x: Tensor, size: Sequence[int]) -> Tensor:
@@ -92,11 +101,15 @@ def static_adaptive_max_pool2d(x: Tensor, size: Sequence[int]) -> Tensor:
     exporters. The 2-d window maximum is taken along the rows, then the
     columns (the windows are rectangles)."""
     in_h, in_w = (int(v) for v in x.shape[-2:])
-    rows = [x[..., s:e, :].amax(dim=-2, keepdim=True)
-            for s, e in adaptive_windows(in_h, int(size[0]))]
+    rows = [
+        x[..., s:e, :].amax(dim=-2, keepdim=True)
+        for s, e in adaptive_windows(in_h, int(size[0]))
+    ]
     x = torch.cat(rows, dim=-2) if len(rows) > 1 else rows[0]
-    cols = [x[..., s:e].amax(dim=-1, keepdim=True)
-            for s, e in adaptive_windows(in_w, int(size[1]))]
+    cols = [
+        x[..., s:e].amax(dim=-1, keepdim=True)
+        for s, e in adaptive_windows(in_w, int(size[1]))
+    ]
     return torch.cat(cols, dim=-1) if len(cols) > 1 else cols[0]
 
 
@@ -111,6 +124,7 @@ def _max_pool_to(x: Tensor, size: Sequence[int]) -> Tensor:
     exporters translate (neither translates ``adaptive_max_pool2d`` there).
     """
     exporting = torch.onnx.is_in_onnx_export()
+    x_size: Sequence[int]
     if exporting:
         x_size = [int(v) for v in x.shape[-2:]]
         size = [int(v) for v in size]
@@ -180,21 +194,32 @@ class BFP(BaseModule):
         conv_cfg: OptConfigType = None,
         norm_cfg: OptConfigType = None,
         use_sdpa='auto',
-        init_cfg: OptMultiConfig = dict(
-            type='Xavier', layer='Conv2d', distribution='uniform')
+        # MMDetection's signature; the dict is never mutated.
+        init_cfg: OptMultiConfig = dict(  # noqa: B006
+            type='Xavier', layer='Conv2d', distribution='uniform'
+        ),
     ) -> None:
         super().__init__(init_cfg)
-        if not isinstance(in_channels, int) or isinstance(in_channels, bool) \
-                or in_channels <= 0:
-            raise ValueError(f'in_channels must be a positive int, got '
-                             f'{in_channels!r}')
+        if (
+            not isinstance(in_channels, int)
+            or isinstance(in_channels, bool)
+            or in_channels <= 0
+        ):
+            raise ValueError(
+                f'in_channels must be a positive int, got {in_channels!r}'
+            )
         if not isinstance(num_levels, int) or num_levels < 2:
-            raise ValueError(f'num_levels must be an int >= 2, got '
-                             f'{num_levels!r}')
-        if not isinstance(refine_level, int) or \
-                not 0 <= refine_level < num_levels:
-            raise ValueError(f'refine_level must be in [0, num_levels='
-                             f'{num_levels}), got {refine_level!r}')
+            raise ValueError(
+                f'num_levels must be an int >= 2, got {num_levels!r}'
+            )
+        if (
+            not isinstance(refine_level, int)
+            or not 0 <= refine_level < num_levels
+        ):
+            raise ValueError(
+                f'refine_level must be in [0, num_levels='
+                f'{num_levels}), got {refine_level!r}'
+            )
         check_one_of(refine_type, REFINE_TYPES, 'refine_type')
         self.in_channels = in_channels
         self.num_levels = num_levels
@@ -204,25 +229,37 @@ class BFP(BaseModule):
         self.norm_cfg = norm_cfg
         if refine_type == 'conv':
             self.refine = ConvModule(
-                in_channels, in_channels, 3, padding=1, conv_cfg=conv_cfg,
-                norm_cfg=norm_cfg)
+                in_channels,
+                in_channels,
+                3,
+                padding=1,
+                conv_cfg=conv_cfg,
+                norm_cfg=norm_cfg,
+            )
         elif refine_type == 'non_local':
             self.refine = SDPANonLocal2d(
-                in_channels, reduction=1, use_scale=False, conv_cfg=conv_cfg,
-                norm_cfg=norm_cfg, use_sdpa=use_sdpa)
+                in_channels,
+                reduction=1,
+                use_scale=False,
+                conv_cfg=conv_cfg,
+                norm_cfg=norm_cfg,
+                use_sdpa=use_sdpa,
+            )
 
     def _check_inputs(self, inputs: Sequence[Tensor]) -> None:
         if len(inputs) != self.num_levels:
-            raise ValueError(f'BFP expects {self.num_levels} levels, got '
-                             f'{len(inputs)}')
+            raise ValueError(
+                f'BFP expects {self.num_levels} levels, got {len(inputs)}'
+            )
         n = inputs[0].size(0)
         for i, x in enumerate(inputs):
             if x.dim() != 4 or x.size(1) != self.in_channels or x.size(0) != n:
                 raise ValueError(
                     f'BFP level {i}: expected shape (N={n}, C='
-                    f'{self.in_channels}, H, W), got {tuple(x.shape)}')
+                    f'{self.in_channels}, H, W), got {tuple(x.shape)}'
+                )
 
-    def forward(self, inputs: Tuple[Tensor]) -> Tuple[Tensor]:
+    def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
         """Balance the feature levels.
 
         Args:
@@ -243,6 +280,7 @@ class BFP(BaseModule):
             else:
                 gathered = _nearest_to(x, gather_size)
             bsf = gathered.clone() if bsf is None else bsf.add_(gathered)
+        assert bsf is not None  # num_levels >= 1
         bsf = bsf.div_(self.num_levels)
         # Step 2: refine.
         if self.refine_type is not None:

@@ -1,8 +1,10 @@
 """Instance-balanced positive sampler (Libra R-CNN), vectorised in torch."""
+
 import torch
 from torch import Tensor
 
 from mmdet_libra_ext.registry import TASK_UTILS
+
 from .random_mixin import TorchRandomSampler
 from .utils import candidates, rank_within_groups, select
 
@@ -18,8 +20,8 @@ class InstanceBalancedPosSampler(TorchRandomSampler):
     ``InstanceBalancedPosSampler``, without its duplicates (its fill step
     subtracts sets of tensors, which hash by identity) and reproducible from
     the torch seed: pure torch on the inputs' device, no loop over
-    instances, no sort, one host synchronisation per call. Negatives are sampled
-    uniformly.
+    instances, no sort, one host synchronisation per call. Negatives are
+    sampled uniformly.
 
     Args:
         num (int): Number of samples per image.
@@ -29,8 +31,9 @@ class InstanceBalancedPosSampler(TorchRandomSampler):
         generator (torch.Generator, optional): Random generator.
     """
 
-    def _sample_pos(self, assign_result, num_expected: int,
-                    **kwargs) -> Tensor:
+    def _sample_pos(
+        self, assign_result, num_expected: int, **kwargs
+    ) -> Tensor:
         """Sample ``num_expected`` positives balanced over instances."""
         gt_inds = assign_result.gt_inds
         inds = candidates(gt_inds > 0)
@@ -51,6 +54,7 @@ class InstanceBalancedPosSampler(TorchRandomSampler):
         # set and a shortfall filled uniformly from the rest.
         rank2 = rank_within_groups((~balanced).long(), 2, self.generator)
         n_balanced = balanced.sum()
-        keep = torch.where(balanced, rank2 < num_expected,
-                           rank2 < num_expected - n_balanced)
+        keep = torch.where(
+            balanced, rank2 < num_expected, rank2 < num_expected - n_balanced
+        )
         return select(inds, keep, num_expected)

@@ -1,4 +1,5 @@
 """IoU-balanced negative sampler (Libra R-CNN), vectorised in torch."""
+
 from typing import Optional
 
 import torch
@@ -6,6 +7,7 @@ from torch import Tensor
 
 from mmdet_libra_ext.registry import TASK_UTILS
 from mmdet_libra_ext.utils.checks import check_one_of
+
 from .random_mixin import TorchRandomSampler
 from .utils import candidates, rank_within_groups, rank_within_mask, select
 
@@ -64,32 +66,45 @@ class IoUBalancedNegSampler(TorchRandomSampler):
         generator (torch.Generator, optional): Random generator.
     """
 
-    def __init__(self,
-                 num: int,
-                 pos_fraction: float,
-                 floor_thr: float = -1,
-                 floor_fraction: float = 0,
-                 num_bins: int = 3,
-                 bin_range: str = 'all',
-                 neg_pos_ub: int = -1,
-                 add_gt_as_proposals: bool = True,
-                 generator: Optional[torch.Generator] = None,
-                 **kwargs) -> None:
-        super().__init__(num, pos_fraction, neg_pos_ub=neg_pos_ub,
-                         add_gt_as_proposals=add_gt_as_proposals,
-                         generator=generator)
+    def __init__(
+        self,
+        num: int,
+        pos_fraction: float,
+        floor_thr: float = -1,
+        floor_fraction: float = 0,
+        num_bins: int = 3,
+        bin_range: str = 'all',
+        neg_pos_ub: int = -1,
+        add_gt_as_proposals: bool = True,
+        generator: Optional[torch.Generator] = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            num,
+            pos_fraction,
+            neg_pos_ub=neg_pos_ub,
+            add_gt_as_proposals=add_gt_as_proposals,
+            generator=generator,
+        )
         if not isinstance(floor_thr, (int, float)) or not (
-                floor_thr == -1 or 0 <= floor_thr < 1):
-            raise ValueError(f'floor_thr must be -1 or in [0, 1), got '
-                             f'{floor_thr!r}')
-        if not isinstance(floor_fraction, (int, float)) or \
-                not 0 <= floor_fraction <= 1:
-            raise ValueError(f'floor_fraction must be in [0, 1], got '
-                             f'{floor_fraction!r}')
-        if not isinstance(num_bins, int) or isinstance(num_bins, bool) or \
-                num_bins < 1:
-            raise ValueError(f'num_bins must be an int >= 1, got '
-                             f'{num_bins!r}')
+            floor_thr == -1 or 0 <= floor_thr < 1
+        ):
+            raise ValueError(
+                f'floor_thr must be -1 or in [0, 1), got {floor_thr!r}'
+            )
+        if (
+            not isinstance(floor_fraction, (int, float))
+            or not 0 <= floor_fraction <= 1
+        ):
+            raise ValueError(
+                f'floor_fraction must be in [0, 1], got {floor_fraction!r}'
+            )
+        if (
+            not isinstance(num_bins, int)
+            or isinstance(num_bins, bool)
+            or num_bins < 1
+        ):
+            raise ValueError(f'num_bins must be an int >= 1, got {num_bins!r}')
         check_one_of(bin_range, BIN_RANGES, 'bin_range')
         self.floor_thr = floor_thr
         self.floor_fraction = floor_fraction
@@ -110,8 +125,11 @@ class IoUBalancedNegSampler(TorchRandomSampler):
         # Edges computed like MMDetection's (lo + i * interval, in the IoU
         # dtype), so IoUs exactly on an edge land in the same bin.
         interval = (max_iou - lo) / k
-        edges = lo + torch.arange(1, k + 1, device=iou.device,
-                                  dtype=iou.dtype) * interval
+        edges = (
+            lo
+            + torch.arange(1, k + 1, device=iou.device, dtype=iou.dtype)
+            * interval
+        )
         # The IoU set lies at or above the first edge (lo): its bin is the
         # number of upper edges at or below it (bucketize(..., right=True)
         # on all edges, minus one, but several times faster on CPU).
@@ -122,8 +140,9 @@ class IoUBalancedNegSampler(TorchRandomSampler):
             bins = bins.clamp(max=k - 1)
         return bins
 
-    def _sample_neg(self, assign_result, num_expected: int,
-                    **kwargs) -> Tensor:
+    def _sample_neg(
+        self, assign_result, num_expected: int, **kwargs
+    ) -> Tensor:
         """Sample ``num_expected`` negatives, balanced over IoU bins."""
         all_iou = assign_result.max_overlaps
         inds = candidates(assign_result.gt_inds == 0)
@@ -141,8 +160,7 @@ class IoUBalancedNegSampler(TorchRandomSampler):
         per_bin = int(quota_iou / k)
 
         # Groups 0..k-1: bins; k: IoU set in no bin; k+1: floor set.
-        group = torch.where(iou_set, self._bins(iou, iou_set, all_iou),
-                            k + 1)
+        group = torch.where(iou_set, self._bins(iou, iou_set, all_iou), k + 1)
         rank1 = rank_within_groups(group, k + 2, self.generator)
         # Stage 1: up to per_bin from every bin.
         stage1 = (group < k) & (rank1 < per_bin)

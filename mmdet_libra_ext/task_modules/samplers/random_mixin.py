@@ -1,4 +1,5 @@
 """Common base of the samplers: MMDetection's sampler interface, torch RNG."""
+
 from typing import Optional
 
 import torch
@@ -12,14 +13,19 @@ def check_sampler_args(num, pos_fraction, neg_pos_ub=-1) -> None:
     """Refuse the arguments every sampler shares, naming the bad one."""
     if not isinstance(num, int) or isinstance(num, bool) or num <= 0:
         raise ValueError(f'num must be a positive int, got {num!r}')
-    if not isinstance(pos_fraction, (int, float)) or \
-            not 0 <= pos_fraction <= 1:
-        raise ValueError(f'pos_fraction must be in [0, 1], got '
-                         f'{pos_fraction!r}')
-    if not isinstance(neg_pos_ub, (int, float)) or \
-            (neg_pos_ub < 0 and neg_pos_ub != -1):
-        raise ValueError(f'neg_pos_ub must be -1 (no bound) or >= 0, got '
-                         f'{neg_pos_ub!r}')
+    if (
+        not isinstance(pos_fraction, (int, float))
+        or not 0 <= pos_fraction <= 1
+    ):
+        raise ValueError(
+            f'pos_fraction must be in [0, 1], got {pos_fraction!r}'
+        )
+    if not isinstance(neg_pos_ub, (int, float)) or (
+        neg_pos_ub < 0 and neg_pos_ub != -1
+    ):
+        raise ValueError(
+            f'neg_pos_ub must be -1 (no bound) or >= 0, got {neg_pos_ub!r}'
+        )
 
 
 class TorchRandomSampler(BaseSampler):
@@ -38,33 +44,41 @@ class TorchRandomSampler(BaseSampler):
             torch's global one.
     """
 
-    def __init__(self,
-                 num: int,
-                 pos_fraction: float,
-                 neg_pos_ub: int = -1,
-                 add_gt_as_proposals: bool = True,
-                 generator: Optional[torch.Generator] = None,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        num: int,
+        pos_fraction: float,
+        neg_pos_ub: int = -1,
+        add_gt_as_proposals: bool = True,
+        generator: Optional[torch.Generator] = None,
+        **kwargs,
+    ) -> None:
         check_sampler_args(num, pos_fraction, neg_pos_ub)
-        super().__init__(num=num, pos_fraction=pos_fraction,
-                         neg_pos_ub=neg_pos_ub,
-                         add_gt_as_proposals=add_gt_as_proposals)
+        super().__init__(
+            num=num,
+            pos_fraction=pos_fraction,
+            neg_pos_ub=neg_pos_ub,
+            add_gt_as_proposals=add_gt_as_proposals,
+        )
         self.generator = generator
 
     def _random_from(self, mask: Tensor, num_expected: int) -> Tensor:
         inds = candidates(mask)
         if inds.numel() <= num_expected:
             return inds
-        perm = torch.randperm(inds.numel(), device=inds.device,
-                              generator=self.generator)
+        perm = torch.randperm(
+            inds.numel(), device=inds.device, generator=self.generator
+        )
         return inds.index_select(0, perm[:num_expected])
 
-    def _sample_pos(self, assign_result, num_expected: int,
-                    **kwargs) -> Tensor:
+    def _sample_pos(
+        self, assign_result, num_expected: int, **kwargs
+    ) -> Tensor:
         """Uniformly random positives."""
         return self._random_from(assign_result.gt_inds > 0, num_expected)
 
-    def _sample_neg(self, assign_result, num_expected: int,
-                    **kwargs) -> Tensor:
+    def _sample_neg(
+        self, assign_result, num_expected: int, **kwargs
+    ) -> Tensor:
         """Uniformly random negatives."""
         return self._random_from(assign_result.gt_inds == 0, num_expected)

@@ -9,6 +9,7 @@ sets, ``numpy`` draws and sorting, and the result is read with
 from torch's global generator (reproducible with ``torch.manual_seed`` or
 mmengine's ``randomness=dict(seed=...)``) or from a given generator.
 """
+
 from typing import Optional
 
 import torch
@@ -36,9 +37,9 @@ def select(inds: Tensor, mask: Tensor, size: int) -> Tensor:
     return inds.index_select(0, pos)
 
 
-def rank_within_groups(group: Tensor, num_groups: int,
-                       generator: Optional[torch.Generator] = None
-                       ) -> Tensor:
+def rank_within_groups(
+    group: Tensor, num_groups: int, generator: Optional[torch.Generator] = None
+) -> Tensor:
     """Uniformly random rank of every element among its group.
 
     Args:
@@ -58,8 +59,9 @@ def rank_within_groups(group: Tensor, num_groups: int,
     g = group.index_select(0, perm)
     if m * num_groups <= _DENSE_RANK_LIMIT:
         # Running count of each group along the permuted order.
-        onehot = g[None, :] == torch.arange(num_groups,
-                                            device=g.device)[:, None]
+        onehot = (
+            g[None, :] == torch.arange(num_groups, device=g.device)[:, None]
+        )
         running = onehot.cumsum(1, dtype=torch.int32)
         r = running.gather(0, g[None, :]).view(-1) - 1
     else:
@@ -67,23 +69,28 @@ def rank_within_groups(group: Tensor, num_groups: int,
         counts = torch.bincount(g, minlength=num_groups)
         starts = torch.cumsum(counts, 0) - counts
         r = torch.empty_like(g)
-        r.scatter_(0, order,
-                   torch.arange(m, device=g.device) -
-                   starts.index_select(0, g.index_select(0, order)))
+        r.scatter_(
+            0,
+            order,
+            torch.arange(m, device=g.device)
+            - starts.index_select(0, g.index_select(0, order)),
+        )
     # Back to the elements' own order (scatter_ is the cheapest inverse
     # permutation in torch).
     return torch.empty_like(r).scatter_(0, perm, r)
 
 
-def rank_within_mask(mask: Tensor,
-                     generator: Optional[torch.Generator] = None) -> Tensor:
+def rank_within_mask(
+    mask: Tensor, generator: Optional[torch.Generator] = None
+) -> Tensor:
     """Uniformly random rank of every true element of ``mask`` among the
     true ones (values where ``mask`` is false are meaningless).
 
     The two-group case of :func:`rank_within_groups` (same draws, same
     ranks for the true elements) without its one-hot running counts.
     """
-    perm = torch.randperm(mask.numel(), device=mask.device,
-                          generator=generator)
+    perm = torch.randperm(
+        mask.numel(), device=mask.device, generator=generator
+    )
     r = mask.index_select(0, perm).cumsum(0, dtype=torch.int32) - 1
     return torch.empty_like(r).scatter_(0, perm, r)

@@ -1,5 +1,6 @@
 """Two gloo ranks train ALWA on different loss sequences (run as a script
 by test_alwa_hook.py: spawned children must import this module by path)."""
+
 import os
 import os.path as osp
 import socket

@@ -1,4 +1,5 @@
 """Shared by the ALWA tests and their distributed worker."""
+
 import numpy as np
 import pytest
 import torch
@@ -8,8 +9,11 @@ class FakeDetector:
     """Just the part of a detector the hook touches."""
 
     def parse_losses(self, losses):
-        total = sum(v if torch.is_tensor(v) else sum(v)
-                    for k, v in losses.items() if 'loss' in k)
+        total = sum(
+            v if torch.is_tensor(v) else sum(v)
+            for k, v in losses.items()
+            if 'loss' in k
+        )
         return total, {k: v for k, v in losses.items()}
 
 
@@ -52,8 +56,11 @@ def run_hook(hook, cls, reg, levels=1):
     for c, r in zip(cls, reg):
         # RPN-style losses come as one tensor per FPN level.
         per_level = [torch.tensor(c / levels)] * levels
-        losses = {'loss_cls': per_level if levels > 1 else torch.tensor(c),
-                  'loss_bbox': torch.tensor(r), 'acc': torch.tensor(50.)}
+        losses = {
+            'loss_cls': per_level if levels > 1 else torch.tensor(c),
+            'loss_bbox': torch.tensor(r),
+            'acc': torch.tensor(50.0),
+        }
         trace.append(hook.weights.get('loss_cls', 1.0))
         total, log_vars = det.parse_losses(losses)
         w = trace[-1]

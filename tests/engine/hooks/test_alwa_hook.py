@@ -1,5 +1,6 @@
 """ALWA: the published rule re-stated independently here, the options, the
 distributed reduction, checkpoint state, and configuration errors."""
+
 import os.path as osp
 import subprocess
 import sys
@@ -10,10 +11,8 @@ import torch
 
 from mmdet_libra_ext.engine.hooks import ALWAHook
 
-
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from alwa_helpers import (FakeDetector, loss_sequence,  # noqa: E402
-                          reference_alwa, run_hook)
+from alwa_helpers import FakeDetector, loss_sequence, reference_alwa, run_hook  # noqa: E402
 
 
 @pytest.mark.parametrize('statistic', ['std', 'mean+std'])
@@ -31,8 +30,8 @@ def test_unweighted_statistics_compose():
     hook = ALWAHook(interval=100, weighted_stats=False)
     trace = run_hook(hook, cls, reg)
     for k in range(1, 6):
-        c = cls[(k - 1) * 100:k * 100]
-        r = reg[(k - 1) * 100:k * 100]
+        c = cls[(k - 1) * 100 : k * 100]
+        r = reg[(k - 1) * 100 : k * 100]
         s_c, s_r = np.std(c, ddof=1), np.std(r, ddof=1)
         expected = s_r / s_c if s_c > s_r else 1.0
         assert trace[k * 100] == pytest.approx(expected, rel=1e-5)
@@ -40,8 +39,7 @@ def test_unweighted_statistics_compose():
 
 def test_bounds_warmup_and_ema():
     cls, reg = loss_sequence(500, seed=2)
-    trace = run_hook(ALWAHook(interval=50, weight_bounds=(0.5, 0.9)), cls,
-                     reg)
+    trace = run_hook(ALWAHook(interval=50, weight_bounds=(0.5, 0.9)), cls, reg)
     assert min(trace) >= 0.5 and max(trace[50:]) <= 0.9
     # Warm-up: nothing recorded in the first 30 iterations.
     trace = run_hook(ALWAHook(interval=50, warmup_iters=30), cls, reg)
@@ -60,10 +58,13 @@ def test_bounds_warmup_and_ema():
             m, v = m + a * d, (1 - a) * (v + a * d * d)
         return np.sqrt(v)
 
-    s_c, s_r = ema_std(cls[:100].astype(float)), ema_std(
-        reg[:100].astype(float))
+    s_c, s_r = (
+        ema_std(cls[:100].astype(float)),
+        ema_std(reg[:100].astype(float)),
+    )
     assert trace[100] == pytest.approx(
-        s_r / s_c if s_c > s_r else 1.0, rel=1e-4)
+        s_r / s_c if s_c > s_r else 1.0, rel=1e-4
+    )
 
 
 def test_state_dict_round_trip_mid_window(tmp_path):
@@ -84,26 +85,35 @@ def test_two_stage_pairs_get_their_own_weights():
     det = FakeDetector()
     hook.install(det)
     for i in range(4):
-        det.parse_losses({
-            'loss_rpn_cls': [torch.tensor(1.0 + i), torch.tensor(0.5)],
-            'loss_rpn_bbox': [torch.tensor(0.1), torch.tensor(0.1)],
-            'loss_cls': torch.tensor(0.5 + 0.01 * i),
-            'loss_bbox': torch.tensor(0.2 + 0.5 * i)})
+        det.parse_losses(
+            {
+                'loss_rpn_cls': [torch.tensor(1.0 + i), torch.tensor(0.5)],
+                'loss_rpn_bbox': [torch.tensor(0.1), torch.tensor(0.1)],
+                'loss_cls': torch.tensor(0.5 + 0.01 * i),
+                'loss_bbox': torch.tensor(0.2 + 0.5 * i),
+            }
+        )
     assert set(hook.weights) == {'loss_rpn_cls', 'loss_cls'}
     assert hook.weights['loss_rpn_cls'] < 1.0  # varies much more than reg
     assert hook.weights['loss_cls'] == 1.0  # varies less: untouched
 
 
-@pytest.mark.parametrize('kwargs,name', [
-    (dict(interval=1), 'interval'), (dict(statistic='var'), 'statistic'),
-    (dict(weight_bounds=(0, 1)), 'weight_bounds'),
-    (dict(weight_bounds=(0.5, 1.2)), 'weight_bounds'),
-    (dict(weight_bounds=(0.9, 0.5)), 'weight_bounds'),
-    (dict(warmup_iters=-1), 'warmup_iters'),
-    (dict(ema_momentum=1.0), 'ema_momentum'), (dict(pairs=[]), 'pairs'),
-    (dict(statistic='diff_std', interval=2), 'interval >= 3'),
-    (dict(statistic='diff_std', ema_momentum=0.1), 'no ema_momentum'),
-    (dict(pairs=[('loss_cls', )]), 'pairs')])
+@pytest.mark.parametrize(
+    'kwargs,name',
+    [
+        (dict(interval=1), 'interval'),
+        (dict(statistic='var'), 'statistic'),
+        (dict(weight_bounds=(0, 1)), 'weight_bounds'),
+        (dict(weight_bounds=(0.5, 1.2)), 'weight_bounds'),
+        (dict(weight_bounds=(0.9, 0.5)), 'weight_bounds'),
+        (dict(warmup_iters=-1), 'warmup_iters'),
+        (dict(ema_momentum=1.0), 'ema_momentum'),
+        (dict(pairs=[]), 'pairs'),
+        (dict(statistic='diff_std', interval=2), 'interval >= 3'),
+        (dict(statistic='diff_std', ema_momentum=0.1), 'no ema_momentum'),
+        (dict(pairs=[('loss_cls',)]), 'pairs'),
+    ],
+)
 def test_bad_configuration_refused(kwargs, name):
     with pytest.raises(ValueError, match=name):
         ALWAHook(**kwargs)
@@ -114,19 +124,25 @@ def test_unknown_loss_key_refused_at_first_iteration():
     det = FakeDetector()
     hook.install(det)
     with pytest.raises(ValueError, match="'loss_iou'"):
-        det.parse_losses({'loss_cls': torch.tensor(1.),
-                          'loss_bbox': torch.tensor(1.)})
+        det.parse_losses(
+            {'loss_cls': torch.tensor(1.0), 'loss_bbox': torch.tensor(1.0)}
+        )
     hook = ALWAHook()
     hook.install(det)
     with pytest.raises(ValueError, match='default loss pairs'):
-        det.parse_losses({'loss_heatmap': torch.tensor(1.)})
+        det.parse_losses({'loss_heatmap': torch.tensor(1.0)})
 
 
 def test_distributed_ranks_share_one_weight(tmp_path):
-    script = osp.join(osp.dirname(osp.abspath(__file__)),
-                      'alwa_dist_worker.py')
-    out = subprocess.run([sys.executable, script, str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
+    script = osp.join(
+        osp.dirname(osp.abspath(__file__)), 'alwa_dist_worker.py'
+    )
+    out = subprocess.run(
+        [sys.executable, script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     t0 = np.load(tmp_path / 'trace0.npy')
     t1 = np.load(tmp_path / 'trace1.npy')
@@ -135,16 +151,19 @@ def test_distributed_ranks_share_one_weight(tmp_path):
     # The weight is the rule applied to the rank-mean losses.
     c0, r0 = loss_sequence(300, seed=10)
     c1, r1 = loss_sequence(300, seed=11)
-    ref = reference_alwa(((c0 + c1) / 2).tolist(), ((r0 + r1) / 2).tolist(),
-                         50)
+    ref = reference_alwa(
+        ((c0 + c1) / 2).tolist(), ((r0 + r1) / 2).tolist(), 50
+    )
     np.testing.assert_allclose(t0, ref, rtol=1e-5)
 
 
 def test_non_finite_iterations_left_out_of_the_statistics(monkeypatch):
     from mmdet_libra_ext.engine.hooks import alwa_hook
+
     warnings = []
-    monkeypatch.setattr(alwa_hook, 'print_log',
-                        lambda msg, *a, **k: warnings.append(msg))
+    monkeypatch.setattr(
+        alwa_hook, 'print_log', lambda msg, *a, **k: warnings.append(msg)
+    )
     cls, reg = loss_sequence(300, seed=4)
     cls[10] = np.nan
     reg[150] = np.inf
@@ -154,15 +173,20 @@ def test_non_finite_iterations_left_out_of_the_statistics(monkeypatch):
     trace = []
     for c, r in zip(cls, reg):
         trace.append(hook.weights.get('loss_cls', 1.0))
-        det.parse_losses({'loss_cls': torch.tensor(c),
-                          'loss_bbox': torch.tensor(r)})
+        det.parse_losses(
+            {'loss_cls': torch.tensor(c), 'loss_bbox': torch.tensor(r)}
+        )
     # Independent restatement: the rule over each window's finite rows.
     w, expected = 1.0, []
     for k in range(3):
         expected.append(w)
-        rows = [(c * w, r) for c, r in zip(cls[k * 100:(k + 1) * 100],
-                                           reg[k * 100:(k + 1) * 100])
-                if np.isfinite(c) and np.isfinite(r)]
+        rows = [
+            (c * w, r)
+            for c, r in zip(
+                cls[k * 100 : (k + 1) * 100], reg[k * 100 : (k + 1) * 100]
+            )
+            if np.isfinite(c) and np.isfinite(r)
+        ]
         s_c = np.std([c for c, _ in rows], ddof=1)
         s_r = np.std([r for _, r in rows], ddof=1)
         if s_c > s_r:
@@ -176,8 +200,9 @@ def test_non_finite_iterations_left_out_of_the_statistics(monkeypatch):
 
 def _decay_with_noise(n, amp, tau, floor, noise, rng):
     t = np.arange(n)
-    return (amp * np.exp(-t / tau) + floor +
-            rng.uniform(-noise, noise, n)).astype(np.float32)
+    return (
+        amp * np.exp(-t / tau) + floor + rng.uniform(-noise, noise, n)
+    ).astype(np.float32)
 
 
 def test_diff_std_measures_noise_not_trend():
@@ -187,20 +212,23 @@ def test_diff_std_measures_noise_not_trend():
     the decay, so the published rule sets the weight far below the ratio of
     the noise levels; the successive-difference statistic recovers it."""
     rng = np.random.default_rng(0)
-    for cls_decay, reg_decay, noise_ratio in (((0.6, 60), (0.08, 300), 0.5),
-                                              ((1.0, 100), (0.3, 300), 0.6)):
+    for cls_decay, reg_decay, noise_ratio in (
+        ((0.6, 60), (0.08, 300), 0.5),
+        ((1.0, 100), (0.3, 300), 0.6),
+    ):
         cls = _decay_with_noise(730, *cls_decay, 0.05, 0.05, rng)
-        reg = _decay_with_noise(730, *reg_decay, 0.02, 0.05 * noise_ratio,
-                                rng)
+        reg = _decay_with_noise(730, *reg_decay, 0.02, 0.05 * noise_ratio, rng)
         published = run_hook(ALWAHook(interval=100), cls, reg)
-        ours = run_hook(ALWAHook(interval=100, statistic='diff_std'), cls,
-                        reg)
+        ours = run_hook(ALWAHook(interval=100, statistic='diff_std'), cls, reg)
         assert max(published[100:]) < 0.4 * noise_ratio
         assert ours[100] == pytest.approx(noise_ratio, rel=0.25)
         # Over unweighted statistics every window's weight is the ratio of
         # that window's noise levels.
-        ours = run_hook(ALWAHook(interval=100, statistic='diff_std',
-                                 weighted_stats=False), cls, reg)
+        ours = run_hook(
+            ALWAHook(interval=100, statistic='diff_std', weighted_stats=False),
+            cls,
+            reg,
+        )
         for w in ours[100::100]:
             assert w == pytest.approx(noise_ratio, rel=0.3)
         # The definition: std of successive differences over sqrt(2).

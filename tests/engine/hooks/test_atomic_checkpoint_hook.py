@@ -1,5 +1,6 @@
 """AtomicCheckpointHook: a save killed at any point leaves last_checkpoint
 naming a complete checkpoint, also with max_keep_ckpts=1."""
+
 import os.path as osp
 from types import SimpleNamespace
 from unittest import mock
@@ -26,14 +27,19 @@ def fake_runner(work_dir, kill_after=None):
         torch.save({'state_dict': {'w': torch.randn(5000)}}, path)
         if runner.kill_after is not None:
             data = open(path, 'rb').read()
-            open(path, 'wb').write(data[:runner.kill_after])
+            open(path, 'wb').write(data[: runner.kill_after])
             raise Killed
 
     runner = SimpleNamespace(
-        work_dir=str(work_dir), save_checkpoint=save_checkpoint,
+        work_dir=str(work_dir),
+        save_checkpoint=save_checkpoint,
         message_hub=MessageHub.get_instance('atomic_ckpt_test'),
-        kill_after=kill_after, epoch=0, iter=0, logger=mock.Mock(),
-        _resume=False)
+        kill_after=kill_after,
+        epoch=0,
+        iter=0,
+        logger=mock.Mock(),
+        _resume=False,
+    )
     return runner
 
 
@@ -71,5 +77,7 @@ def test_kill_during_save_with_max_keep_one(hook_type, tmp_path):
     assert last(tmp_path).endswith('epoch_2.pth')
     assert checkpoint_problem(last(tmp_path)) is None
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        'epoch_2.pth', 'last_checkpoint']
+        'epoch_2.pth',
+        'last_checkpoint',
+    ]
     assert runner.message_hub.get_info('keep_ckpt_ids') == [2]

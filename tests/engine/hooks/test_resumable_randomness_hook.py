@@ -1,6 +1,7 @@
 """ResumableRandomnessHook: the random state at an iteration depends on
 (seed, iteration, rank) only, so a resumed run draws what the uninterrupted
 one drew, and validation does not shift the training streams."""
+
 import os.path as osp
 import random
 import sys
@@ -15,20 +16,28 @@ from mmdet_libra_ext.engine.hooks import ResumableRandomnessHook
 from mmdet_libra_ext.engine.hooks import resumable_randomness_hook as rrh
 from mmdet_libra_ext.task_modules.samplers import IoUBalancedNegSampler
 
-sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))), 'task_modules', 'samplers'))
+sys.path.insert(
+    0,
+    osp.join(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+        'task_modules',
+        'samplers',
+    ),
+)
 from helpers import make_assign  # noqa: E402
 
 
 def fake_runner(seed=0, it=0, diff_rank_seed=False):
-    return SimpleNamespace(seed=seed, iter=it, _train_loop=object(),
-                           _randomness_cfg=dict(seed=seed,
-                                                diff_rank_seed=diff_rank_seed))
+    return SimpleNamespace(
+        seed=seed,
+        iter=it,
+        _train_loop=object(),
+        _randomness_cfg=dict(seed=seed, diff_rank_seed=diff_rank_seed),
+    )
 
 
 def draws():
-    return (random.random(), float(np.random.rand()),
-            float(torch.rand(())))
+    return (random.random(), float(np.random.rand()), float(torch.rand(())))
 
 
 def test_state_depends_on_seed_iteration_and_rank(monkeypatch):
@@ -55,8 +64,9 @@ def test_state_depends_on_seed_iteration_and_rank(monkeypatch):
 
 
 def test_iteration_seeds_are_distinct():
-    seeds = {rrh.iteration_seed(0, i, r) for i in range(2000)
-             for r in range(4)}
+    seeds = {
+        rrh.iteration_seed(0, i, r) for i in range(2000) for r in range(4)
+    }
     assert len(seeds) == 8000
 
 
@@ -88,7 +98,7 @@ def sampler_run(start, stop, use_hook, val_after=()):
 def test_resumed_sampling_equals_uninterrupted(use_hook):
     # Resumed at the epoch boundary; the uninterrupted run validated
     # there, or did not.
-    for val_after in ((), (3, )):
+    for val_after in ((), (3,)):
         full = sampler_run(0, 8, use_hook, val_after=val_after)
         resumed = sampler_run(4, 8, use_hook)
         # With the hook the resumed draws are the uninterrupted ones;
@@ -141,6 +151,7 @@ class Loader:
 
 def epoch_runner(loader, it=0):
     from mmengine.runner import EpochBasedTrainLoop
+
     loop = object.__new__(EpochBasedTrainLoop)
     loop.dataloader = loader
     runner = fake_runner(it=it)
@@ -151,8 +162,9 @@ def epoch_runner(loader, it=0):
 
 
 def test_epoch_loop_refuses_persistent_workers():
-    with pytest.raises(ValueError, match='persistent_workers=True with '
-                       'num_workers=2'):
+    with pytest.raises(
+        ValueError, match='persistent_workers=True with num_workers=2'
+    ):
         ResumableRandomnessHook().before_train(epoch_runner(Loader(2, True)))
     for loader in (Loader(0, True), Loader(2, False)):
         runner = epoch_runner(loader, it=6)
@@ -184,8 +196,15 @@ def test_reseeding_costs_tens_of_microseconds():
     """The per-iteration work (measured 24 us on the 2-core CI machine;
     torch.manual_seed alone took 185 us there)."""
     import timeit
+
     hook = ResumableRandomnessHook()
     runner = fake_runner(seed=1, it=5)
-    best = min(timeit.repeat(lambda: hook.after_train_iter(runner, 0),
-                             number=200, repeat=5)) / 200
+    best = (
+        min(
+            timeit.repeat(
+                lambda: hook.after_train_iter(runner, 0), number=200, repeat=5
+            )
+        )
+        / 200
+    )
     assert best < 100e-6, f'{best * 1e6:.0f} us per iteration'

@@ -1,5 +1,6 @@
 """The hook converts on save, restores on load, and refuses unsafe files
 before a run starts."""
+
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,8 +15,11 @@ def _checkpoint():
     hub = MessageHub('hook_test')
     hub.update_scalar('train/loss', 0.5)
     hub.update_info('lr', np.float64(0.1))
-    return {'meta': {'epoch': 1}, 'state_dict': {'w': torch.ones(2)},
-            'message_hub': hub.state_dict()}
+    return {
+        'meta': {'epoch': 1},
+        'state_dict': {'w': torch.ones(2)},
+        'message_hub': hub.state_dict(),
+    }
 
 
 def test_save_then_load_round_trip(tmp_path):
@@ -26,28 +30,31 @@ def test_save_then_load_round_trip(tmp_path):
     torch.save(ckpt, path)
     loaded = torch.load(path, weights_only=True)
     hook.after_load_checkpoint(None, loaded)
-    assert isinstance(loaded['message_hub']['log_scalars']['train/loss'],
-                      HistoryBuffer)
+    assert isinstance(
+        loaded['message_hub']['log_scalars']['train/loss'], HistoryBuffer
+    )
     assert type(loaded['message_hub']['runtime_info']['lr']) is np.float64
 
 
 def test_before_run_refuses_unsafe_checkpoint(tmp_path):
     path = tmp_path / 'unsafe.pth'
     torch.save(_checkpoint(), path)  # raw mmengine state: needs getattr
-    runner = SimpleNamespace(_resume=False, _load_from=str(path),
-                             work_dir=str(tmp_path))
+    runner = SimpleNamespace(
+        _resume=False, _load_from=str(path), work_dir=str(tmp_path)
+    )
     with pytest.raises(RuntimeError, match='builtins.getattr'):
         WeightsOnlyCheckpointHook().before_run(runner)
     # Resuming the latest checkpoint of a work dir is checked too.
     (tmp_path / 'last_checkpoint').write_text(str(path))
-    runner = SimpleNamespace(_resume=True, _load_from=None,
-                             work_dir=str(tmp_path))
+    runner = SimpleNamespace(
+        _resume=True, _load_from=None, work_dir=str(tmp_path)
+    )
     with pytest.raises(RuntimeError, match='weights_only=True'):
         WeightsOnlyCheckpointHook().before_run(runner)
     # Nothing to load: nothing to check.
     WeightsOnlyCheckpointHook().before_run(
-        SimpleNamespace(_resume=False, _load_from=None,
-                        work_dir=str(tmp_path)))
+        SimpleNamespace(_resume=False, _load_from=None, work_dir=str(tmp_path))
+    )
 
 
 def test_before_run_refuses_truncated_or_missing_checkpoint(tmp_path):
@@ -55,16 +62,19 @@ def test_before_run_refuses_truncated_or_missing_checkpoint(tmp_path):
     torch.save({'state_dict': {'w': torch.ones(1000)}}, good)
     data = good.read_bytes()
     bad = tmp_path / 'epoch_2.pth'
-    bad.write_bytes(data[:len(data) - 100])
+    bad.write_bytes(data[: len(data) - 100])
     hook = WeightsOnlyCheckpointHook()
-    runner = SimpleNamespace(_resume=False, _load_from=str(bad),
-                             work_dir=str(tmp_path))
-    with pytest.raises(RuntimeError, match='epoch_2.pth.*truncated.*'
-                       'epoch_1.pth'):
+    runner = SimpleNamespace(
+        _resume=False, _load_from=str(bad), work_dir=str(tmp_path)
+    )
+    with pytest.raises(
+        RuntimeError, match='epoch_2.pth.*truncated.*epoch_1.pth'
+    ):
         hook.before_run(runner)
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'gone.pth'))
-    runner = SimpleNamespace(_resume=True, _load_from=None,
-                             work_dir=str(tmp_path))
+    runner = SimpleNamespace(
+        _resume=True, _load_from=None, work_dir=str(tmp_path)
+    )
     with pytest.raises(RuntimeError, match='gone.pth.*does not exist'):
         hook.before_run(runner)
     (tmp_path / 'last_checkpoint').write_text('')

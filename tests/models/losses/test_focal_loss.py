@@ -1,5 +1,6 @@
 """Sigmoid focal loss against the paper's formula (written out here),
 MMDetection's FocalLoss (CPU path) and gradcheck."""
+
 import itertools
 
 import pytest
@@ -18,21 +19,26 @@ def paper_focal(logits, onehot, alpha=0.25, gamma=2.0):
     p_t = torch.where(t > 0, p, 1 - p)
     alpha_t = torch.where(t > 0, alpha, 1 - alpha)
     log_pt = torch.where(t > 0, F.logsigmoid(x), F.logsigmoid(-x))
-    return -alpha_t * (1 - p_t)**gamma * log_pt
+    return -alpha_t * (1 - p_t) ** gamma * log_pt
 
 
 def _inputs(n=200, c=7, seed=0, dtype=torch.float32):
     g = torch.Generator().manual_seed(seed)
     logits = torch.randn(n, c, generator=g, dtype=dtype) * 3
-    labels = torch.randint(0, c + 1, (n, ), generator=g)  # c = background
+    labels = torch.randint(0, c + 1, (n,), generator=g)  # c = background
     return logits, labels
 
 
 @pytest.mark.parametrize(
     'weight_kind,avg_factor,reduction',
-    [c for c in itertools.product([None, 'row', 'full'], [None, 11.0],
-                                  ['none', 'mean', 'sum'])
-     if not (c[1] is not None and c[2] == 'sum')])
+    [
+        c
+        for c in itertools.product(
+            [None, 'row', 'full'], [None, 11.0], ['none', 'mean', 'sum']
+        )
+        if not (c[1] is not None and c[2] == 'sum')
+    ],
+)
 def test_equals_mmdet_with_index_targets(weight_kind, avg_factor, reduction):
     logits, labels = _inputs()
     weight = None
@@ -43,9 +49,11 @@ def test_equals_mmdet_with_index_targets(weight_kind, avg_factor, reduction):
     x1 = logits.clone().requires_grad_()
     x2 = logits.clone().requires_grad_()
     ours = FocalLoss(loss_weight=1.5, reduction=reduction)(
-        x1, labels, weight, avg_factor=avg_factor)
+        x1, labels, weight, avg_factor=avg_factor
+    )
     ref = MMDetFocalLoss(loss_weight=1.5, reduction=reduction)(
-        x2, labels, weight, avg_factor=avg_factor)
+        x2, labels, weight, avg_factor=avg_factor
+    )
     torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-6)
     gout = torch.rand_like(ours)
     (ours * gout).sum().backward()
@@ -53,15 +61,16 @@ def test_equals_mmdet_with_index_targets(weight_kind, avg_factor, reduction):
     torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize('gamma,alpha', [(2.0, 0.25), (0.0, 0.5),
-                                         (1.5, 0.75), (5.0, 0.25)])
+@pytest.mark.parametrize(
+    'gamma,alpha', [(2.0, 0.25), (0.0, 0.5), (1.5, 0.75), (5.0, 0.25)]
+)
 def test_matches_the_paper(gamma, alpha):
     logits, labels = _inputs(dtype=torch.float64)
     onehot = F.one_hot(labels, 8)[:, :7]
-    ours = sigmoid_focal_loss(logits, labels, gamma=gamma, alpha=alpha,
-                              reduction='none')
-    torch.testing.assert_close(ours, paper_focal(logits, onehot, alpha,
-                                                 gamma))
+    ours = sigmoid_focal_loss(
+        logits, labels, gamma=gamma, alpha=alpha, reduction='none'
+    )
+    torch.testing.assert_close(ours, paper_focal(logits, onehot, alpha, gamma))
 
 
 def test_dense_and_soft_targets_equal_mmdet():
@@ -78,23 +87,28 @@ def test_dense_and_soft_targets_equal_mmdet():
         ref.backward()
         torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-5, atol=1e-7)
     # Index and one-hot targets are the same loss.
-    torch.testing.assert_close(FocalLoss()(logits, labels),
-                               FocalLoss()(logits, onehot))
+    torch.testing.assert_close(
+        FocalLoss()(logits, labels), FocalLoss()(logits, onehot)
+    )
 
 
 def test_large_logits_stay_finite():
-    logits = torch.tensor([[100., -100., 0.], [-100., 100., 30.]],
-                          requires_grad=True)
+    logits = torch.tensor(
+        [[100.0, -100.0, 0.0], [-100.0, 100.0, 30.0]], requires_grad=True
+    )
     labels = torch.tensor([1, 0])  # both hard: confident and wrong
     loss = FocalLoss(reduction='none')(logits, labels)
     assert torch.isfinite(loss).all()
     torch.testing.assert_close(
-        loss.double(), paper_focal(logits.detach(), F.one_hot(labels, 3)),
-        rtol=1e-5, atol=1e-6)
+        loss.double(),
+        paper_focal(logits.detach(), F.one_hot(labels, 3)),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     loss.sum().backward()
     assert torch.isfinite(logits.grad).all()
     # Confident and right: zero loss and gradient, not NaN.
-    x = torch.tensor([[100., -100.]], requires_grad=True)
+    x = torch.tensor([[100.0, -100.0]], requires_grad=True)
     ok = FocalLoss(reduction='sum')(x, torch.tensor([0]))
     ok.backward()
     assert ok.item() == 0 and torch.equal(x.grad, torch.zeros_like(x))
@@ -106,14 +120,17 @@ def test_gradcheck_index_and_soft_targets():
     weight = torch.rand(20, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(
         lambda x, w: sigmoid_focal_loss(x, labels, w, reduction='none'),
-        (logits, weight))
+        (logits, weight),
+    )
     soft = torch.rand(20, 4, dtype=torch.float64)
     assert torch.autograd.gradcheck(
         lambda x: sigmoid_focal_loss(x, soft, gamma=2.0, reduction='sum'),
-        (logits, ))
+        (logits,),
+    )
     assert torch.autograd.gradcheck(
         lambda x: sigmoid_focal_loss(x, labels, gamma=0.5, reduction='sum'),
-        (logits, ))
+        (logits,),
+    )
 
 
 def test_autocast_and_half_inputs():
@@ -125,8 +142,9 @@ def test_autocast_and_half_inputs():
     assert loss.dtype == torch.float32
     torch.testing.assert_close(loss, ref)
     loss.backward()
-    assert x.grad.dtype == torch.bfloat16 and torch.isfinite(
-        x.grad.float()).all()
+    assert (
+        x.grad.dtype == torch.bfloat16 and torch.isfinite(x.grad.float()).all()
+    )
 
 
 def test_keeps_a_single_tensor_for_backward():
@@ -134,7 +152,8 @@ def test_keeps_a_single_tensor_for_backward():
     logits.requires_grad_()
     saved = []
     with torch.autograd.graph.saved_tensors_hooks(
-            lambda t: saved.append(t) or t, lambda t: t):
+        lambda t: saved.append(t) or t, lambda t: t
+    ):
         sigmoid_focal_loss(logits, labels, reduction='none')
     assert len(saved) == 1 and saved[0].shape == logits.shape
 
@@ -146,12 +165,18 @@ def test_empty_input():
     loss.backward()
 
 
-@pytest.mark.parametrize('kwargs,name', [
-    (dict(gamma=-1), 'gamma'), (dict(alpha=1.5), 'alpha'),
-    (dict(alpha=-0.1), 'alpha'), (dict(reduction='x'), 'reduction'),
-    (dict(use_sigmoid=False), 'use_sigmoid'), (dict(activated=True),
-                                               'activated'),
-    (dict(loss_weight=float('inf')), 'loss_weight')])
+@pytest.mark.parametrize(
+    'kwargs,name',
+    [
+        (dict(gamma=-1), 'gamma'),
+        (dict(alpha=1.5), 'alpha'),
+        (dict(alpha=-0.1), 'alpha'),
+        (dict(reduction='x'), 'reduction'),
+        (dict(use_sigmoid=False), 'use_sigmoid'),
+        (dict(activated=True), 'activated'),
+        (dict(loss_weight=float('inf')), 'loss_weight'),
+    ],
+)
 def test_bad_arguments_refused(kwargs, name):
     with pytest.raises(ValueError, match=name):
         FocalLoss(**kwargs)

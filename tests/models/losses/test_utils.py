@@ -1,5 +1,6 @@
 """NaN/Inf policy of the fused losses (``nonfinite='raise'|'skip'|
 'propagate'``)."""
+
 import math
 
 import pytest
@@ -22,7 +23,7 @@ def bl1_inputs():
 def focal_inputs():
     g = torch.Generator().manual_seed(0)
     pred = torch.randn(32, 5, generator=g)
-    target = torch.randint(0, 6, (32, ), generator=g)  # 5 = background
+    target = torch.randint(0, 6, (32,), generator=g)  # 5 = background
     return pred, target
 
 
@@ -53,15 +54,18 @@ def test_raise_names_the_loss_and_the_input(case):
 
 @pytest.mark.parametrize('case', sorted(CASES))
 @pytest.mark.parametrize('reduction', ['mean', 'sum', 'none'])
-def test_skip_gives_zero_loss_zero_grad_and_a_warning(case, reduction,
-                                                      monkeypatch):
+def test_skip_gives_zero_loss_zero_grad_and_a_warning(
+    case, reduction, monkeypatch
+):
     logged = []
-    monkeypatch.setattr(loss_utils, 'print_log',
-                        lambda msg, *a, **k: logged.append(msg))
+    monkeypatch.setattr(
+        loss_utils, 'print_log', lambda msg, *a, **k: logged.append(msg)
+    )
     cls, pred, target, _ = corrupt(case)
     pred.requires_grad_(True)
-    loss = cls(nonfinite='skip', loss_weight=2.0)(pred, target,
-                                                 reduction_override=reduction)
+    loss = cls(nonfinite='skip', loss_weight=2.0)(
+        pred, target, reduction_override=reduction
+    )
     assert loss.shape == (() if reduction != 'none' else pred.shape)
     assert torch.all(loss == 0)
     loss.sum().backward()
@@ -100,14 +104,16 @@ def test_nan_where_the_weight_is_zero_is_still_caught():
         BalancedL1Loss()(pred, target, weight)
 
 
-@pytest.mark.parametrize('cls, make', [(BalancedL1Loss, bl1_inputs),
-                                       (FocalLoss, focal_inputs)])
+@pytest.mark.parametrize(
+    'cls, make', [(BalancedL1Loss, bl1_inputs), (FocalLoss, focal_inputs)]
+)
 def test_finite_inputs_are_untouched(cls, make):
     pred, target = make()
     for reduction in ('mean', 'none'):
         checked = cls(reduction=reduction)(pred, target)
-        unchecked = cls(reduction=reduction, nonfinite='propagate')(pred,
-                                                                    target)
+        unchecked = cls(reduction=reduction, nonfinite='propagate')(
+            pred, target
+        )
         assert torch.equal(checked, unchecked)
 
 
@@ -118,6 +124,7 @@ def test_bad_mode_refused_at_construction(cls):
 
 
 def test_mode_set_by_config():
-    loss = MODELS.build(dict(type='mmdet_libra_ext.BalancedL1Loss',
-                             nonfinite='skip'))
+    loss = MODELS.build(
+        dict(type='mmdet_libra_ext.BalancedL1Loss', nonfinite='skip')
+    )
     assert loss.nonfinite == 'skip'

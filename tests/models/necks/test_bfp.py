@@ -1,4 +1,5 @@
 """BFP against MMDetection's BFP with shared weights."""
+
 import pytest
 import torch
 from mmdet.models.necks import BFP as MMDetBFP
@@ -8,36 +9,52 @@ from mmdet_libra_ext.models.necks import BFP
 
 def _levels(sizes, c=16, n=2, seed=0, dtype=torch.float32):
     g = torch.Generator().manual_seed(seed)
-    return [torch.randn(n, c, h, w, generator=g, dtype=dtype)
-            for h, w in sizes]
+    return [
+        torch.randn(n, c, h, w, generator=g, dtype=dtype) for h, w in sizes
+    ]
 
 
 POW2 = [(32, 48), (16, 24), (8, 12), (4, 6), (2, 3)]
 ODD = [(50, 76), (25, 38), (13, 19), (7, 10), (4, 5)]
 
 
-def _pair(refine_type, refine_level, num_levels=5, c=16, norm_cfg=None,
-          use_sdpa='auto'):
-    ref = MMDetBFP(c, num_levels, refine_level, refine_type,
-                   norm_cfg=norm_cfg)
+def _pair(
+    refine_type,
+    refine_level,
+    num_levels=5,
+    c=16,
+    norm_cfg=None,
+    use_sdpa='auto',
+):
+    ref = MMDetBFP(c, num_levels, refine_level, refine_type, norm_cfg=norm_cfg)
     ref.init_weights()
     # Non-zero output conv so that the non-local branch matters.
     for p in ref.parameters():
         p.data.normal_(0, 0.1)
-    ours = BFP(c, num_levels, refine_level, refine_type, norm_cfg=norm_cfg,
-               use_sdpa=use_sdpa)
+    ours = BFP(
+        c,
+        num_levels,
+        refine_level,
+        refine_type,
+        norm_cfg=norm_cfg,
+        use_sdpa=use_sdpa,
+    )
     ours.load_state_dict(ref.state_dict(), strict=True)
     return ours, ref
 
 
-@pytest.mark.parametrize('refine_type',
-                         [None, 'conv', 'non_local', 'non_local_sdpa'])
+@pytest.mark.parametrize(
+    'refine_type', [None, 'conv', 'non_local', 'non_local_sdpa']
+)
 @pytest.mark.parametrize('refine_level', [0, 1, 2, 4])
 @pytest.mark.parametrize('sizes', [POW2, ODD], ids=['pow2', 'odd'])
 def test_parity_with_mmdet(refine_type, refine_level, sizes):
     sdpa = refine_type == 'non_local_sdpa'
-    ours, ref = _pair('non_local' if sdpa else refine_type, refine_level,
-                      use_sdpa=True if sdpa else 'auto')
+    ours, ref = _pair(
+        'non_local' if sdpa else refine_type,
+        refine_level,
+        use_sdpa=True if sdpa else 'auto',
+    )
     xs = _levels(sizes)
     xs_ref = [x.clone().requires_grad_() for x in xs]
     xs_ours = [x.clone().requires_grad_() for x in xs]
@@ -51,10 +68,12 @@ def test_parity_with_mmdet(refine_type, refine_level, sizes):
     torch.autograd.backward(out_ours, grads)
     for a, b in zip(xs_ours, xs_ref):
         torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5)
-    for (name, p), (_, q) in zip(ours.named_parameters(),
-                                 ref.named_parameters()):
-        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-4,
-                                   msg=name)
+    for (name, p), (_, q) in zip(
+        ours.named_parameters(), ref.named_parameters()
+    ):
+        torch.testing.assert_close(
+            p.grad, q.grad, rtol=1e-4, atol=1e-4, msg=name
+        )
 
 
 @pytest.mark.parametrize('mode', ['train', 'eval'])
@@ -72,8 +91,9 @@ def test_state_dict_keys_equal_mmdet():
         ref = MMDetBFP(8, 4, 1, refine_type)
         ours = BFP(8, 4, 1, refine_type)
         assert list(ours.state_dict()) == list(ref.state_dict())
-    assert 'refine.conv_out.conv.weight' in BFP(8, 4, 1,
-                                                'non_local').state_dict()
+    assert (
+        'refine.conv_out.conv.weight' in BFP(8, 4, 1, 'non_local').state_dict()
+    )
 
 
 def test_sdpa_and_explicit_attention_agree():
@@ -95,8 +115,9 @@ def test_initialisation_follows_mmdet():
     assert ours.refine.g.conv.weight.std() < 0.02
 
 
-@pytest.mark.parametrize('num_levels,refine_level', [(2, 0), (2, 1), (3, 1),
-                                                     (6, 5)])
+@pytest.mark.parametrize(
+    'num_levels,refine_level', [(2, 0), (2, 1), (3, 1), (6, 5)]
+)
 def test_any_number_of_levels_and_batch_one(num_levels, refine_level):
     sizes = [(40 // 2**i + 1, 30 // 2**i + 1) for i in range(num_levels)]
     xs = [x.requires_grad_() for x in _levels(sizes, n=1)]
@@ -122,14 +143,17 @@ def test_autocast_bfloat16():
         assert t.grad is not None and torch.isfinite(t.grad).all()
 
 
-@pytest.mark.parametrize('kwargs,name', [
-    (dict(refine_type='gcb'), 'refine_type'),
-    (dict(refine_level=5), 'refine_level'),
-    (dict(refine_level=-1), 'refine_level'),
-    (dict(num_levels=1, refine_level=0), 'num_levels'),
-    (dict(in_channels=0), 'in_channels'),
-    (dict(refine_type='non_local', use_sdpa='yes'), 'use_sdpa'),
-])
+@pytest.mark.parametrize(
+    'kwargs,name',
+    [
+        (dict(refine_type='gcb'), 'refine_type'),
+        (dict(refine_level=5), 'refine_level'),
+        (dict(refine_level=-1), 'refine_level'),
+        (dict(num_levels=1, refine_level=0), 'num_levels'),
+        (dict(in_channels=0), 'in_channels'),
+        (dict(refine_type='non_local', use_sdpa='yes'), 'use_sdpa'),
+    ],
+)
 def test_bad_arguments_refused(kwargs, name):
     args = dict(in_channels=16, num_levels=5, refine_level=2)
     args.update(kwargs)
@@ -149,8 +173,15 @@ def test_bad_inputs_refused():
 
 def test_built_in_a_neck_list_by_scope():
     from mmdet.registry import MODELS
-    neck = MODELS.build(dict(type='mmdet_libra_ext.BFP', in_channels=16,
-                             num_levels=5, refine_type='non_local'))
+
+    neck = MODELS.build(
+        dict(
+            type='mmdet_libra_ext.BFP',
+            in_channels=16,
+            num_levels=5,
+            refine_type='non_local',
+        )
+    )
     assert isinstance(neck, BFP)
 
 
@@ -163,11 +194,16 @@ def test_detector_from_our_config_loads_mmdet_libra_weights():
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
+
     register_all_modules()
-    root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
-    cfg = Config.fromfile(osp.join(root, 'configs', 'demo',
-                                   'libra-faster-rcnn_r18_fpn_shapes_demo.py'))
+    root = osp.dirname(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    )
+    cfg = Config.fromfile(
+        osp.join(
+            root, 'configs', 'demo', 'libra-faster-rcnn_r18_fpn_shapes_demo.py'
+        )
+    )
     ours = MODELS.build(cfg.model)
     cfg.model.neck[1].type = 'BFP'
     theirs = MODELS.build(cfg.model)
@@ -182,16 +218,28 @@ def test_detector_from_our_config_loads_mmdet_libra_weights():
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize('in_size,out_size', [
-    ((50, 84), (13, 21)), ((34, 60), (5, 8)), ((7, 11), (4, 6)),
-    ((13, 21), (13, 21)), ((8, 12), (4, 3)), ((5, 9), (1, 1)),
-    ((3, 4), (3, 2))])
+@pytest.mark.parametrize(
+    'in_size,out_size',
+    [
+        ((50, 84), (13, 21)),
+        ((34, 60), (5, 8)),
+        ((7, 11), (4, 6)),
+        ((13, 21), (13, 21)),
+        ((8, 12), (4, 3)),
+        ((5, 9), (1, 1)),
+        ((3, 4), (3, 2)),
+    ],
+)
 def test_static_adaptive_max_pool_is_adaptive_max_pool(in_size, out_size):
     from mmdet_libra_ext.models.necks.bfp import static_adaptive_max_pool2d
+
     x = torch.randn(2, 3, *in_size)
     torch.testing.assert_close(
         static_adaptive_max_pool2d(x, out_size),
-        torch.nn.functional.adaptive_max_pool2d(x, out_size), rtol=0, atol=0)
+        torch.nn.functional.adaptive_max_pool2d(x, out_size),
+        rtol=0,
+        atol=0,
+    )
 
 
 # Levels of a Faster R-CNN at 800x1344 / 8 (BFP pools 50x84 to 13x21: the
@@ -204,26 +252,31 @@ def _export_and_run(model, xs, dynamo, path):
     ort = pytest.importorskip('onnxruntime')
     pytest.importorskip('onnx')
     import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         if dynamo:
             pytest.importorskip('onnxscript')
-            torch.onnx.export(model, (tuple(xs), ), dynamo=True,
-                              verbose=False).save(path)
+            torch.onnx.export(
+                model, (tuple(xs),), dynamo=True, verbose=False
+            ).save(path)
         else:
-            torch.onnx.export(model, (tuple(xs), ), path, dynamo=False,
-                              opset_version=17)
+            torch.onnx.export(
+                model, (tuple(xs),), path, dynamo=False, opset_version=17
+            )
     session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     feeds = {i.name: x.numpy() for i, x in zip(session.get_inputs(), xs)}
     return [torch.from_numpy(o) for o in session.run(None, feeds)]
 
 
-@pytest.mark.parametrize('dynamo', [False, True], ids=['torchscript',
-                                                       'dynamo'])
+@pytest.mark.parametrize(
+    'dynamo', [False, True], ids=['torchscript', 'dynamo']
+)
 @pytest.mark.parametrize('refine_type', [None, 'conv', 'non_local'])
 @pytest.mark.parametrize('refine_level', [0, 1, 2, 3, 4])
-def test_exports_to_onnx_with_mmdet_values(dynamo, refine_type,
-                                           refine_level, tmp_path):
+def test_exports_to_onnx_with_mmdet_values(
+    dynamo, refine_type, refine_level, tmp_path
+):
     """Static shapes, sizes that do not divide: both torch exporters, and
     onnxruntime gives MMDetection's BFP's values (eager)."""
     ours, ref = _pair(refine_type, refine_level)
@@ -237,8 +290,9 @@ def test_exports_to_onnx_with_mmdet_values(dynamo, refine_type,
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize('dynamo', [False, True], ids=['torchscript',
-                                                       'dynamo'])
+@pytest.mark.parametrize(
+    'dynamo', [False, True], ids=['torchscript', 'dynamo']
+)
 def test_exports_demo_sizes(dynamo, tmp_path):
     ours, ref = _pair('non_local', 2)
     ours.eval(), ref.eval()

@@ -2,8 +2,9 @@ import torch
 from mmdet.models.task_modules.assigners import AssignResult
 
 
-def make_assign(num_neg=2000, num_pos=100, num_gts=5, zero_frac=0.5,
-                max_iou=0.95, seed=0):
+def make_assign(
+    num_neg=2000, num_pos=100, num_gts=5, zero_frac=0.5, max_iou=0.95, seed=0
+):
     """An AssignResult: negatives with IoU in [0, 0.5) (zero_frac of them at
     exactly 0), positives with IoU in [0.5, max_iou] spread over gts."""
     g = torch.Generator().manual_seed(seed)
@@ -16,11 +17,16 @@ def make_assign(num_neg=2000, num_pos=100, num_gts=5, zero_frac=0.5,
         iou[-1] = max_iou
     gt_inds = torch.zeros(n, dtype=torch.long)
     if num_pos:
-        gt_inds[num_neg:] = torch.randint(1, num_gts + 1, (num_pos, ),
-                                          generator=g)
+        gt_inds[num_neg:] = torch.randint(
+            1, num_gts + 1, (num_pos,), generator=g
+        )
     perm = torch.randperm(n, generator=g)
-    return AssignResult(num_gts, gt_inds[perm], iou[perm],
-                        labels=torch.zeros(n, dtype=torch.long))
+    return AssignResult(
+        num_gts,
+        gt_inds[perm],
+        iou[perm],
+        labels=torch.zeros(n, dtype=torch.long),
+    )
 
 
 def tiny_assign(neg_ious, pos_ious=(), pos_gts=()):
@@ -30,8 +36,12 @@ def tiny_assign(neg_ious, pos_ious=(), pos_gts=()):
     iou = torch.tensor(list(neg_ious) + list(pos_ious), dtype=torch.float32)
     gt_inds = torch.tensor([0] * n_neg + list(pos_gts), dtype=torch.long)
     num_gts = max(pos_gts) if n_pos else 0
-    return AssignResult(num_gts, gt_inds, iou,
-                        labels=torch.zeros(n_neg + n_pos, dtype=torch.long))
+    return AssignResult(
+        num_gts,
+        gt_inds,
+        iou,
+        labels=torch.zeros(n_neg + n_pos, dtype=torch.long),
+    )
 
 
 def subset_pvalue(draw_a, draw_b, trials):
@@ -50,7 +60,8 @@ def subset_pvalue(draw_a, draw_b, trials):
     def counts(draw):
         return Counter(
             tuple(sorted(int(i) for i in torch.as_tensor(draw()).view(-1)))
-            for _ in range(trials))
+            for _ in range(trials)
+        )
 
     a, b = counts(draw_a), counts(draw_b)
     keys = sorted(set(a) | set(b))

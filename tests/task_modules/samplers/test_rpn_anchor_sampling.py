@@ -1,6 +1,7 @@
 """The samplers in an RPN: anchor-scale candidates (a COCO image's ~270k
 anchors, 256 samples, 60 ground truths), through MMDetection's
 CombinedSampler as the Libra RPN configs build it."""
+
 import os.path as osp
 import sys
 import time
@@ -12,16 +13,19 @@ from mmengine.config import Config
 
 import mmdet_libra_ext  # noqa: F401
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+)
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 from sampling_data import coco_scale_image, rpn_samplers  # noqa: E402
+
 DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
 
 
 def rpn_sampler_cfg(**neg):
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'libra_rcnn',
-                                   'libra-rpn_r50_fpn_1x_coco.py'))
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'libra_rcnn', 'libra-rpn_r50_fpn_1x_coco.py')
+    )
     sampler = cfg.model.train_cfg.rpn.sampler.to_dict()
     sampler['neg_sampler'].update(neg)
     return sampler
@@ -98,12 +102,19 @@ def test_anchor_scale_quota_rules(coco_image):
 
 def test_counterparts_for_the_benchmarks():
     cfgs = rpn_samplers(rpn_sampler_cfg())
-    assert cfgs['random'] == dict(type='RandomSampler', num=256,
-                                  pos_fraction=0.5, neg_pos_ub=-1,
-                                  add_gt_as_proposals=False)
+    assert cfgs['random'] == dict(
+        type='RandomSampler',
+        num=256,
+        pos_fraction=0.5,
+        neg_pos_ub=-1,
+        add_gt_as_proposals=False,
+    )
     assert cfgs['mmdet']['neg_sampler'] == dict(
-        type='IoUBalancedNegSampler', floor_thr=-1, floor_fraction=0,
-        num_bins=3)
+        type='IoUBalancedNegSampler',
+        floor_thr=-1,
+        floor_fraction=0,
+        num_bins=3,
+    )
 
 
 def test_anchor_scale_seeds_reproducible(coco_image):
@@ -155,9 +166,11 @@ def test_anchor_scale_distribution_equals_mmdet_steady_state(coco_image):
             res = sampler.sample(assign, pred, gt)
             neg += torch.bincount(
                 torch.bucketize(iou[res.neg_inds], strata, right=True) - 1,
-                minlength=len(strata)).float()
-            pos += torch.bincount(assign.gt_inds[res.pos_inds],
-                                  minlength=num_gts + 1).float()
+                minlength=len(strata),
+            ).float()
+            pos += torch.bincount(
+                assign.gt_inds[res.pos_inds], minlength=num_gts + 1
+            ).float()
         return neg / trials, pos / trials
 
     torch.manual_seed(0)
@@ -174,6 +187,7 @@ def peak_live_mib(fn) -> float:
     """Peak of the bytes that torch's CPU allocator holds for ``fn()``
     (allocations minus frees, in time order, from the profiler)."""
     from torch.profiler import ProfilerActivity, profile
+
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as p:
         fn()
     live = peak = 0

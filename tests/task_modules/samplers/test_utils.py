@@ -1,16 +1,18 @@
 """The ranking helpers shared by the samplers."""
+
 import torch
 
-from mmdet_libra_ext.task_modules.samplers.utils import (rank_within_groups,
-                                                         rank_within_mask)
+from mmdet_libra_ext.task_modules.samplers.utils import (
+    rank_within_groups,
+    rank_within_mask,
+)
 
 
 def test_rank_within_mask_is_the_two_group_case():
     g = torch.Generator().manual_seed(0)
     mask = torch.rand(5000, generator=g) < 0.3
     a = rank_within_mask(mask, torch.Generator().manual_seed(1))
-    b = rank_within_groups((~mask).long(), 2,
-                           torch.Generator().manual_seed(1))
+    b = rank_within_groups((~mask).long(), 2, torch.Generator().manual_seed(1))
     assert torch.equal(a[mask], b[mask])
     # A permutation of 0..n-1 over the true elements.
     assert torch.equal(a[mask].sort().values, torch.arange(int(mask.sum())))
