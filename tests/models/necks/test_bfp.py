@@ -301,3 +301,58 @@ def test_exports_demo_sizes(dynamo, tmp_path):
     with torch.no_grad():
         for a, b in zip(got, ref(xs)):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+# Property tests (hypothesis): random level shapes, including sizes that do
+# not divide and levels that do not halve, against MMDetection's BFP.
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def pyramids(draw):
+    num_levels = draw(st.integers(2, 5))  # BFP needs two levels
+    h = draw(st.integers(1, 40))
+    w = draw(st.integers(1, 40))
+    sizes = []
+    for _ in range(num_levels):
+        sizes.append((h, w))
+        # Roughly halving, as FPN levels do, but free to round either way.
+        h = max(1, draw(st.integers(h // 2, (h + 1) // 2 + 1)))
+        w = max(1, draw(st.integers(w // 2, (w + 1) // 2 + 1)))
+    refine_level = draw(st.integers(0, num_levels - 1))
+    return sizes, refine_level
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    case=pyramids(),
+    refine_type=st.sampled_from([None, 'conv', 'non_local']),
+    seed=st.integers(0, 1000),
+)
+def test_property_parity_with_mmdet(case, refine_type, seed):
+    sizes, refine_level = case
+    ours, ref = _pair(refine_type, refine_level, num_levels=len(sizes), c=8)
+    xs = _levels(sizes, c=8, n=1, seed=seed)
+    with torch.no_grad():
+        got, want = ours(tuple(xs)), ref(tuple(xs))
+    for g, w in zip(got, want):
+        assert g.shape == w.shape
+        torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    in_hw=st.tuples(st.integers(1, 60), st.integers(1, 60)),
+    out_hw=st.tuples(st.integers(1, 30), st.integers(1, 30)),
+)
+def test_property_static_pool_is_adaptive_max_pool(in_hw, out_hw):
+    from mmdet_libra_ext.models.necks.bfp import static_adaptive_max_pool2d
+
+    x = torch.randn(1, 3, *in_hw)
+    torch.testing.assert_close(
+        static_adaptive_max_pool2d(x, out_hw),
+        torch.nn.functional.adaptive_max_pool2d(x, out_hw),
+        rtol=0,
+        atol=0,
+    )
