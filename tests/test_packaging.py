@@ -47,3 +47,15 @@ def test_wheel_ships_configs(tmp_path):
         assert f'mmdet_libra_ext/.mim/{rel}' in names
     assert 'mmdet_libra_ext/registry.py' in names
     assert not any(n.startswith('tests/') for n in names)
+
+
+def test_version_is_the_changelog_s_latest():
+    import re
+
+    import mmdet_libra_ext
+
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    text = open(osp.join(root, 'CHANGELOG.md')).read()
+    versions = re.findall(r'^## (\d+\.\d+\.\d+)$', text, flags=re.M)
+    assert versions and versions[0] == mmdet_libra_ext.__version__
+    assert len(set(versions)) == len(versions)

@@ -25,7 +25,8 @@ step() {
 have() {
     # have "pkg==ver": true when the venv already holds exactly that version.
     local name="${1%%==*}" ver="${1##*==}"
-    [ "$("$VENV/bin/python" -c "import importlib.metadata as m; print(m.version('$name'))" 2>/dev/null)" = "$ver" ]
+    # (A local version label such as torch's "+cpu" is not compared.)
+    [ "$("$VENV/bin/python" -c "import importlib.metadata as m; print(m.version('$name').split('+')[0])" 2>/dev/null)" = "$ver" ]
 }
 
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 8) else 1)' \
@@ -49,7 +50,14 @@ if ! have mmcv==2.1.0; then
     say "mmcv ready after $(( $(date +%s) - t0 )) s"
 fi
 have mmdet==3.3.0 || step "installing mmdet==3.3.0" "${PIP[@]}" install mmdet==3.3.0
-step "installing mmdet_libra_ext (editable, with test and deploy extras)" "${PIP[@]}" install --no-build-isolation -e "$ROOT[tests,deploy]"
+# The editable install again only when setup.py changed (its extras).
+STAMP="$VENV/.mmdet_libra_ext-setup.sha256"
+SETUP_SHA="$(sha256sum "$ROOT/setup.py" | cut -d' ' -f1)"
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$SETUP_SHA" ] || ! "$VENV/bin/python" -c \
+        "import mmdet_libra_ext, os, sys; sys.exit(0 if os.path.dirname(os.path.dirname(mmdet_libra_ext.__file__)) == '$ROOT' else 1)" 2>/dev/null; then
+    step "installing mmdet_libra_ext (editable, with test and deploy extras)" "${PIP[@]}" install --no-build-isolation -e "$ROOT[tests,deploy]"
+    echo "$SETUP_SHA" > "$STAMP"
+fi
 # mmdeploy 1.3.1 (tools/deploy/export_onnx.py) without its dependency list:
 # it pins protobuf<=3.20.2, which current onnx cannot use; the deploy extra
 # brings what it imports.
