@@ -10,7 +10,7 @@ pooling, ONNX ``ReduceMax``) where they do not, as this package's BFP does.
 Stock ``mmdet::libra_rcnn`` configs then export with mmdeploy.
 """
 
-from typing import List, Tuple
+from typing import Any, List, Tuple
 
 import torch.nn.functional as F
 from mmdeploy.core import FUNCTION_REWRITER
@@ -22,7 +22,7 @@ from mmdet_libra_ext.models.necks.bfp import _max_pool_to
 @FUNCTION_REWRITER.register_rewriter(
     func_name='mmdet.models.necks.BFP.forward'
 )
-def bfp__forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
+def bfp__forward(self: Any, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
     """MMDetection's ``BFP.forward`` with export-safe adaptive pooling."""
     assert len(inputs) == self.num_levels
     gather_size = [int(v) for v in inputs[self.refine_level].shape[2:]]

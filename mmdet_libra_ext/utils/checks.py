@@ -1,8 +1,10 @@
 """Argument checks shared by the components: a bad value is refused at
 construction time with a ValueError that names it."""
 
+from typing import Any
 
-def check_one_of(value, choices: tuple, name: str) -> None:
+
+def check_one_of(value: Any, choices: tuple, name: str) -> None:
     """Raise a ValueError naming ``name`` unless ``value`` is in
     ``choices``.
 

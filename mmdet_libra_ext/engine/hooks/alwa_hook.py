@@ -1,13 +1,26 @@
 """ALWA: Adaptive Loss Weight Adjustment (Yu, Shen, Hu, Yin, arXiv 2103.09488)
 for any MMDetection detector, switched on by config."""
 
+from __future__ import annotations
+
 import logging
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+    cast,
+)
 
 import torch
 import torch.distributed as dist
 from mmengine.hooks import CheckpointHook, Hook
+from mmengine.hooks.hook import DATA_BATCH
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from torch import Tensor
@@ -15,17 +28,20 @@ from torch import Tensor
 from mmdet_libra_ext.registry import HOOKS
 from mmdet_libra_ext.utils.checks import check_one_of
 
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
+
 #: Pairs tried when ``pairs`` is not given: the RPN and the RoI head of a
 #: two-stage detector, or the head of a one-stage detector.
 DEFAULT_PAIRS = (('loss_rpn_cls', 'loss_rpn_bbox'), ('loss_cls', 'loss_bbox'))
 STATISTICS = ('std', 'mean+std', 'diff_std')
 
 
-def _total(value) -> Tensor:
+def _total(value: Union[Tensor, List[Tensor]]) -> Tensor:
     """A loss entry as one detached scalar (sum over FPN levels)."""
     if isinstance(value, Tensor):
         return value.detach().sum()
-    return sum(v.detach().sum() for v in value)
+    return cast(Tensor, sum(v.detach().sum() for v in value))
 
 
 def log_name(loss_key: str, what: str) -> str:
@@ -50,7 +66,9 @@ def _rank_mean(t: Tensor) -> Tensor:
     return t
 
 
-def _scale(value, weight: float):
+def _scale(
+    value: Union[Tensor, List[Tensor]], weight: Union[float, Tensor]
+) -> Union[Tensor, List[Tensor]]:
     if isinstance(value, Tensor):
         return value * weight
     return [v * weight for v in value]
@@ -330,21 +348,21 @@ class ALWAHook(Hook):
             out[log_name(reg_key, 'raw')] = rr
         return out
 
-    def install(self, model) -> None:
+    def install(self, model: Any) -> None:
         """Wrap ``model.parse_losses`` (on the instance) once."""
         module = model.module if is_model_wrapper(model) else model
         if getattr(module, '_alwa_hook', None) is self:
             return
         original = module.parse_losses
 
-        def parse_losses(losses):
+        def parse_losses(losses: dict) -> Any:
             return original(self.process_losses(losses))
 
         module.parse_losses = parse_losses
         module._alwa_hook = self
 
     # -- mmengine hook points --------------------------------------------
-    def before_train(self, runner) -> None:
+    def before_train(self, runner: Runner) -> None:
         """Wrap the model's ``parse_losses`` (see :meth:`install`)."""
         self.install(runner.model)
 
@@ -391,14 +409,18 @@ class ALWAHook(Hook):
         if self._rows and _world_size() > 1:
             self._rows = list(_rank_mean(self._stacked_rows()).unbind(0))
 
-    def after_train_epoch(self, runner) -> None:
+    def after_train_epoch(self, runner: Runner) -> None:
         """Average the open window over the ranks before the epoch's
         checkpoint."""
         # Before CheckpointHook (priority VERY_LOW) saves the epoch.
         self.sync_window()
 
     def after_train_iter(
-        self, runner, batch_idx, data_batch=None, outputs=None
+        self,
+        runner: Runner,
+        batch_idx: int,
+        data_batch: DATA_BATCH = None,
+        outputs: Optional[dict] = None,
     ) -> None:
         """Average the open window over the ranks where an iteration-based
         ``CheckpointHook`` is about to save."""
@@ -417,11 +439,11 @@ class ALWAHook(Hook):
                 self.sync_window()
                 return
 
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+    def before_save_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         """Store the hook's state under ``checkpoint['alwa']``."""
         checkpoint['alwa'] = self.state_dict()
 
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+    def after_load_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         """Restore the hook's state from a checkpoint that has one."""
         if 'alwa' in checkpoint:
             self.load_state_dict(checkpoint['alwa'])

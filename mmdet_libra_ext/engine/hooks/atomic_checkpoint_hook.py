@@ -1,7 +1,10 @@
 """MMEngine's checkpoint hook, made safe against a process killed while it
 saves."""
 
+from __future__ import annotations
+
 import os.path as osp
+from typing import TYPE_CHECKING
 
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
@@ -9,6 +12,9 @@ from mmengine.hooks import CheckpointHook
 
 from mmdet_libra_ext.registry import HOOKS
 from mmdet_libra_ext.utils.checkpoint import atomic_replace, write_text_atomic
+
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
 
 
 @HOOKS.register_module()
@@ -35,7 +41,9 @@ class AtomicCheckpointHook(CheckpointHook):
     type='mmdet_libra_ext.AtomicCheckpointHook', interval=1))``.
     """
 
-    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
+    def _save_checkpoint_with_step(
+        self, runner: Runner, step: int, meta: dict
+    ) -> None:
         if not isinstance(self.file_backend, LocalBackend):
             super()._save_checkpoint_with_step(runner, step, meta)
             return

@@ -1,15 +1,22 @@
 """Hook that makes a run's random streams resumable and independent of
 validation."""
 
+from __future__ import annotations
+
 import random
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import numpy as np
 import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
+from mmengine.hooks.hook import DATA_BATCH
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from mmdet_libra_ext.registry import HOOKS
+
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
 
 
 def iteration_seed(seed: int, iteration: int, rank: int = 0) -> int:
@@ -43,15 +50,17 @@ class _ReseedingIterator:
     on resume are counted too) is loaded from the state of iteration ``i``.
     """
 
-    def __init__(self, iterator, reseed) -> None:
+    def __init__(
+        self, iterator: Iterator, reseed: Callable[[int], None]
+    ) -> None:
         self._iterator = iterator
         self._reseed = reseed
         self._fetched = 0
 
-    def __iter__(self):
+    def __iter__(self) -> _ReseedingIterator:
         return self
 
-    def __next__(self):
+    def __next__(self) -> Any:
         self._reseed(self._fetched)
         self._fetched += 1
         return next(self._iterator)
@@ -112,13 +121,13 @@ class ResumableRandomnessHook(Hook):
         # re-seeds per fetched batch instead).
         self._per_iteration = True
 
-    def _reseed(self, runner, iteration: int) -> None:
+    def _reseed(self, runner: Runner, iteration: int) -> None:
         seed = runner.seed if runner.seed is not None else 0
         diff_rank = runner._randomness_cfg.get('diff_rank_seed', False)
         rank = get_rank() if diff_rank else 0
         seed_everything(iteration_seed(seed, iteration, rank))
 
-    def before_train(self, runner) -> None:
+    def before_train(self, runner: Runner) -> None:
         """Choose per-iteration re-seeding (epoch loops) or per-fetch
         re-seeding (iteration loops), and refuse what cannot resume exactly."""
         loop = runner.train_loop
@@ -131,7 +140,7 @@ class ResumableRandomnessHook(Hook):
             self._check_epoch_loop(runner, loop)
 
     @staticmethod
-    def _check_epoch_loop(runner, loop) -> None:
+    def _check_epoch_loop(runner: Runner, loop: Any) -> None:
         loader = loop.dataloader
         if loader.num_workers > 0 and loader.persistent_workers:
             raise ValueError(
@@ -156,13 +165,17 @@ class ResumableRandomnessHook(Hook):
                 ' Resume from an epoch-end checkpoint for an exact resume.'
             )
 
-    def before_train_epoch(self, runner) -> None:
+    def before_train_epoch(self, runner: Runner) -> None:
         """Re-seed for the epoch's first batch (epoch loops)."""
         if self._per_iteration:
             self._reseed(runner, runner.iter)
 
     def after_train_iter(
-        self, runner, batch_idx, data_batch=None, outputs=None
+        self,
+        runner: Runner,
+        batch_idx: int,
+        data_batch: DATA_BATCH = None,
+        outputs: Optional[dict] = None,
     ) -> None:
         """Re-seed for the next iteration's batch (epoch loops)."""
         # mmengine counts the iteration as complete after these hooks.

@@ -1,6 +1,8 @@
 """Hook that keeps a run's checkpoints loadable with ``weights_only=True``."""
 
-from typing import Optional
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
 
 from mmengine.hooks import Hook
 from mmengine.runner.checkpoint import find_latest_checkpoint
@@ -12,6 +14,9 @@ from mmdet_libra_ext.utils.checkpoint import (
     from_weights_only,
     to_weights_only,
 )
+
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
 
 
 @HOOKS.register_module()
@@ -38,7 +43,7 @@ class WeightsOnlyCheckpointHook(Hook):
 
     priority = 'VERY_HIGH'
 
-    def before_run(self, runner) -> None:
+    def before_run(self, runner: Runner) -> None:
         """Refuse, before training, a checkpoint to resume from or load that
         is missing, truncated, corrupt or needs unsafe globals."""
         filename: Optional[str] = None
@@ -56,10 +61,10 @@ class WeightsOnlyCheckpointHook(Hook):
             check_checkpoint_file(filename)
             check_weights_only_loadable(filename)
 
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+    def before_save_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         """Store the runtime state as plain values and tensors."""
         checkpoint.update(to_weights_only(dict(checkpoint)))
 
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+    def after_load_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         """Restore the runtime state :meth:`before_save_checkpoint` stored."""
         checkpoint.update(from_weights_only(dict(checkpoint)))

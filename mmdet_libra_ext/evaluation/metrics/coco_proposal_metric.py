@@ -13,7 +13,7 @@ truths from ``ann_file`` or the data samples, ignored and crowd boxes,
 prefix ``coco/``, keys ``AR@N``) is MMDetection's.
 """
 
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
 from mmdet.evaluation import CocoMetric
@@ -102,7 +102,11 @@ class CocoProposalMetric(CocoMetric):
     (``coco/AR@100``...). The other metrics are MMDetection's, unchanged."""
 
     def fast_eval_recall(
-        self, results, proposal_nums, iou_thrs, logger=None
+        self,
+        results: List[dict],
+        proposal_nums: Sequence[int],
+        iou_thrs: Sequence[float],
+        logger: Any = None,
     ) -> np.ndarray:
         """AR@N per ``proposal_nums`` (recall averaged over ``iou_thrs``)."""
         # The ground truths of the evaluated images, by their ids (MMDetection

@@ -1,7 +1,7 @@
 """Balanced L1 loss (Libra R-CNN, Pang et al., CVPR 2019) as one fused op."""
 
 import math
-from typing import Optional, Tuple, cast
+from typing import Any, Optional, Tuple, cast
 
 import torch
 from mmdet.models.losses.utils import weight_reduce_loss
@@ -24,7 +24,7 @@ from .utils import (
 
 def _balanced_l1_forward(
     diff: Tensor, alpha: float, gamma: float, beta: float, mmdet_compat: bool
-):
+) -> Tuple[Tensor, Tensor]:
     """Elementwise loss and d(loss)/d(diff) of the Balanced L1 loss.
 
     With ``b = exp(gamma / alpha) - 1`` and ``u = |diff| / beta`` the scaled
@@ -75,7 +75,16 @@ class _BalancedL1Function(torch.autograd.Function):
     """Fused elementwise Balanced L1: keeps only the gradient for backward."""
 
     @staticmethod
-    def forward(ctx, pred, target, weight, alpha, gamma, beta, mmdet_compat):
+    def forward(
+        ctx: Any,
+        pred: Tensor,
+        target: Tensor,
+        weight: Optional[Tensor],
+        alpha: float,
+        gamma: float,
+        beta: float,
+        mmdet_compat: bool,
+    ) -> Tensor:
         diff = pred - target
         loss, grad = _balanced_l1_forward(
             diff, alpha, gamma, beta, mmdet_compat
@@ -83,7 +92,8 @@ class _BalancedL1Function(torch.autograd.Function):
         return save_weighted(ctx, loss, grad, weight, weight_index=2)
 
     @staticmethod
-    def backward(ctx, grad_out):
+    def backward(ctx: Any, grad_out: Tensor) -> Tuple[Optional[Tensor], ...]:
+        grad_pred: Optional[Tensor]
         grad_pred, grad_weight = weighted_backward(ctx, grad_out)
         grad_target = -grad_pred if ctx.needs_input_grad[1] else None
         if not ctx.needs_input_grad[0]:
@@ -218,7 +228,7 @@ class BalancedL1Loss(torch.nn.Module):
         weight: Optional[Tensor] = None,
         avg_factor: Optional[float] = None,
         reduction_override: Optional[str] = None,
-        **kwargs,
+        **kwargs: Any,
     ) -> Tensor:
         """Forward function.
 

@@ -1,7 +1,7 @@
 """Sigmoid focal loss (Lin et al., ICCV 2017) as one fused op."""
 
 import math
-from typing import Optional, Tuple, cast
+from typing import Any, Optional, Tuple, cast
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +22,9 @@ from .utils import (
 )
 
 
-def _negative_terms(logits: Tensor, alpha: float, gamma: float):
+def _negative_terms(
+    logits: Tensor, alpha: float, gamma: float
+) -> Tuple[Tensor, Tensor]:
     """Loss and gradient of every element taken as a negative (t = 0).
 
     ``loss = (1 - alpha) * p**gamma * softplus(x)`` and
@@ -39,7 +41,9 @@ def _negative_terms(logits: Tensor, alpha: float, gamma: float):
     return loss, grad
 
 
-def _positive_terms(logits: Tensor, alpha: float, gamma: float):
+def _positive_terms(
+    logits: Tensor, alpha: float, gamma: float
+) -> Tuple[Tensor, Tensor]:
     """Loss and gradient of elements taken as positives (t = 1).
 
     ``loss = alpha * (1 - p)**gamma * softplus(-x)`` and
@@ -54,7 +58,9 @@ def _positive_terms(logits: Tensor, alpha: float, gamma: float):
     return loss, grad
 
 
-def _soft_terms(logits: Tensor, target: Tensor, alpha: float, gamma: float):
+def _soft_terms(
+    logits: Tensor, target: Tensor, alpha: float, gamma: float
+) -> Tuple[Tensor, Tensor]:
     """Loss and gradient for dense (one-hot or soft) targets in [0, 1].
 
     MMDetection's form: ``w = (alpha*t + (1-alpha)*(1-t)) * pt**gamma`` with
@@ -81,7 +87,14 @@ class _SigmoidFocalFunction(torch.autograd.Function):
     """Fused sigmoid focal loss; keeps only the gradient for backward."""
 
     @staticmethod
-    def forward(ctx, logits, target, weight, alpha, gamma):
+    def forward(
+        ctx: Any,
+        logits: Tensor,
+        target: Tensor,
+        weight: Optional[Tensor],
+        alpha: float,
+        gamma: float,
+    ) -> Tensor:
         if target.dtype in (
             torch.int64,
             torch.int32,
@@ -105,7 +118,8 @@ class _SigmoidFocalFunction(torch.autograd.Function):
         return save_weighted(ctx, loss, grad, weight, weight_index=2)
 
     @staticmethod
-    def backward(ctx, grad_out):
+    def backward(ctx: Any, grad_out: Tensor) -> Tuple[Optional[Tensor], ...]:
+        grad_logits: Optional[Tensor]
         grad_logits, grad_weight = weighted_backward(ctx, grad_out)
         if not ctx.needs_input_grad[0]:
             grad_logits = None

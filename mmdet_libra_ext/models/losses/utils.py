@@ -2,7 +2,7 @@
 
 import logging
 import math
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -88,7 +88,7 @@ def check_finite(**values: float) -> None:
 
 
 def save_weighted(
-    ctx,
+    ctx: Any,
     loss: Tensor,
     grad: Tensor,
     weight: Optional[Tensor],
@@ -109,7 +109,9 @@ def save_weighted(
     return loss
 
 
-def weighted_backward(ctx, grad_out: Tensor):
+def weighted_backward(
+    ctx: Any, grad_out: Tensor
+) -> Tuple[Tensor, Optional[Tensor]]:
     """Gradients of the input and of the weight saved by
     :func:`save_weighted`."""
     grad, unweighted = ctx.saved_tensors

@@ -1,6 +1,6 @@
 """Balanced Feature Pyramid (Libra R-CNN, Pang et al., CVPR 2019)."""
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -38,7 +38,9 @@ class SDPANonLocal2d(NonLocal2d):
         **kwargs: Arguments of mmcv's ``NonLocal2d``.
     """
 
-    def __init__(self, *args, use_sdpa='auto', **kwargs) -> None:
+    def __init__(
+        self, *args: Any, use_sdpa: str = 'auto', **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if self.mode != 'embedded_gaussian':
             raise ValueError(
@@ -193,7 +195,7 @@ class BFP(BaseModule):
         refine_type: Optional[str] = None,
         conv_cfg: OptConfigType = None,
         norm_cfg: OptConfigType = None,
-        use_sdpa='auto',
+        use_sdpa: str = 'auto',
         # MMDetection's signature; the dict is never mutated.
         init_cfg: OptMultiConfig = dict(  # noqa: B006
             type='Xavier', layer='Conv2d', distribution='uniform'

@@ -1,6 +1,9 @@
 """Instance-balanced positive sampler (Libra R-CNN), vectorised in torch."""
 
+from typing import Any
+
 import torch
+from mmdet.models.task_modules.assigners import AssignResult
 from torch import Tensor
 
 from mmdet_libra_ext.registry import TASK_UTILS
@@ -32,7 +35,7 @@ class InstanceBalancedPosSampler(TorchRandomSampler):
     """
 
     def _sample_pos(
-        self, assign_result, num_expected: int, **kwargs
+        self, assign_result: AssignResult, num_expected: int, **kwargs: Any
     ) -> Tensor:
         """Sample ``num_expected`` positives balanced over instances."""
         gt_inds = assign_result.gt_inds

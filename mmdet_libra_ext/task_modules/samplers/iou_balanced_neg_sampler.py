@@ -1,8 +1,9 @@
 """IoU-balanced negative sampler (Libra R-CNN), vectorised in torch."""
 
-from typing import Optional
+from typing import Any, Optional
 
 import torch
+from mmdet.models.task_modules.assigners import AssignResult
 from torch import Tensor
 
 from mmdet_libra_ext.registry import TASK_UTILS
@@ -77,7 +78,7 @@ class IoUBalancedNegSampler(TorchRandomSampler):
         neg_pos_ub: int = -1,
         add_gt_as_proposals: bool = True,
         generator: Optional[torch.Generator] = None,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             num,
@@ -141,7 +142,7 @@ class IoUBalancedNegSampler(TorchRandomSampler):
         return bins
 
     def _sample_neg(
-        self, assign_result, num_expected: int, **kwargs
+        self, assign_result: AssignResult, num_expected: int, **kwargs: Any
     ) -> Tensor:
         """Sample ``num_expected`` negatives, balanced over IoU bins."""
         all_iou = assign_result.max_overlaps

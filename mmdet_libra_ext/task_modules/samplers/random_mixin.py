@@ -1,15 +1,18 @@
 """Common base of the samplers: MMDetection's sampler interface, torch RNG."""
 
-from typing import Optional
+from typing import Any, Optional
 
 import torch
+from mmdet.models.task_modules.assigners import AssignResult
 from mmdet.models.task_modules.samplers import BaseSampler
 from torch import Tensor
 
 from .utils import candidates
 
 
-def check_sampler_args(num, pos_fraction, neg_pos_ub=-1) -> None:
+def check_sampler_args(
+    num: Any, pos_fraction: Any, neg_pos_ub: Any = -1
+) -> None:
     """Refuse the arguments every sampler shares, naming the bad one."""
     if not isinstance(num, int) or isinstance(num, bool) or num <= 0:
         raise ValueError(f'num must be a positive int, got {num!r}')
@@ -51,7 +54,7 @@ class TorchRandomSampler(BaseSampler):
         neg_pos_ub: int = -1,
         add_gt_as_proposals: bool = True,
         generator: Optional[torch.Generator] = None,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         check_sampler_args(num, pos_fraction, neg_pos_ub)
         super().__init__(
@@ -72,13 +75,13 @@ class TorchRandomSampler(BaseSampler):
         return inds.index_select(0, perm[:num_expected])
 
     def _sample_pos(
-        self, assign_result, num_expected: int, **kwargs
+        self, assign_result: AssignResult, num_expected: int, **kwargs: Any
     ) -> Tensor:
         """Uniformly random positives."""
         return self._random_from(assign_result.gt_inds > 0, num_expected)
 
     def _sample_neg(
-        self, assign_result, num_expected: int, **kwargs
+        self, assign_result: AssignResult, num_expected: int, **kwargs: Any
     ) -> Tensor:
         """Uniformly random negatives."""
         return self._random_from(assign_result.gt_inds == 0, num_expected)
