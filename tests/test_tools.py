@@ -66,42 +66,26 @@ def _shares(log):
     return share
 
 
-def test_analyze_sampling(tmp_path, shapes_root):
-    out = tmp_path / 'samp.png'
+def _analyze_sampling(tmp_path, shapes_root, *args):
+    """Run tools/analyze_sampling.py on two batches; its log."""
+    out = tmp_path / 'sampling.png'
     log = _run(
-        [
-            osp.join(ROOT, 'tools', 'analyze_sampling.py'),
-            '--batches',
-            '2',
-            '--data-root',
-            shapes_root,
-            '--out',
-            str(out),
-        ],
+        [osp.join(ROOT, 'tools', 'analyze_sampling.py'), *args]
+        + ['--batches', '2', '--data-root', shapes_root, '--out', str(out)],
         ROOT,
     )
     assert out.stat().st_size > 10_000
-    share = _shares(log)
+    return log
+
+
+def test_analyze_sampling(tmp_path, shapes_root):
+    share = _shares(_analyze_sampling(tmp_path, shapes_root))
     # IoU-balanced sampling takes many more hard negatives than random.
     assert share['IoU-balanced (ours)'][1] > share['random'][1] + 15
 
 
 def test_analyze_sampling_rpn_anchors(tmp_path, shapes_root):
-    out = tmp_path / 'rpn.png'
-    log = _run(
-        [
-            osp.join(ROOT, 'tools', 'analyze_sampling.py'),
-            '--rpn',
-            '--batches',
-            '2',
-            '--data-root',
-            shapes_root,
-            '--out',
-            str(out),
-        ],
-        ROOT,
-    )
-    assert out.stat().st_size > 10_000
+    log = _analyze_sampling(tmp_path, shapes_root, '--rpn')
     share = _shares(log)
     # The demo's ~16k anchors per image, 8 images, most of them at IoU 0.
     assert share['all candidates'][0] > 50
