@@ -37,7 +37,6 @@ which the table keeps apart.
 import argparse
 import concurrent.futures as futures
 import datetime
-import glob
 import json
 import os
 import os.path as osp
@@ -49,6 +48,7 @@ import time
 from typing import Optional
 
 from pretrain_backbone import data_root_options, schedule_options, train_script
+from report import METRICS, is_val, load_scalars
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = 'configs'
@@ -206,14 +206,6 @@ PLANS = {
         ]
     ],
 }
-METRICS = (
-    'bbox_mAP',
-    'bbox_mAP_50',
-    'bbox_mAP_75',
-    'bbox_mAP_s',
-    'bbox_mAP_m',
-    'bbox_mAP_l',
-)
 #: The RPN variants' metrics: proposal recall averaged over IoU 0.5:0.95.
 RPN_METRICS = ('AR@100', 'AR@300', 'AR@1000')
 
@@ -222,27 +214,10 @@ def is_transfer(variant: str) -> bool:
     return VARIANTS[variant].startswith('transfer/')
 
 
-def _is_val(record: dict) -> bool:
-    return any(k.startswith('coco/') for k in record)
-
-
 def read_run(work_dir: str) -> dict:
     """Final COCO metrics and the median time per iteration of a run."""
-    files = sorted(
-        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
-    )
-    if not files:
-        raise RuntimeError(f'no scalars.json under {work_dir}')
-    # A resumed run logs its steps after the resume point into a new
-    # timestamped folder, a restarted one all of them: the newest record of
-    # each step wins.
-    by_step = {}
-    for file in files:
-        for line in open(file):
-            r = json.loads(line)
-            by_step[(_is_val(r), r.get('step'))] = r
-    records = [by_step[k] for k in sorted(by_step, key=lambda k: k[1])]
-    val = [r for r in records if _is_val(r)]
+    records = load_scalars(work_dir)
+    val = [r for r in records if is_val(r)]
     train = [r for r in records if 'loss' in r and 'time' in r]
     if not val or not train:
         raise RuntimeError(f'{work_dir}: no evaluation or training records')

@@ -23,15 +23,29 @@ METRICS = (
 )
 
 
+def is_val(record):
+    """Whether a scalars record is an evaluation (``coco/...`` keys)."""
+    return any(k.startswith('coco/') for k in record)
+
+
 def load_scalars(work_dir):
-    """Records of the newest run's ``vis_data/scalars.json``."""
+    """The records of a run's ``*/vis_data/scalars.json``, by step. A run
+    resumed with ``--resume`` logs the steps after the resume point into a
+    new timestamped folder, a restarted one all of them: the newest record
+    of each step (training or evaluation) wins."""
     files = sorted(
         glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
     )
     if not files:
         raise FileNotFoundError(f'no */vis_data/scalars.json in {work_dir}')
-    with open(files[-1]) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    by_step = {}
+    for file in files:
+        with open(file) as f:
+            for line in f:
+                if line.strip():
+                    r = json.loads(line)
+                    by_step[(is_val(r), r.get('step'))] = r
+    return [by_step[k] for k in sorted(by_step, key=lambda k: k[1])]
 
 
 def weight_traces(work_dirs, labels, out):
