@@ -234,6 +234,11 @@ def test_ablation_rpn_variants_record_proposal_recall(tmp_path, shapes_root):
     table = _run([tool, 'table', '--results', results], ROOT)
     assert '| variant | seeds | AR@100 | AR@300 | AR@1000 | s/iter |' in table
     assert '| RPN: Libra (all three) | 0 |' in table
+    # Detector runs in the same file have no proposal recall.
+    json.dump(
+        recs + [dict(variant='baseline', seed=0, epochs=1, bbox_mAP=0.1)],
+        open(results, 'w'),
+    )
     out = _run(
         [
             tool,
@@ -419,5 +424,6 @@ def test_ablation_plans_and_schedules():
     # The RPN table: five RPN variants, the beta row and the Libra Faster
     # R-CNN with a Libra RPN, 5 seeds each.
     rpn = sum(ablation.PLANS['rpn'], [])
-    assert len(rpn) == 7 and all(seeds == [0, 1, 2, 3, 4] for *_, seeds in rpn)
+    assert len(rpn) == 9 and all(seeds == [0, 1, 2, 3, 4] for *_, seeds in rpn)
+    assert len(ablation.PLANS['rpn'][0]) == 7  # the main table first
     assert {v for v, *_ in rpn} == {v for v in ablation.VARIANTS if 'RPN' in v}
