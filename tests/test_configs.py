@@ -2,11 +2,15 @@
 
 import glob
 import os.path as osp
+import sys
 
 import pytest
 from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(ROOT, 'tests'))
+from config_dicts import without  # noqa: E402
+
 CONFIGS = sorted(
     glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
 )
@@ -64,20 +68,6 @@ def _demo(name):
     )
 
 
-def _without(cfg_dict, *paths):
-    """A copy of a nested dict with the given dotted paths removed."""
-    import copy
-
-    d = copy.deepcopy(cfg_dict)
-    for path in paths:
-        *parents, last = path.split('.')
-        node = d
-        for k in parents:
-            node = node[k]
-        node.pop(last)
-    return d
-
-
 SAMPLING = ('model.train_cfg.rcnn.sampler', 'model.train_cfg.rpn')
 NECK = ('model.neck',)
 LOSS = ('model.roi_head.bbox_head.loss_bbox',)
@@ -103,7 +93,7 @@ RPN_LOSS = ('model.rpn_head.loss_bbox',)
 def test_ablation_configs_change_only_their_component(base, name, changed):
     base = _demo(base).to_dict()
     cfg = _demo(name).to_dict()
-    assert _without(cfg, *changed) == _without(base, *changed)
+    assert without(cfg, *changed) == without(base, *changed)
     for path in changed:
         node = cfg
         for k in path.split('.'):
@@ -123,7 +113,7 @@ def test_libra_is_the_three_components_together():
 def test_mmdet_reference_differs_from_ours_only_in_types():
     ours = _demo('libra-faster-rcnn').to_dict()
     ref = _demo('mmdet-libra-faster-rcnn').to_dict()
-    assert _without(ours, 'model') == _without(ref, 'model')
+    assert without(ours, 'model') == without(ref, 'model')
     text = str(ours['model']).replace("'mmdet_libra_ext.", "'")
     assert text == str(ref['model']) != str(ours['model'])
 
@@ -164,7 +154,7 @@ def test_rpn_demo_is_the_baseline_demo_as_an_rpn():
         assert rpn[key]['metric'] == 'proposal_fast'
         assert tuple(rpn[key]['proposal_nums']) == (100, 300, 1000)
     keep = ('model', 'val_evaluator', 'test_evaluator')
-    assert _without(rpn, *keep) == _without(frcnn, *keep)
+    assert without(rpn, *keep) == without(frcnn, *keep)
 
 
 def test_libra_rpn_is_the_three_components_together():
@@ -186,7 +176,7 @@ def test_libra_faster_rcnn_with_libra_rpn():
     cfg = _demo('libra-faster-rcnn-libra-rpn').to_dict()
     libra = _demo('libra-faster-rcnn').to_dict()
     changed = RPN_SAMPLING + RPN_LOSS
-    assert _without(cfg, *changed) == _without(libra, *changed)
+    assert without(cfg, *changed) == without(libra, *changed)
     rpn = _demo('libra-rpn').model
     assert cfg['model']['rpn_head'] == rpn.rpn_head.to_dict()
     ours = cfg['model']['train_cfg']['rpn']['sampler']

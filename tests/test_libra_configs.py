@@ -1,13 +1,16 @@
 """The COCO Libra configs are MMDetection's stock recipes with our types."""
 
-import copy
 import os.path as osp
+import sys
 
 import mmdet
 import pytest
 from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(ROOT, 'tests'))
+from config_dicts import without  # noqa: E402
+
 STOCK = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'libra_rcnn')
 NAMES = [
     'libra-faster-rcnn_r50_fpn_1x_coco.py',
@@ -55,18 +58,6 @@ def _cfg(name):
     return Config.fromfile(osp.join(ROOT, 'configs', 'libra_rcnn', name))
 
 
-def _drop(d, *paths):
-    """A copy of ``d`` without the dotted ``paths`` (where present)."""
-    d = copy.deepcopy(d)
-    for path in paths:
-        *parents, last = path.split('.')
-        node = d
-        for k in parents:
-            node = node[k]
-        node.pop(last, None)
-    return d
-
-
 RPN_PARTS = ('model.rpn_head.loss_bbox', 'model.train_cfg.rpn.sampler')
 
 
@@ -92,14 +83,14 @@ def test_libra_rpn_is_the_stock_rpn_with_the_three_components():
         'custom_hooks',
         'default_hooks',
     )
-    assert descope(_drop(ours, *parts)) == descope(_drop(stock, *parts))
+    assert descope(without(ours, *parts)) == descope(without(stock, *parts))
 
 
 def test_libra_faster_rcnn_with_libra_rpn_changes_only_the_rpn():
     ours = _cfg('libra-faster-rcnn-libra-rpn_r50_fpn_1x_coco.py').to_dict()
     libra = _cfg('libra-faster-rcnn_r50_fpn_1x_coco.py').to_dict()
     rpn = _cfg('libra-rpn_r50_fpn_1x_coco.py').to_dict()
-    assert _drop(ours, *RPN_PARTS) == _drop(libra, *RPN_PARTS)
+    assert without(ours, *RPN_PARTS) == without(libra, *RPN_PARTS)
     assert (
         ours['model']['rpn_head']['loss_bbox']
         == rpn['model']['rpn_head']['loss_bbox']
