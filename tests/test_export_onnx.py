@@ -48,23 +48,13 @@ def trained(name, tmp_path, shapes_root):
 
 def initial(name, tmp_path):
     """The demo config and its initial weights (seed 0) as a checkpoint."""
-    import torch
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
-    from mmengine.config import Config
+    sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
+    from bench_deploy import initial_checkpoint
 
-    import mmdet_libra_ext  # noqa: F401
-
-    register_all_modules()
     config = osp.join(
         ROOT, 'configs', 'demo', f'{name}_r18_fpn_shapes_demo.py'
     )
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(config).model)
-    model.init_weights()
-    path = str(tmp_path / f'{name}.pth')
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    return config, path
+    return config, initial_checkpoint(config, str(tmp_path / f'{name}.pth'))
 
 
 def run_tool(args):

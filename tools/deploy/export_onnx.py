@@ -44,6 +44,7 @@ import tempfile
 
 import numpy as np
 import torch
+from mmdet.evaluation.functional import bbox_overlaps
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from mmdeploy_compat import torch_compat  # noqa: E402
@@ -126,14 +127,6 @@ def deploy_config(model_cfg, shape_hw, save_file):
     )
 
 
-def box_iou(a, b):
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area = lambda x: np.clip(x[:, 2:] - x[:, :2], 0, None).prod(-1)  # noqa
-    return inter / np.maximum(area(a)[:, None] + area(b)[None] - inter, 1e-9)
-
-
 def matched(src, dst, score_thr, iou_tol, score_tol):
     """``(matched, total)``: of the detections of ``src`` (boxes, scores,
     labels) scoring at least ``score_thr``, how many have a detection of
@@ -145,7 +138,7 @@ def matched(src, dst, score_thr, iou_tol, score_tol):
     if not len(sb) or not len(db):
         return 0, len(sb)
     ok = (
-        (box_iou(sb, db) >= iou_tol)
+        (bbox_overlaps(sb, db) >= iou_tol)
         & (sl[:, None] == dl[None])
         & (np.abs(ss[:, None] - ds[None]) <= score_tol)
     )
