@@ -4,6 +4,7 @@ itself), so that the README cannot drift from the code."""
 import os
 import os.path as osp
 import re
+import shlex
 import subprocess
 import sys
 
@@ -30,6 +31,29 @@ def commands():
 def test_run_tests_sh_is_ci():
     ci = open(osp.join(ROOT, '.ci', 'run')).read()
     assert 'bash tools/run_tests.sh' in ci
+
+
+def _collected(*args):
+    out = subprocess.run(
+        [sys.executable, '-m', 'pytest', '--collect-only', '-q', *args]
+        + [osp.join('tests', 'test_train_distributed.py')],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    return [ln for ln in out.stdout.splitlines() if '::' in ln]
+
+
+def test_plain_pytest_is_fast_and_the_test_command_runs_all():
+    """A plain pytest leaves the end-to-end trainings out; the README's
+    test command (and so CI) selects them too."""
+    assert _collected() == []
+    script = open(osp.join(ROOT, 'tools', 'run_tests.sh')).read()
+    command = re.search(r'^\s*\S+ -m pytest .*$', script, flags=re.M)
+    marker = re.search(r'-m "[^"]+"', command.group(0)).group(0)
+    everything = _collected(*shlex.split(marker))
+    assert len(everything) == 2
+    assert _collected('-m', 'slow') == everything
 
 
 def test_pip_commands_are_the_installers():

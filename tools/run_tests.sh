@@ -12,8 +12,10 @@ bash tools/install.sh
 set +e
 # Two pytest workers, one per core, each test file on one worker (module
 # fixtures train once); the trainings the tests start use one thread each.
+# The whole suite: the end-to-end trainings (marked slow, which a plain
+# pytest leaves out) too; '-m "not slow"' after it runs the fast part only.
 OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}" \
-    .venv/bin/python -m pytest -n 2 --dist loadfile "$@"
+    .venv/bin/python -m pytest -n 2 --dist loadfile -m "slow or not slow" "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
