@@ -359,7 +359,9 @@ def test_ablation_plans_and_schedules():
     assert counts['transfer: Libra + ALWA'] == 5
     assert counts['transfer: baseline + ALWA [weighted_stats=False]'] == 3
     assert counts['transfer: baseline + ALWA [CIoU]'] == 3
-    assert len(counts) == 4 + 6 + 1 + 4
+    candidate = f'transfer: baseline + ALWA [{ablation.ALWA_CANDIDATE}]'
+    assert counts[candidate] == 5
+    assert len(counts) == 4 + len(ablation.ALWA_OPTIONS) + 1 + 4
     # Seed by seed across the main rows first.
     args = type('Args', (), dict(plan='transfer', seeds_given=None))
     runs = ablation.planned_runs(args)
@@ -370,7 +372,15 @@ def test_ablation_plans_and_schedules():
         ('transfer: Libra + ALWA', 0),
         ('transfer: baseline', 1),
     ]
-    assert len(runs) == 4 * 5 + 6 * 3
+    assert len(runs) == (4 + 1) * 5 + (len(ablation.ALWA_OPTIONS) - 1) * 3
+    # The candidate's seeds come before the other options'.
+    assert runs[20][:3] == (
+        'transfer: baseline + ALWA',
+        0,
+        ablation.ALWA_CANDIDATE,
+    )
+    demo = ablation.PLANS['alwa-demo']
+    assert [v for v, *_ in demo[0]] == ['baseline', 'baseline + ALWA']
     # The RPN table: five RPN variants, the beta row and the Libra Faster
     # R-CNN with a Libra RPN, 5 seeds each.
     rpn = sum(ablation.PLANS['rpn'], [])

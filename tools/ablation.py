@@ -97,24 +97,28 @@ MAIN_VARIANTS = [
 
 #: ALWA settings a user would try first (options of the ALWA hook, the
 #: second custom hook of every ALWA config).
+_ALWA = 'custom_hooks.1.'
+_RPN_ONLY = _ALWA + 'pairs=[(loss_rpn_cls,loss_rpn_bbox)]'
+_DIFF_STD = _ALWA + 'statistic=diff_std'
 ALWA_OPTIONS = {
-    'warmup_iters=100': ['custom_hooks.1.warmup_iters=100'],
-    'weight_bounds=(0.5, 1)': ['custom_hooks.1.weight_bounds=(0.5,1.0)'],
-    'weighted_stats=False': ['custom_hooks.1.weighted_stats=False'],
-    'statistic=mean+std': ['custom_hooks.1.statistic=mean+std'],
+    'warmup_iters=100': [_ALWA + 'warmup_iters=100'],
+    'weight_bounds=(0.5, 1)': [_ALWA + 'weight_bounds=(0.5,1.0)'],
+    'weighted_stats=False': [_ALWA + 'weighted_stats=False'],
+    'statistic=mean+std': [_ALWA + 'statistic=mean+std'],
     # Noise without trend (see ALWAHook's statistic='diff_std').
-    'statistic=diff_std': ['custom_hooks.1.statistic=diff_std'],
+    'statistic=diff_std': [_DIFF_STD],
     'statistic=diff_std, weighted_stats=False': [
-        'custom_hooks.1.statistic=diff_std',
-        'custom_hooks.1.weighted_stats=False',
+        _DIFF_STD,
+        _ALWA + 'weighted_stats=False',
     ],
+    # The RPN's pair only, as the authors' code does (its RoI head ignores
+    # the ALWA arguments).
+    'pairs=RPN': [_RPN_ONLY],
+    'pairs=RPN, statistic=diff_std': [_RPN_ONLY, _DIFF_STD],
 }
-#: The ALWA settings proposed to avoid the published rule's loss, tried in
-#: both regimes.
-ALWA_CANDIDATES = (
-    'statistic=diff_std',
-    'statistic=diff_std, weighted_stats=False',
-)
+#: The ALWA setting proposed to avoid the published rule's loss, run with 5
+#: seeds in both regimes (configs/alwa/*alwa-rpn-diffstd*).
+ALWA_CANDIDATE = 'pairs=RPN, statistic=diff_std'
 #: The RoI head's regression loss (the baseline's is L1).
 _BOX = 'model.roi_head.bbox_head.'
 LOSSES = {
@@ -142,8 +146,17 @@ PLANS = {
             for v in ('baseline', 'Libra', 'baseline + ALWA', 'Libra + ALWA')
         ],
         [
+            (
+                TRANSFER + 'baseline + ALWA',
+                ALWA_CANDIDATE,
+                ALWA_OPTIONS[ALWA_CANDIDATE],
+                FIVE,
+            )
+        ],
+        [
             (TRANSFER + 'baseline + ALWA', label, opts, THREE)
             for label, opts in ALWA_OPTIONS.items()
+            if label != ALWA_CANDIDATE
         ],
     ],
     # The rest of the transfer table: a control and the regression losses.
@@ -169,14 +182,26 @@ PLANS = {
             for v in ('baseline', 'baseline + ALWA')
         ],
     ],
-    # The candidate ALWA settings in the demo regime (run with the demo
-    # table's --epochs 6, to pair with its rows).
+    # The candidate ALWA setting in the demo regime (run with the demo
+    # table's --epochs 6), paired with the baseline's seeds, then on Libra.
     'alwa-demo': [
         [
-            (v, label, ALWA_OPTIONS[label], FIVE)
-            for label in ALWA_CANDIDATES
-            for v in ('baseline + ALWA', 'Libra + ALWA')
-        ]
+            ('baseline', None, [], FIVE),
+            (
+                'baseline + ALWA',
+                ALWA_CANDIDATE,
+                ALWA_OPTIONS[ALWA_CANDIDATE],
+                FIVE,
+            ),
+        ],
+        [
+            (
+                'Libra + ALWA',
+                ALWA_CANDIDATE,
+                ALWA_OPTIONS[ALWA_CANDIDATE],
+                FIVE,
+            )
+        ],
     ],
     # The Libra RPN table (run with the demo table's --epochs 6): every RPN
     # component alone and together, Balanced L1's beta, and the Libra

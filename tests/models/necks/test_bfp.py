@@ -269,11 +269,21 @@ def _export_and_run(model, xs, dynamo, path):
     return [torch.from_numpy(o) for o in session.run(None, feeds)]
 
 
-@pytest.mark.parametrize(
-    'dynamo', [False, True], ids=['torchscript', 'dynamo']
-)
-@pytest.mark.parametrize('refine_type', [None, 'conv', 'non_local'])
-@pytest.mark.parametrize('refine_level', [0, 1, 2, 3, 4])
+REFINE_TYPES = [None, 'conv', 'non_local']
+# TorchScript export (fast): every refine level with every refine type.
+# Dynamo export (several seconds each): every level once, the types in
+# turn, so that each type is exported at one level at least.
+EXPORT_CASES = [
+    pytest.param(False, t, lvl, id=f'torchscript-{t}-{lvl}')
+    for t in REFINE_TYPES
+    for lvl in range(5)
+] + [
+    pytest.param(True, REFINE_TYPES[lvl % 3], lvl, id=f'dynamo-{lvl}')
+    for lvl in range(5)
+]
+
+
+@pytest.mark.parametrize('dynamo,refine_type,refine_level', EXPORT_CASES)
 def test_exports_to_onnx_with_mmdet_values(
     dynamo, refine_type, refine_level, tmp_path
 ):
