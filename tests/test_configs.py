@@ -181,3 +181,50 @@ def test_libra_faster_rcnn_with_libra_rpn():
     assert cfg['model']['rpn_head'] == rpn.rpn_head.to_dict()
     ours = cfg['model']['train_cfg']['rpn']['sampler']
     assert ours == dict(rpn.train_cfg.rpn.sampler.to_dict(), neg_pos_ub=5)
+
+
+@pytest.mark.parametrize(
+    'folder, published, candidate',
+    [
+        (
+            'alwa',
+            'faster-rcnn_r50_fpn_alwa_1x_coco',
+            'faster-rcnn_r50_fpn_alwa-rpn-diffstd_1x_coco',
+        ),
+        (
+            'demo',
+            'alwa-faster-rcnn_r18_fpn_shapes_demo',
+            'alwa-rpn-diffstd-faster-rcnn_r18_fpn_shapes_demo',
+        ),
+        (
+            'transfer',
+            'alwa-faster-rcnn_r18_fpn_crowded-transfer',
+            'alwa-rpn-diffstd-faster-rcnn_r18_fpn_crowded-transfer',
+        ),
+    ],
+)
+def test_shipped_alwa_setting_is_the_evidenced_one(
+    folder, published, candidate
+):
+    """The ready-made ALWA configs are the published ALWA configs with the
+    options of the ablation rows that measured them, and nothing else."""
+    import argparse
+
+    from mmengine.config import DictAction
+
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import ablation
+
+    def load(name):
+        return Config.fromfile(osp.join(ROOT, 'configs', folder, name + '.py'))
+
+    want = load(published)
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--o', nargs='+', action=DictAction)
+    options = ablation.ALWA_OPTIONS[ablation.ALWA_CANDIDATE]
+    want.merge_from_dict(parser.parse_args(['--o', *options]).o)
+    got = load(candidate)
+    assert got.to_dict() == want.to_dict()
+    hook = got.custom_hooks[1]
+    assert hook.statistic == 'diff_std'
+    assert hook.pairs == [('loss_rpn_cls', 'loss_rpn_bbox')]

@@ -1,0 +1,17 @@
+# ALWA on the Faster R-CNN transfer recipe in the setting that does not lose
+# accuracy in this package's evidence (docs/transfer.md): the RPN's
+# classification weight only, as the authors' code applies ALWA to Faster
+# R-CNN, from the trend-free statistic 'diff_std'. Window 40 iterations, as
+# in ./alwa-faster-rcnn_r18_fpn_crowded-transfer.py.
+_base_ = './faster-rcnn_r18_fpn_crowded-transfer.py'
+
+custom_hooks = [
+    dict(type='mmdet_libra_ext.WeightsOnlyCheckpointHook'),
+    dict(
+        type='mmdet_libra_ext.ALWAHook',
+        interval=40,
+        statistic='diff_std',
+        pairs=[('loss_rpn_cls', 'loss_rpn_bbox')],
+    ),
+    dict(type='mmdet_libra_ext.ResumableRandomnessHook'),
+]
