@@ -361,7 +361,8 @@ def test_ablation_plans_and_schedules():
     assert counts['transfer: baseline + ALWA [CIoU]'] == 3
     candidate = f'transfer: baseline + ALWA [{ablation.ALWA_CANDIDATE}]'
     assert counts[candidate] == 5
-    assert len(counts) == 4 + len(ablation.ALWA_OPTIONS) + 1 + 4
+    assert counts[candidate.replace('baseline', 'Libra')] == 5
+    assert len(counts) == 4 + len(ablation.ALWA_OPTIONS) + 1 + 1 + 4
     # Seed by seed across the main rows first.
     args = type('Args', (), dict(plan='transfer', seeds_given=None))
     runs = ablation.planned_runs(args)
@@ -372,7 +373,7 @@ def test_ablation_plans_and_schedules():
         ('transfer: Libra + ALWA', 0),
         ('transfer: baseline', 1),
     ]
-    assert len(runs) == (4 + 1) * 5 + (len(ablation.ALWA_OPTIONS) - 1) * 3
+    assert len(runs) == (4 + 2) * 5 + (len(ablation.ALWA_OPTIONS) - 1) * 3
     # The candidate's seeds come before the other options'.
     assert runs[20][:3] == (
         'transfer: baseline + ALWA',

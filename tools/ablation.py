@@ -147,11 +147,12 @@ PLANS = {
         ],
         [
             (
-                TRANSFER + 'baseline + ALWA',
+                TRANSFER + v,
                 ALWA_CANDIDATE,
                 ALWA_OPTIONS[ALWA_CANDIDATE],
                 FIVE,
             )
+            for v in ('baseline + ALWA', 'Libra + ALWA')
         ],
         [
             (TRANSFER + 'baseline + ALWA', label, opts, THREE)
