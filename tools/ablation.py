@@ -133,6 +133,13 @@ LOSSES = {
     ],
 }
 FIVE, THREE = [0, 1, 2, 3, 4], [0, 1, 2]
+
+
+def _candidate_row(variant: str) -> tuple:
+    """``variant`` with the candidate ALWA setting, 5 seeds."""
+    return (variant, ALWA_CANDIDATE, ALWA_OPTIONS[ALWA_CANDIDATE], FIVE)
+
+
 #: The RPN's negative sampler.
 _NEG = 'model.train_cfg.rpn.sampler.neg_sampler.'
 
@@ -146,12 +153,7 @@ PLANS = {
             for v in ('baseline', 'Libra', 'baseline + ALWA', 'Libra + ALWA')
         ],
         [
-            (
-                TRANSFER + v,
-                ALWA_CANDIDATE,
-                ALWA_OPTIONS[ALWA_CANDIDATE],
-                FIVE,
-            )
+            _candidate_row(TRANSFER + v)
             for v in ('baseline + ALWA', 'Libra + ALWA')
         ],
         [
@@ -186,23 +188,8 @@ PLANS = {
     # The candidate ALWA setting in the demo regime (run with the demo
     # table's --epochs 6), paired with the baseline's seeds, then on Libra.
     'alwa-demo': [
-        [
-            ('baseline', None, [], FIVE),
-            (
-                'baseline + ALWA',
-                ALWA_CANDIDATE,
-                ALWA_OPTIONS[ALWA_CANDIDATE],
-                FIVE,
-            ),
-        ],
-        [
-            (
-                'Libra + ALWA',
-                ALWA_CANDIDATE,
-                ALWA_OPTIONS[ALWA_CANDIDATE],
-                FIVE,
-            )
-        ],
+        [('baseline', None, [], FIVE), _candidate_row('baseline + ALWA')],
+        [_candidate_row('Libra + ALWA')],
     ],
     # The Libra RPN table (run with the demo table's --epochs 6): every RPN
     # component alone and together, Balanced L1's beta, and the Libra

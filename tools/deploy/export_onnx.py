@@ -44,7 +44,6 @@ import tempfile
 
 import numpy as np
 import torch
-from mmdet.evaluation.functional import bbox_overlaps
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from mmdeploy_compat import torch_compat  # noqa: E402
@@ -137,6 +136,8 @@ def matched(src, dst, score_thr, iou_tol, score_tol):
     sb, ss, sl = sb[keep], ss[keep], sl[keep]
     if not len(sb) or not len(db):
         return 0, len(sb)
+    from mmdet.evaluation.functional import bbox_overlaps
+
     ok = (
         (bbox_overlaps(sb, db) >= iou_tol)
         & (sl[:, None] == dl[None])
