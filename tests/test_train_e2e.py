@@ -251,24 +251,28 @@ def test_alwa_demo_trains_logs_and_resumes(shapes_root, mmdet_tools, tmp_path):
     assert 'COCO box mAP' in log
     for png in ('losses.png', 'loss_weights.png', 'alwa_losses.png'):
         assert osp.getsize(osp.join(work, 'report', png)) > 5000
-    # Several runs' weight traces side by side (here the same run twice).
-    traces = str(tmp_path / 'traces.png')
-    log = run(
-        [
-            sys.executable,
-            osp.join(ROOT, 'tools', 'report.py'),
-            '--traces',
-            work,
-            work,
-            '--labels',
-            'a=1: x',
-            'b',
-            '--out',
-            traces,
-        ],
-        cwd=ROOT,
-    )
-    assert 'ALWA weight traces' in log and osp.getsize(traces) > 5000
+    # Several runs' weight traces side by side (here the same run again):
+    # one column of panels up to 6 runs, two columns beyond.
+    import matplotlib.image
+
+    for n, width in ((2, 700), (7, 1400)):
+        traces = str(tmp_path / f'traces{n}.png')
+        log = run(
+            [
+                sys.executable,
+                osp.join(ROOT, 'tools', 'report.py'),
+                '--traces',
+                *[work] * n,
+                '--labels',
+                'a=1: x',
+                *'bcdefg'[: n - 1],
+                '--out',
+                traces,
+            ],
+            cwd=ROOT,
+        )
+        assert 'ALWA weight traces' in log and osp.getsize(traces) > 5000
+        assert matplotlib.image.imread(traces).shape[1] == width
 
 
 ALWA_LIBRA_DEMO = osp.join(

@@ -61,14 +61,19 @@ def weight_traces(work_dirs, labels, out):
         raise SystemExit(
             f'{len(work_dirs)} work dirs but {len(labels)} labels'
         )
+    # One column up to 6 panels, then two (filled row by row).
+    ncols = 1 if len(work_dirs) <= 6 else 2
+    nrows = -(-len(work_dirs) // ncols)
     fig, axes = plt.subplots(
-        len(work_dirs),
-        1,
-        figsize=(7, 1.6 * len(work_dirs) + 0.6),
+        nrows,
+        ncols,
+        figsize=(7 * ncols, 1.6 * nrows + 0.6),
         sharex=True,
         squeeze=False,
     )
-    for ax, work_dir, label in zip(axes[:, 0], work_dirs, labels):
+    for ax in axes.flat[len(work_dirs) :]:
+        ax.set_visible(False)
+    for ax, work_dir, label in zip(axes.flat, work_dirs, labels):
         records = load_scalars(work_dir)
         train = [r for r in records if 'loss' in r]
         keys = sorted(
@@ -94,7 +99,10 @@ def weight_traces(work_dirs, labels, out):
         ax.set_ylim(0, 1.05)
         ax.set_ylabel('weight', fontsize=8)
         ax.legend(fontsize=6, loc='lower left')
-    axes[-1, 0].set_xlabel('iteration')
+    for col in range(ncols):  # the lowest panel of each column
+        bottom = [ax for ax in axes[:, col] if ax.get_visible()][-1]
+        bottom.xaxis.set_tick_params(labelbottom=True)
+        bottom.set_xlabel('iteration')
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     fig.savefig(out, dpi=100)
