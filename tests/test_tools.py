@@ -362,6 +362,7 @@ def test_ablation_plans_and_schedules():
     candidate = f'transfer: baseline + ALWA [{ablation.ALWA_CANDIDATE}]'
     assert counts[candidate] == 5
     assert counts[candidate.replace('baseline', 'Libra')] == 5
+    assert counts[f'transfer: baseline + ALWA [{ablation.ALWA_WARMUP}]'] == 5
     assert len(counts) == 4 + len(ablation.ALWA_OPTIONS) + 1 + 1 + 4
     # Seed by seed across the main rows first.
     args = type('Args', (), dict(plan='transfer', seeds_given=None))
@@ -373,7 +374,7 @@ def test_ablation_plans_and_schedules():
         ('transfer: Libra + ALWA', 0),
         ('transfer: baseline', 1),
     ]
-    assert len(runs) == (4 + 2) * 5 + (len(ablation.ALWA_OPTIONS) - 1) * 3
+    assert len(runs) == (4 + 2 + 1) * 5 + (len(ablation.ALWA_OPTIONS) - 2) * 3
     # The candidate's seeds come before the other options'.
     assert runs[20][:3] == (
         'transfer: baseline + ALWA',
@@ -382,6 +383,14 @@ def test_ablation_plans_and_schedules():
     )
     demo = ablation.PLANS['alwa-demo']
     assert [v for v, *_ in demo[0]] == ['baseline', 'baseline + ALWA']
+    assert demo[2] == [
+        (
+            'baseline + ALWA',
+            'warmup_iters=100',
+            ['custom_hooks.1.warmup_iters=100'],
+            [0, 1, 2, 3, 4],
+        )
+    ]
     # The RPN table: five RPN variants, the beta row and the Libra Faster
     # R-CNN with a Libra RPN, 5 seeds each.
     rpn = sum(ablation.PLANS['rpn'], [])
