@@ -97,6 +97,9 @@ def test_analyze_sampling_rpn_anchors(tmp_path, shapes_root):
         share["IoU-balanced (ours, bin_range='negatives')"][1]
         > share['IoU-balanced (ours)'][1] + 10
     )
+    # floor_fraction=0.5 takes half of them from the zero-IoU background.
+    floor = "IoU-balanced (ours, bin_range='negatives', floor_fraction=0.5)"
+    assert 45 < share[floor][0] < 55
     assert re.search(
         r'all negatives in the first of 3 bins: \d+ of 8 '
         r'images',
@@ -392,8 +395,14 @@ def test_ablation_plans_and_schedules():
         )
     ]
     # The RPN table: five RPN variants, the beta row and the Libra Faster
-    # R-CNN with a Libra RPN, 5 seeds each.
+    # R-CNN with a Libra RPN, 5 seeds each; then the sampler's options.
     rpn = sum(ablation.PLANS['rpn'], [])
-    assert len(rpn) == 9 and all(seeds == [0, 1, 2, 3, 4] for *_, seeds in rpn)
+    assert len(rpn) == 11
+    assert all(seeds == [0, 1, 2, 3, 4] for *_, seeds in rpn)
     assert len(ablation.PLANS['rpn'][0]) == 7  # the main table first
+    floor = 'model.train_cfg.rpn.sampler.neg_sampler.floor_fraction=0.5'
+    assert [(v, opts) for v, _, opts, _ in ablation.PLANS['rpn'][2]] == [
+        ('RPN: Libra (all three)', [floor]),
+        ('Libra with Libra RPN', [floor]),
+    ]
     assert {v for v, *_ in rpn} == {v for v in ablation.VARIANTS if 'RPN' in v}

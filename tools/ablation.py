@@ -235,6 +235,12 @@ PLANS = {
                 ('floor_fraction=0.5', 'floor_fraction=0.5'),
             )
         ],
+        # Half of the negatives from the floor in the whole Libra RPN, alone
+        # and inside the Libra Faster R-CNN.
+        [
+            (v, 'floor_fraction=0.5', [_NEG + 'floor_fraction=0.5'], FIVE)
+            for v in (RPN + 'Libra (all three)', 'Libra with Libra RPN')
+        ],
     ],
     # Balanced L1 with beta = 0.11 on the demo Libra RetinaNet: this
     # package's continuous-gradient formula against MMDetection's.
