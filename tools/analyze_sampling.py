@@ -1,6 +1,6 @@
 """IoU distribution of sampled negatives: random vs IoU-balanced sampling.
 
-Runs the RoI assigner of CONFIG and four samplers over a few batches of the
+Runs the RoI assigner of CONFIG and five samplers over a few batches of the
 config's training data (Libra R-CNN, figure 2 argument: the share of sampled
 negatives with IoU > 0.05), prints a table and writes a histogram PNG.
 
@@ -99,6 +99,17 @@ def collect(
                 type='mmdet_libra_ext.IoUBalancedNegSampler',
                 bin_range='negatives',
                 **base,
+            )
+        ),
+        # Half of the quota from the zero-IoU floor, the rest as above.
+        "IoU-balanced (ours, bin_range='negatives', floor_fraction=0.5)": (
+            TASK_UTILS.build(
+                dict(
+                    type='mmdet_libra_ext.IoUBalancedNegSampler',
+                    bin_range='negatives',
+                    floor_fraction=0.5,
+                    **base,
+                )
             )
         ),
     }
