@@ -5,6 +5,9 @@
 # (./libra-rpn_r50_fpn_1x_coco.py explains each choice): Balanced L1 with
 # beta = 0.11 on the RPN regression and IoU-/instance-balanced anchor
 # sampling with bin_range='negatives'. BFP is already the shared neck.
+# On the demo (docs/libra_rpn.md) this RPN gains box mAP only with half of
+# its negatives from the zero-IoU background, which the paper's sampling
+# skips: model.train_cfg.rpn.sampler.neg_sampler.floor_fraction=0.5.
 _base_ = './libra-faster-rcnn_r50_fpn_1x_coco.py'
 
 model = dict(

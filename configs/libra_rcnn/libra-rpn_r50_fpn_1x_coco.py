@@ -20,6 +20,10 @@
 # Evaluated like MMDetection's RPN configs: proposal_fast, AR@100/300/1000,
 # by MMDetection's CocoMetric with its recall computation made to run with
 # numpy >= 1.24 (mmdet_libra_ext.CocoProposalMetric; MMDetection's fails).
+# On the demo (docs/libra_rpn.md) this sampling skips the zero-IoU
+# background and lowers recall; floor_fraction=0.5 (half of the negatives
+# from there) restores it: --cfg-options
+# model.train_cfg.rpn.sampler.neg_sampler.floor_fraction=0.5
 _base_ = 'mmdet::rpn/rpn_r50_fpn_1x_coco.py'
 
 custom_imports = dict(imports=['mmdet_libra_ext'], allow_failed_imports=False)
