@@ -144,8 +144,10 @@ def _candidate_row(variant: str) -> tuple:
     return (variant, ALWA_CANDIDATE, ALWA_OPTIONS[ALWA_CANDIDATE], FIVE)
 
 
-#: The RPN's negative sampler.
+#: The RPN's negative sampler, and its option that takes half of the
+#: negatives from the zero-IoU floor.
 _NEG = 'model.train_cfg.rpn.sampler.neg_sampler.'
+FLOOR_HALF = 'floor_fraction=0.5'
 
 #: name -> stages of rows (variant, label or None, cfg options, seeds).
 #: Stages run in order, each seed by seed across its rows, so that an
@@ -232,14 +234,14 @@ PLANS = {
             (RPN + '+ balanced sampling', label, [_NEG + opt], FIVE)
             for label, opt in (
                 ("bin_range='all'", 'bin_range=all'),
-                ('floor_fraction=0.5', 'floor_fraction=0.5'),
+                (FLOOR_HALF, FLOOR_HALF),
             )
         ],
         # Half of the negatives from the floor in the whole Libra RPN, alone
         # and inside the Libra Faster R-CNN (9 seeds there: its +0.04 box
         # mAP at 5 seeds is under the demo's single-run noise of 0.06).
         [
-            (v, 'floor_fraction=0.5', [_NEG + 'floor_fraction=0.5'], seeds)
+            (v, FLOOR_HALF, [_NEG + FLOOR_HALF], seeds)
             for v, seeds in (
                 (RPN + 'Libra (all three)', FIVE),
                 ('Libra with Libra RPN', list(range(9))),

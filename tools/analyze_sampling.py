@@ -86,31 +86,26 @@ def collect(
         num_bins=NUM_BINS,
     )
     random = {k: v for k, v in base.items() if k != 'num_bins'}
+
+    def ours(**options):
+        return TASK_UTILS.build(
+            dict(
+                type='mmdet_libra_ext.IoUBalancedNegSampler', **base, **options
+            )
+        )
+
     samplers = {
         'random': TASK_UTILS.build(dict(type='RandomSampler', **random)),
-        'IoU-balanced (ours)': TASK_UTILS.build(
-            dict(type='mmdet_libra_ext.IoUBalancedNegSampler', **base)
-        ),
+        'IoU-balanced (ours)': ours(),
         'IoU-balanced (MMDetection)': TASK_UTILS.build(
             dict(type='IoUBalancedNegSampler', **base)
         ),
-        "IoU-balanced (ours, bin_range='negatives')": TASK_UTILS.build(
-            dict(
-                type='mmdet_libra_ext.IoUBalancedNegSampler',
-                bin_range='negatives',
-                **base,
-            )
+        "IoU-balanced (ours, bin_range='negatives')": ours(
+            bin_range='negatives'
         ),
         # Half of the quota from the zero-IoU floor, the rest as above.
         "IoU-balanced (ours, bin_range='negatives', floor_fraction=0.5)": (
-            TASK_UTILS.build(
-                dict(
-                    type='mmdet_libra_ext.IoUBalancedNegSampler',
-                    bin_range='negatives',
-                    floor_fraction=0.5,
-                    **base,
-                )
-            )
+            ours(bin_range='negatives', floor_fraction=0.5)
         ),
     }
     model = None
