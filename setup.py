@@ -85,7 +85,7 @@ setup(
             'openmim',
             # property tests, lint and format (pinned: the rules must not
             # change under CI), types
-            'hypothesis',
+            'hypothesis==6.170.17',
             'ruff==0.17.6',
             'mypy',
         ],

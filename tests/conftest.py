@@ -2,6 +2,14 @@ import os
 import os.path as osp
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (derandomized, no
+# example database), so CI is reproducible; HYPOTHESIS_PROFILE=random
+# searches afresh (docs/testing.md).
+settings.register_profile('ci', derandomize=True, database=None)
+settings.register_profile('random', derandomize=False)
+settings.load_profile(os.environ.get('HYPOTHESIS_PROFILE', 'ci'))
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

@@ -38,10 +38,12 @@ STATISTICS = ('std', 'mean+std', 'diff_std')
 
 
 def _total(value: Union[Tensor, List[Tensor]]) -> Tensor:
-    """A loss entry as one detached scalar (sum over FPN levels)."""
+    """A loss entry as one detached float32 scalar (sum over FPN levels;
+    losses of other dtypes, e.g. float64 or bfloat16, are stacked with the
+    rest)."""
     if isinstance(value, Tensor):
-        return value.detach().sum()
-    return cast(Tensor, sum(v.detach().sum() for v in value))
+        return value.detach().sum().float()
+    return cast(Tensor, sum(v.detach().sum().float() for v in value))
 
 
 def log_name(loss_key: str, what: str) -> str:
@@ -136,6 +138,15 @@ class ALWAHook(Hook):
             exponential moving mean and standard deviation over all
             iterations so far (updated with the window's values), instead of
             the hard window. Defaults to None.
+        min_weight (float): In ``[0, 1)``. A window whose rule gives a
+            weight at or below it leaves the weight as it was and logs a
+            warning. The published rule has no such guard: a window without
+            regression signal (S_reg = 0, e.g. iterations without a positive
+            sample) sets the weight to 0, and with weighted statistics
+            ``0 x S_cls`` never exceeds S_reg again, so classification
+            would stop training for good. Defaults to 0.01 (below every
+            weight the published rule reached in this package's recorded
+            runs).
     """
 
     priority = 'NORMAL'
@@ -149,6 +160,7 @@ class ALWAHook(Hook):
         weight_bounds: Optional[Sequence[float]] = None,
         warmup_iters: int = 0,
         ema_momentum: Optional[float] = None,
+        min_weight: float = 0.01,
     ) -> None:
         if (
             not isinstance(interval, int)
@@ -179,6 +191,14 @@ class ALWAHook(Hook):
             raise ValueError(
                 f'ema_momentum must be in (0, 1), got {ema_momentum!r}'
             )
+        if (
+            not isinstance(min_weight, (int, float))
+            or isinstance(min_weight, bool)
+            or not 0 <= min_weight < 1
+        ):
+            raise ValueError(
+                f'min_weight must be in [0, 1), got {min_weight!r}'
+            )
         if statistic == 'diff_std' and (
             ema_momentum is not None or interval < 3
         ):
@@ -206,6 +226,7 @@ class ALWAHook(Hook):
         self.weight_bounds = weight_bounds
         self.warmup_iters = warmup_iters
         self.ema_momentum = ema_momentum
+        self.min_weight = float(min_weight)
         self.weights: Dict[str, float] = {}
         self._steps = 0  # calls of parse_losses seen (training iterations)
         self._rows: List[Tensor] = []  # per iteration: (P, 2) raw losses
@@ -284,7 +305,21 @@ class ALWAHook(Hook):
                 s_reg = self._ema_statistic(reg_key, reg_vals)
             weight = self.weights[cls_key]
             if s_cls > s_reg:
-                weight = 1 - (s_cls - s_reg) / s_cls
+                proposed = 1 - (s_cls - s_reg) / s_cls
+                if not proposed > self.min_weight:
+                    print_log(
+                        f'ALWAHook: the window ending at iteration '
+                        f'{self._steps} would set the weight of {cls_key!r} '
+                        f'to {proposed:.4g} (S_cls={s_cls:.4g}, '
+                        f'S_reg={s_reg:.4g} of {reg_key!r}), at or below '
+                        f'min_weight={self.min_weight:g}: no regression '
+                        f'signal to balance against; the weight stays '
+                        f'{weight:.4g}',
+                        'current',
+                        logging.WARNING,
+                    )
+                    continue
+                weight = proposed
             elif not self.weighted_stats:
                 weight = 1.0
             if self.weight_bounds is not None:

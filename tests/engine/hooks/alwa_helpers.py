@@ -49,7 +49,12 @@ def loss_sequence(n, seed=0):
     return cls.astype(np.float32), reg.astype(np.float32)
 
 
-def run_hook(hook, cls, reg, levels=1):
+def run_hook(hook, cls, reg, levels=1, keys=('loss_cls', 'loss_bbox')):
+    """The weight of ``keys[0]`` before each iteration, feeding the hook
+    one (cls, reg) pair of losses per iteration."""
+    from mmdet_libra_ext.engine.hooks.alwa_hook import log_name
+
+    cls_key, reg_key = keys
     det = FakeDetector()
     hook.install(det)
     trace = []
@@ -57,13 +62,13 @@ def run_hook(hook, cls, reg, levels=1):
         # RPN-style losses come as one tensor per FPN level.
         per_level = [torch.tensor(c / levels)] * levels
         losses = {
-            'loss_cls': per_level if levels > 1 else torch.tensor(c),
-            'loss_bbox': torch.tensor(r),
+            cls_key: per_level if levels > 1 else torch.tensor(c),
+            reg_key: torch.tensor(r),
             'acc': torch.tensor(50.0),
         }
-        trace.append(hook.weights.get('loss_cls', 1.0))
+        trace.append(hook.weights.get(cls_key, 1.0))
         total, log_vars = det.parse_losses(losses)
         w = trace[-1]
         assert torch.allclose(total, torch.tensor(c * w + r), rtol=1e-5)
-        assert float(log_vars['alwa_cls_weight']) == pytest.approx(w)
+        assert float(log_vars[log_name(cls_key, 'weight')]) == pytest.approx(w)
     return trace

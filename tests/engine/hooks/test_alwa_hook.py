@@ -88,7 +88,10 @@ def test_two_stage_pairs_get_their_own_weights():
         det.parse_losses(
             {
                 'loss_rpn_cls': [torch.tensor(1.0 + i), torch.tensor(0.5)],
-                'loss_rpn_bbox': [torch.tensor(0.1), torch.tensor(0.1)],
+                'loss_rpn_bbox': [
+                    torch.tensor(0.1 + 0.02 * i),
+                    torch.tensor(0.1),
+                ],
                 'loss_cls': torch.tensor(0.5 + 0.01 * i),
                 'loss_bbox': torch.tensor(0.2 + 0.5 * i),
             }
@@ -96,6 +99,61 @@ def test_two_stage_pairs_get_their_own_weights():
     assert set(hook.weights) == {'loss_rpn_cls', 'loss_cls'}
     assert hook.weights['loss_rpn_cls'] < 1.0  # varies much more than reg
     assert hook.weights['loss_cls'] == 1.0  # varies less: untouched
+
+
+@pytest.mark.parametrize(
+    'keys', [('loss_cls', 'loss_bbox'), ('loss_rpn_cls', 'loss_rpn_bbox')]
+)
+@pytest.mark.parametrize('weighted_stats', [True, False])
+@pytest.mark.parametrize('statistic', ['std', 'mean+std', 'diff_std'])
+def test_window_without_regression_signal_keeps_the_weight(
+    statistic, weighted_stats, keys, monkeypatch
+):
+    """20 iterations with a regression loss of exactly 0 (no positive
+    sample), then 380 ordinary ones: the published rule would set the
+    weight to S_reg / S_cls = 0 at iteration 20 and, with weighted
+    statistics, keep it there for good. The first window must leave the
+    weight at 1 with a warning, and the rest must follow the rule as if
+    the run had started at iteration 20."""
+    from mmdet_libra_ext.engine.hooks import alwa_hook
+
+    warnings = []
+    monkeypatch.setattr(
+        alwa_hook, 'print_log', lambda msg, *a, **k: warnings.append(msg)
+    )
+    cls, reg = loss_sequence(400, seed=4)
+    reg = reg.copy()
+    reg[:20] = 0.0
+    options = dict(interval=20, statistic=statistic)
+    options['weighted_stats'] = weighted_stats
+    trace = run_hook(ALWAHook(**options), cls, reg, keys=keys)
+    assert trace[:21] == [1.0] * 21
+    assert len(warnings) == 1
+    assert repr(keys[0]) in warnings[0] and 'min_weight' in warnings[0]
+    assert all(0.01 < w <= 1 for w in trace)
+    assert min(trace[21:]) < 1  # the rule moves the weight again later
+    # From iteration 20 on, the run equals a fresh run of the rest.
+    fresh = run_hook(ALWAHook(**options), cls[20:], reg[20:], keys=keys)
+    np.testing.assert_allclose(trace[20:], fresh, rtol=1e-6)
+
+
+def test_weight_never_set_at_or_below_min_weight(monkeypatch):
+    """A window whose rule gives 0.2 is refused under min_weight=0.3 and
+    applied under min_weight=0.1; min_weight=0 still refuses a weight of
+    exactly 0."""
+    from mmdet_libra_ext.engine.hooks import alwa_hook
+
+    monkeypatch.setattr(alwa_hook, 'print_log', lambda *a, **k: None)
+    cls = np.array([1.0, 2.0, 1.0, 2.0, 1.0], np.float32)  # std 0.5477
+    reg = np.array([1.0, 1.2, 1.0, 1.2, 1.0], np.float32)  # std 0.1095
+    trace = run_hook(ALWAHook(interval=5, min_weight=0.3), cls, reg)
+    assert trace == [1.0] * 5
+    hook = ALWAHook(interval=5, min_weight=0.1)
+    run_hook(hook, cls, reg)
+    assert hook.weights['loss_cls'] == pytest.approx(0.2, rel=1e-5)
+    hook = ALWAHook(interval=5, min_weight=0.0)
+    run_hook(hook, cls, np.ones(5, np.float32))
+    assert hook.weights['loss_cls'] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -112,6 +170,8 @@ def test_two_stage_pairs_get_their_own_weights():
         (dict(statistic='diff_std', interval=2), 'interval >= 3'),
         (dict(statistic='diff_std', ema_momentum=0.1), 'no ema_momentum'),
         (dict(pairs=[('loss_cls',)]), 'pairs'),
+        (dict(min_weight=1.0), 'min_weight'),
+        (dict(min_weight=-0.1), 'min_weight'),
     ],
 )
 def test_bad_configuration_refused(kwargs, name):

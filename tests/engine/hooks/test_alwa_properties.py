@@ -1,6 +1,10 @@
 """ALWA over random loss sequences (hypothesis): the weight stays in
-(0, 1], inside ``weight_bounds`` when set, and a checkpoint round trip at
-any iteration continues the same trajectory."""
+(min_weight, 1], inside ``weight_bounds`` when set, and a checkpoint round
+trip at any iteration continues the same trajectory.
+
+The examples are derandomized by default (``tests/conftest.py``); run
+``HYPOTHESIS_PROFILE=random pytest tests/engine/hooks/test_alwa_properties.py``
+to search afresh, and keep what it finds as an ``@example``."""
 
 import os.path as osp
 import sys
@@ -8,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mmdet_libra_ext.engine.hooks import ALWAHook
@@ -37,11 +41,26 @@ hook_options = st.fixed_dictionaries(
 )
 
 
+# Found by the random search: a regression loss constant over a window
+# (S_reg = 0) made the published rule set the weight to 0.
+CONSTANT_REG = (
+    np.array([1.0, 2.0, 4.0, 1.0], np.float32),
+    np.array([1.0, 1.0, 1.0, 1.0], np.float32),
+)
+
+
 @settings(max_examples=40, deadline=None)
 @given(seq=sequences(), options=hook_options)
+@example(
+    seq=CONSTANT_REG,
+    options=dict(
+        interval=3, statistic='std', weighted_stats=True, warmup_iters=0
+    ),
+)
 def test_weight_stays_in_unit_interval(seq, options):
-    trace = run_hook(ALWAHook(**options), *seq)
-    assert all(0 < w <= 1 for w in trace)
+    hook = ALWAHook(**options)
+    trace = run_hook(hook, *seq)
+    assert all(hook.min_weight < w <= 1 for w in trace)
 
 
 @settings(max_examples=30, deadline=None)
