@@ -216,3 +216,78 @@ def test_parity_helpers_detect_differences():
     assert (m, t) == (0, 5)
     assert export_onnx.matched(src, shifted, thr, 0.9, 0.05)[0] == 5
     assert export_onnx.matched(src, shifted, thr, 0.99, 0.05)[0] == 0
+
+
+def test_parity_images_come_from_the_test_data_list(tmp_path, shapes_root):
+    """An annotation file that names its images with a sub-folder
+    ('val/000000.png', data_prefix img='') used to make the tool list the
+    folder data_root and hand directories on as images."""
+    import json
+
+    from mmengine.config import Config
+
+    ann = json.load(
+        open(osp.join(shapes_root, 'annotations', 'instances_val.json'))
+    )
+    for image in ann['images']:
+        image['file_name'] = 'val/' + image['file_name']
+    ann_file = tmp_path / 'instances_val_subfolder.json'
+    ann_file.write_text(json.dumps(ann))
+    cfg = Config.fromfile(osp.join(ROOT, DEMO))
+    cfg.test_dataloader.dataset.update(
+        data_root=shapes_root, ann_file=str(ann_file), data_prefix=dict(img='')
+    )
+    images = export_onnx.parity_images(cfg, [], 3)
+    expected = [
+        osp.join(shapes_root, 'val', i['file_name'][len('val/') :])
+        for i in sorted(ann['images'], key=lambda i: i['id'])[:3]
+    ]
+    assert [osp.normpath(p) for p in images] == [
+        osp.normpath(p) for p in expected
+    ]
+    assert all(osp.isfile(p) for p in images)
+
+
+def test_checkpoint_that_does_not_fit_is_refused(tmp_path):
+    """A 3-class checkpoint with the 4-class demo config: refused before
+    exporting, naming the tensors and both shapes, with a non-zero exit
+    status on the command line."""
+    from mmengine.config import Config
+
+    sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
+    from bench_deploy import initial_checkpoint
+
+    cfg = Config.fromfile(osp.join(ROOT, DEMO))
+    assert cfg.model.roi_head.bbox_head.num_classes == 4
+    cfg.model.roi_head.bbox_head.num_classes = 3
+    three = str(tmp_path / 'three_classes.py')
+    cfg.dump(three)
+    ckpt = initial_checkpoint(three, str(tmp_path / 'three.pth'))
+    with pytest.raises(SystemExit) as err:
+        export_onnx.check_checkpoint_fits(
+            Config.fromfile(osp.join(ROOT, DEMO)), ckpt
+        )
+    message = str(err.value)
+    assert (
+        'roi_head.bbox_head.fc_cls.weight: checkpoint [4, 256], '
+        'model [5, 256]' in message
+    ), message
+    assert 'roi_head.bbox_head.fc_reg.weight' in message
+    # The config it was trained with fits.
+    assert (
+        export_onnx.checkpoint_mismatches(Config.fromfile(three), ckpt) == []
+    )
+    proc = run_tool(
+        [
+            DEMO,
+            ckpt,
+            '--shape',
+            '256',
+            '256',
+            '--out',
+            str(tmp_path / 'x.onnx'),
+        ]
+    )
+    assert proc.returncode != 0
+    assert 'does not fit' in proc.stderr and 'fc_cls.weight' in proc.stderr
+    assert not (tmp_path / 'x.onnx').exists()

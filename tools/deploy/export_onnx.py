@@ -37,6 +37,7 @@ Parity check, on the same preprocessed images:
 """
 
 import argparse
+import copy
 import os
 import os.path as osp
 import sys
@@ -157,12 +158,78 @@ def rows_without_counterpart(a, a_labels, b, b_labels, atol):
 
 
 def parity_images(model_cfg, images, num):
+    """``images``, or the first ``num`` images of the config's test dataset
+    in its own order, as MMDetection's test loop reads them (the data
+    list's ``img_path``: annotation file names with sub-folders, or a
+    dataset that is not a folder of images, work alike)."""
     if images:
         return images
-    ds = model_cfg.test_dataloader.dataset
-    folder = osp.join(ds.data_root, ds.data_prefix.img)
-    names = sorted(os.listdir(folder))[:num]
-    return [osp.join(folder, n) for n in names]
+    from mmdet.registry import DATASETS
+    from mmdet.utils import register_all_modules
+
+    register_all_modules()
+    cfg = copy.deepcopy(model_cfg.test_dataloader.dataset)
+    cfg['lazy_init'] = False
+    dataset = DATASETS.build(cfg)
+    if len(dataset) == 0:
+        raise SystemExit(
+            f'the test dataset of the config ({cfg.get("ann_file")!r} under '
+            f'{cfg.get("data_root")!r}) has no image; pass --images'
+        )
+    return [
+        dataset.get_data_info(i)['img_path']
+        for i in range(min(num, len(dataset)))
+    ]
+
+
+def checkpoint_mismatches(model_cfg, checkpoint):
+    """What of ``checkpoint`` does not fit the detector ``model_cfg``
+    builds: ``[(name, checkpoint shape or None, model shape)]`` for every
+    parameter or buffer of the model that the checkpoint lacks or holds in
+    another shape. Loading such a checkpoint leaves those tensors at their
+    random initial values (with a mere warning), so the exported model
+    would not be the trained one."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+
+    register_all_modules()
+    model = MODELS.build(copy.deepcopy(model_cfg.model))
+    try:
+        state = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    except Exception as e:  # a missing, corrupt or unsafe file
+        raise SystemExit(f'cannot read checkpoint {checkpoint}: {e}') from e
+    state = state.get('state_dict', state)
+    found = []
+    for name, tensor in model.state_dict().items():
+        saved = state.get(name)
+        if saved is None:
+            found.append((name, None, tuple(tensor.shape)))
+        elif tuple(saved.shape) != tuple(tensor.shape):
+            found.append((name, tuple(saved.shape), tuple(tensor.shape)))
+    return found
+
+
+def check_checkpoint_fits(model_cfg, checkpoint, config=''):
+    """Refuse (SystemExit, naming the tensors and both shapes) a checkpoint
+    that does not fit the config's detector."""
+    bad = checkpoint_mismatches(model_cfg, checkpoint)
+    if not bad:
+        return
+    lines = [
+        f'  {name}: missing from the checkpoint (model {list(shape)})'
+        if saved is None
+        else f'  {name}: checkpoint {list(saved)}, model {list(shape)}'
+        for name, saved, shape in bad[:20]
+    ]
+    more = f'\n  ... and {len(bad) - 20} more' if len(bad) > 20 else ''
+    raise SystemExit(
+        f'checkpoint {checkpoint} does not fit the detector of '
+        f'{config or "the config"}: {len(bad)} tensors differ\n'
+        + '\n'.join(lines)
+        + more
+        + '\n(a checkpoint trained with another number of classes or '
+        'another model? export it with the config it was trained with)'
+    )
 
 
 def export(
@@ -186,6 +253,7 @@ def export(
 
     model_cfg = Config.fromfile(config)
     check_supported(model_cfg, shape_hw)  # before the slow imports
+    check_checkpoint_fits(model_cfg, checkpoint, config)
     import onnxruntime as ort
     from mmdeploy.apis import torch2onnx
     from mmdeploy.apis.utils import build_task_processor
