@@ -59,7 +59,8 @@ def test_plain_pytest_is_fast_and_the_test_command_runs_all():
 def test_pip_commands_are_the_installers():
     install = open(osp.join(ROOT, 'tools', 'install.sh')).read()
     assert 'install --no-deps mmdeploy==1.3.1' in install
-    assert '-e "$ROOT[tests,deploy]"' in install
+    assert 'EXTRAS="tests,deploy"' in install
+    assert '-e "$ROOT[$EXTRAS]"' in install
     import importlib.metadata as metadata
 
     assert metadata.version('mmdeploy') == '1.3.1'

@@ -30,21 +30,27 @@ This module:
 import glob
 import os
 import os.path as osp
+import pickletools
 import zipfile
 from collections import OrderedDict
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+
+from mmdet_libra_ext.utils.compat import (
+    HAS_SAFE_GLOBALS,
+    HAS_UNSAFE_GLOBALS_SCAN,
+    numpy_multiarray,
+)
 
 #: Marker key of a converted object.
 TYPE_KEY = '__mmdet_libra_ext_type__'
 
 
 def _numpy_safe_globals() -> List[Any]:
-    core = getattr(np, '_core', None) or np.core
-    multiarray = core.multiarray
+    multiarray = numpy_multiarray()
     globals_ = [
         np.ndarray,
         np.dtype,
@@ -71,8 +77,14 @@ SAFE_GLOBALS = _numpy_safe_globals()
 
 
 def register_safe_globals() -> None:
-    """Allow-list the harmless numpy globals for ``weights_only`` loading."""
-    torch.serialization.add_safe_globals(SAFE_GLOBALS)
+    """Allow-list the harmless numpy globals for ``weights_only`` loading.
+
+    torch < 2.4 has no allow-list to extend (its ``weights_only`` loader
+    refuses every numpy global); the checkpoints this package writes hold
+    none (:func:`to_weights_only`), so they load there as well.
+    """
+    if HAS_SAFE_GLOBALS:
+        torch.serialization.add_safe_globals(SAFE_GLOBALS)
 
 
 def to_weights_only(obj: Any) -> Any:
@@ -138,6 +150,8 @@ def unsafe_globals(filename: str) -> List[str]:
     that is not a zip-format torch checkpoint, which torch then reports
     itself).
     """
+    if not HAS_UNSAFE_GLOBALS_SCAN:
+        return _unsafe_globals_scanned(filename)
     try:
         found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
     except (RuntimeError, ValueError, OSError):
@@ -148,6 +162,92 @@ def unsafe_globals(filename: str) -> List[str]:
         if not isinstance(g, tuple)
     }
     return [g for g in found if g not in allowed]
+
+
+_STRING_OPS = {
+    'SHORT_BINUNICODE',
+    'BINUNICODE',
+    'BINUNICODE8',
+    'UNICODE',
+    'SHORT_BINSTRING',
+    'BINSTRING',
+    'STRING',
+}
+
+
+def _py3_name(module: str, qualname: str) -> Tuple[str, str]:
+    """The Python 3 name of a global that a protocol < 3 pickle names the
+    Python 2 way (``__builtin__.getattr``), as ``pickle`` maps it when
+    loading (``fix_imports``)."""
+    try:
+        import _compat_pickle as compat
+    except ImportError:  # not in this Python: names stay as written
+        return module, qualname
+    name_mapping = getattr(compat, 'NAME_MAPPING', {})
+    import_mapping = getattr(compat, 'IMPORT_MAPPING', {})
+    if (module, qualname) in name_mapping:
+        return name_mapping[(module, qualname)]
+    return import_mapping.get(module, module), qualname
+
+
+def pickle_globals(filename: str) -> List[str]:
+    """Every global (``module.qualname``) the pickle of a zip-format torch
+    checkpoint refers to, in order of first use, read from its opcodes
+    without unpickling anything. ``[]`` for a file that is not one."""
+    try:
+        with zipfile.ZipFile(filename) as archive:
+            pkl = [n for n in archive.namelist() if n.endswith('data.pkl')]
+            if not pkl:
+                return []
+            data = archive.read(sorted(pkl, key=len)[0])
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return []
+    found: List[str] = []
+    protocol = 0
+    memo: dict = {}
+    pushed: List[Optional[str]] = []  # what the last opcodes pushed
+    for op, arg, _ in pickletools.genops(data):
+        name = op.name
+        if name == 'PROTO':
+            protocol = int(arg or 0)
+        elif name == 'GLOBAL':
+            module, qualname = str(arg).split(' ', 1)
+            if protocol < 3:  # written with Python 2 names, read as py3's
+                module, qualname = _py3_name(module, qualname)
+            found.append(f'{module}.{qualname}')
+            pushed.append(None)
+        elif name == 'STACK_GLOBAL':
+            if len(pushed) > 1:
+                mod, qual = pushed[-2], pushed[-1]
+                if isinstance(mod, str) and isinstance(qual, str):
+                    found.append(f'{mod}.{qual}')
+            pushed.append(None)
+        elif name in _STRING_OPS:
+            pushed.append(arg if isinstance(arg, str) else None)
+        elif name in ('PUT', 'BINPUT', 'LONG_BINPUT'):
+            memo[arg] = pushed[-1] if pushed else None
+        elif name == 'MEMOIZE':
+            memo[len(memo)] = pushed[-1] if pushed else None
+        elif name in ('GET', 'BINGET', 'LONG_BINGET'):
+            pushed.append(memo.get(arg))
+        else:
+            pushed.append(None)
+        del pushed[:-2]
+    return list(dict.fromkeys(found))
+
+
+def _unsafe_globals_scanned(filename: str) -> List[str]:
+    """:func:`unsafe_globals` for torch < 2.5, which has no such scan:
+    the checkpoint's globals that torch's ``weights_only`` loader does not
+    allow. Where that torch does not expose its allow-list, nothing is
+    reported here and torch names the global itself when loading."""
+    from torch import _weights_only_unpickler
+
+    allowed_fn = getattr(_weights_only_unpickler, '_get_allowed_globals', None)
+    if allowed_fn is None:
+        return []
+    allowed = set(allowed_fn())
+    return [g for g in pickle_globals(filename) if g not in allowed]
 
 
 def check_weights_only_loadable(filename: str) -> None:

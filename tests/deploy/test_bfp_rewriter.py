@@ -15,6 +15,9 @@ from mmdeploy.core import RewriterContext  # noqa: E402
 from mmdet.models.necks import BFP as MMDetBFP  # noqa: E402
 
 import mmdet_libra_ext  # noqa: E402,F401  (registers the rewriter)
+from mmdet_libra_ext.utils.compat import (  # noqa: E402
+    torchscript_onnx_export_kwargs,
+)
 
 # FPN levels of an 800x1344 Faster R-CNN input: scatter pools 50x84 onto
 # 25x42 and 13x21 (does not divide) and 7x11.
@@ -33,8 +36,8 @@ def _export(module, inputs, rewriter):
             module,
             (inputs,),
             buf,
-            dynamo=False,
             opset_version=11,
+            **torchscript_onnx_export_kwargs(),
             input_names=[f'x{i}' for i in range(len(inputs))],
         )
     return buf.getvalue()

@@ -1,17 +1,33 @@
-"""Weights-only checkpoint loading under torch >= 2.6."""
+"""Weights-only checkpoint loading under torch >= 2.6, and the parts of
+it that older torch lacks (no allow-list before 2.4, no unsafe-globals scan
+before 2.5)."""
 
+import _compat_pickle
+import collections
 import pickle
+import zipfile
 
 import numpy as np
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
+from mmdet_libra_ext.utils import checkpoint as ckpt_module
 from mmdet_libra_ext.utils.checkpoint import (
     check_weights_only_loadable,
     from_weights_only,
+    pickle_globals,
     to_weights_only,
     unsafe_globals,
+)
+from mmdet_libra_ext.utils.compat import (
+    HAS_SAFE_GLOBALS,
+    HAS_UNSAFE_GLOBALS_SCAN,
+)
+
+needs_allow_list = pytest.mark.skipif(
+    not HAS_SAFE_GLOBALS,
+    reason='torch < 2.4 has no weights_only allow-list (add_safe_globals)',
 )
 
 
@@ -25,15 +41,16 @@ def _hub_state():
     return hub.state_dict()
 
 
-def test_mmengine_state_needs_unsafe_getattr(tmp_path):
+def test_mmengine_state_needs_unsafe_globals(tmp_path):
     path = tmp_path / 'raw.pth'
     torch.save({'message_hub': _hub_state()}, path)
-    assert 'builtins.getattr' in unsafe_globals(str(path))
+    found = unsafe_globals(str(path))
+    assert 'mmengine.logging.history_buffer.HistoryBuffer' in found
     with pytest.raises(pickle.UnpicklingError):
         torch.load(path, weights_only=True)
     with pytest.raises(
         RuntimeError,
-        match=r'builtins\.getattr.*'
+        match=r'history_buffer\.HistoryBuffer.*'
         r'upgrade_checkpoint',
     ):
         check_weights_only_loadable(str(path))
@@ -69,6 +86,7 @@ def test_round_trip_is_exact_and_weights_only(tmp_path):
     assert hub.get_scalar('train/loss').current() == pytest.approx(0.2)
 
 
+@needs_allow_list
 def test_numpy_payloads_allowlisted(tmp_path):
     """Plain numpy arrays/scalars (harmless) load without conversion."""
     path = tmp_path / 'np.pth'
@@ -77,12 +95,109 @@ def test_numpy_payloads_allowlisted(tmp_path):
     assert loaded['b'] == 2.5 and loaded['a'].dtype == np.float32
 
 
+@needs_allow_list
 def test_getattr_never_allowlisted():
     names = {
         getattr(g, '__qualname__', '')
         for g in torch.serialization.get_safe_globals()
     }
     assert 'getattr' not in names
+
+
+class _Anything:
+    """Stands for every global while unpickling: builds nothing."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        return _Anything()
+
+    def __setstate__(self, state):
+        pass
+
+    def __setitem__(self, key, value):
+        pass
+
+    def append(self, value):
+        pass
+
+    def extend(self, values):
+        pass
+
+
+def _globals_by_unpickling(path):
+    """The reference: the globals pickle's own unpickler asks for
+    (find_class), in order, none of them called for real."""
+    names = []
+
+    class Recorder(pickle._Unpickler):  # the pure-Python unpickler
+        def find_class(self, module, name):
+            # What pickle's own find_class does first (fix_imports).
+            if self.proto < 3:
+                if (module, name) in _compat_pickle.NAME_MAPPING:
+                    module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+                elif module in _compat_pickle.IMPORT_MAPPING:
+                    module = _compat_pickle.IMPORT_MAPPING[module]
+            names.append(f'{module}.{name}')
+            return _Anything
+
+        def persistent_load(self, pid):
+            return None
+
+    with zipfile.ZipFile(path) as archive:
+        pkl = [n for n in archive.namelist() if n.endswith('data.pkl')][0]
+        with archive.open(pkl) as f:
+            Recorder(f).load()
+    return list(dict.fromkeys(names))
+
+
+@pytest.mark.parametrize('protocol', [2, 4])
+def test_pickle_globals_are_what_the_unpickler_asks_for(tmp_path, protocol):
+    path = tmp_path / 'raw.pth'
+    torch.save(
+        {
+            'message_hub': _hub_state(),
+            'counter': collections.Counter('aab'),
+            # a function inside a class: through getattr below protocol 4
+            'method': collections.Counter.most_common,
+            'state_dict': collections.OrderedDict(w=torch.ones(2)),
+        },
+        path,
+        pickle_protocol=protocol,
+    )
+    found = pickle_globals(str(path))
+    assert found == _globals_by_unpickling(path)
+    assert 'collections.Counter' in found
+    if protocol == 2:  # through getattr, named the Python 2 way
+        assert 'builtins.getattr' in found
+    assert 'mmengine.logging.history_buffer.HistoryBuffer' in found
+    assert pickle_globals(str(tmp_path / 'missing.pth')) == []
+
+
+@pytest.mark.skipif(
+    not HAS_UNSAFE_GLOBALS_SCAN,
+    reason='torch < 2.5 has no get_unsafe_globals_in_checkpoint to compare',
+)
+def test_scan_for_older_torch_agrees_with_torch(tmp_path):
+    """The scan used below torch 2.5 names what torch's own scan names
+    (on a file without the numpy globals this package allow-lists)."""
+    import argparse
+    import fractions
+
+    path = tmp_path / 'objects.pth'
+    torch.save(
+        {
+            'fraction': fractions.Fraction(1, 3),
+            'args': argparse.Namespace(lr=0.02),
+            'state_dict': collections.OrderedDict(w=torch.ones(2)),
+        },
+        path,
+    )
+    ours = ckpt_module._unsafe_globals_scanned(str(path))
+    theirs = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
+    assert sorted(ours) == sorted(theirs)
+    assert sorted(ours) == ['argparse.Namespace', 'fractions.Fraction']
 
 
 def test_upgrade_checkpoint_tool(tmp_path):

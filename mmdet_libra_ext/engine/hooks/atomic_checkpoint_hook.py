@@ -4,7 +4,7 @@ saves."""
 from __future__ import annotations
 
 import os.path as osp
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
@@ -40,6 +40,18 @@ class AtomicCheckpointHook(CheckpointHook):
     ``default_hooks = dict(checkpoint=dict(
     type='mmdet_libra_ext.AtomicCheckpointHook', interval=1))``.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if not hasattr(CheckpointHook, '_save_checkpoint_with_step'):
+            import mmengine
+
+            raise RuntimeError(
+                f'mmdet_libra_ext.AtomicCheckpointHook needs mmengine >= '
+                f'0.7.4 (its CheckpointHook._save_checkpoint_with_step); '
+                f'this is mmengine {mmengine.__version__}. Upgrade mmengine, '
+                f"or use MMEngine's CheckpointHook (not kill-safe)."
+            )
+        super().__init__(*args, **kwargs)
 
     def _save_checkpoint_with_step(
         self, runner: Runner, step: int, meta: dict

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from mmdet_libra_ext.registry import MODELS
 from mmdet_libra_ext.utils.checks import check_one_of
+from mmdet_libra_ext.utils.compat import SDPA_HAS_SCALE
 
 REFINE_TYPES = (None, 'conv', 'non_local')
 
@@ -82,7 +83,11 @@ class SDPANonLocal2d(NonLocal2d):
         key = self.phi(x).view(n, 1, c, h * w).transpose(2, 3)
         value = self.g(x).view(n, 1, c, h * w).transpose(2, 3)
         scale = (1.0 / c**0.5) if self.use_scale else 1.0
-        y = F.scaled_dot_product_attention(query, key, value, scale=scale)
+        if SDPA_HAS_SCALE:
+            y = F.scaled_dot_product_attention(query, key, value, scale=scale)
+        else:  # torch < 2.1: the default scale is 1 / sqrt(c)
+            query = query * (scale * c**0.5)
+            y = F.scaled_dot_product_attention(query, key, value)
         y = y.transpose(2, 3).reshape(n, c, h, w)
         return x + self.conv_out(y)
 

@@ -69,6 +69,7 @@ def run_hook(hook, cls, reg, levels=1, keys=('loss_cls', 'loss_bbox')):
         trace.append(hook.weights.get(cls_key, 1.0))
         total, log_vars = det.parse_losses(losses)
         w = trace[-1]
-        assert torch.allclose(total, torch.tensor(c * w + r), rtol=1e-5)
+        expected = torch.tensor(float(c) * w + float(r), dtype=total.dtype)
+        assert torch.allclose(total, expected, rtol=1e-5)
         assert float(log_vars[log_name(cls_key, 'weight')]) == pytest.approx(w)
     return trace

@@ -81,3 +81,11 @@ def test_kill_during_save_with_max_keep_one(hook_type, tmp_path):
         'last_checkpoint',
     ]
     assert runner.message_hub.get_info('keep_ckpt_ids') == [2]
+
+
+def test_refused_by_name_where_mmengine_is_too_old(monkeypatch):
+    """mmengine < 0.7.4 has no _save_checkpoint_with_step to override: the
+    hook would silently be MMEngine's, so it refuses, naming the version."""
+    monkeypatch.delattr(CheckpointHook, '_save_checkpoint_with_step')
+    with pytest.raises(RuntimeError, match=r'needs mmengine >= 0\.7\.4'):
+        AtomicCheckpointHook(interval=1)

@@ -5,6 +5,10 @@ import torch
 from mmdet.models.necks import BFP as MMDetBFP
 
 from mmdet_libra_ext.models.necks import BFP
+from mmdet_libra_ext.utils.compat import (
+    ONNX_EXPORT_HAS_DYNAMO,
+    torchscript_onnx_export_kwargs,
+)
 
 
 def _levels(sizes, c=16, n=2, seed=0, dtype=torch.float32):
@@ -96,7 +100,17 @@ def test_state_dict_keys_equal_mmdet():
     )
 
 
-def test_sdpa_and_explicit_attention_agree():
+@pytest.mark.parametrize(
+    'has_scale', [True, False], ids=['scale-arg', 'torch<2.1-path']
+)
+def test_sdpa_and_explicit_attention_agree(has_scale, monkeypatch):
+    """Fused attention equals mmcv's explicit form, also along the path for
+    torch < 2.1 (no ``scale=`` argument: the query is pre-scaled)."""
+    from mmdet_libra_ext.models.necks import bfp
+
+    if has_scale and not bfp.SDPA_HAS_SCALE:
+        pytest.skip('torch < 2.1: scaled_dot_product_attention has no scale')
+    monkeypatch.setattr(bfp, 'SDPA_HAS_SCALE', has_scale)
     ours, _ = _pair('non_local', 2, use_sdpa=True)
     plain = BFP(16, 5, 2, 'non_local', use_sdpa=False)
     plain.load_state_dict(ours.state_dict())
@@ -256,13 +270,19 @@ def _export_and_run(model, xs, dynamo, path):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         if dynamo:
+            if not ONNX_EXPORT_HAS_DYNAMO:
+                pytest.skip('torch < 2.5 has no dynamo ONNX exporter')
             pytest.importorskip('onnxscript')
             torch.onnx.export(
                 model, (tuple(xs),), dynamo=True, verbose=False
             ).save(path)
         else:
             torch.onnx.export(
-                model, (tuple(xs),), path, dynamo=False, opset_version=17
+                model,
+                (tuple(xs),),
+                path,
+                opset_version=17,
+                **torchscript_onnx_export_kwargs(),
             )
     session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     feeds = {i.name: x.numpy() for i, x in zip(session.get_inputs(), xs)}
