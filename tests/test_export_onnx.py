@@ -291,3 +291,27 @@ def test_checkpoint_that_does_not_fit_is_refused(tmp_path):
     assert proc.returncode != 0
     assert 'does not fit' in proc.stderr and 'fc_cls.weight' in proc.stderr
     assert not (tmp_path / 'x.onnx').exists()
+
+
+@pytest.mark.slow
+def test_eval_reports_the_deployed_accuracy(tmp_path, shapes_root):
+    """--eval on the config training wrote into its work dir: box mAP of
+    ONNX Runtime beside MMDetection's over the whole test set (8 images
+    here), equal within 0.002, and the matched share over every image."""
+    config, ckpt = trained('libra-faster-rcnn', tmp_path, shapes_root)
+    dumped = osp.join(osp.dirname(ckpt), osp.basename(config))
+    out = str(tmp_path / 'eval.onnx')
+    proc = run_tool(
+        [dumped, ckpt, '--shape', '256', '256', '--out', out]
+        + ['--num-images', '1', '--eval']
+    )
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+    found = re.search(
+        r'coco/bbox_mAP: ONNX Runtime ([\d.]+), MMDetection ([\d.]+)', log
+    )
+    assert found, log[-3000:]
+    deployed, reference = map(float, found.groups())
+    assert abs(deployed - reference) <= 0.002
+    m, t = map(int, re.search(r'whole test set: (\d+) of (\d+)', log).groups())
+    assert m <= t and (t == 0 or m / t >= 0.98)

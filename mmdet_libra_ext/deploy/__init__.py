@@ -6,5 +6,6 @@ so mmdeploy's own tools (``tools/deploy.py``) and this package's
 """
 
 from .bfp_rewriter import bfp__forward
+from .rpn_head_rewriter import rpn_head__predict_by_feat__per_level_nms
 
-__all__ = ['bfp__forward']
+__all__ = ['bfp__forward', 'rpn_head__predict_by_feat__per_level_nms']

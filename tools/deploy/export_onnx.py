@@ -3,12 +3,13 @@ that ONNX Runtime detects what PyTorch detects.
 
     python tools/deploy/export_onnx.py CONFIG CHECKPOINT --shape H W
         [--out FILE] [--images IMG ...] [--num-images 4] [--atol 1e-3]
-        [--score-thr 0.3] [--iou-tol 0.9] [--score-tol 0.05]
+        [--score-thr 0.3] [--iou-tol 0.9] [--score-tol 0.05] [--eval]
 
 Route: mmdeploy 1.3.1 (its ONNX Runtime backend, static input shape), with
 the three patches of ``mmdeploy_compat.py`` that its last release needs on
-current torch, and this package's rewriter for MMDetection's BFP (so stock
-``mmdet::libra_rcnn`` configs export too; this package's BFP needs none).
+current torch, this package's rewriter for MMDetection's BFP (so stock
+``mmdet::libra_rcnn`` configs export too; this package's BFP needs none)
+and its rewriter of the RPN's post-processing (MMDetection's proposals).
 MMDetection's RoIAlign and NMS become the standard ONNX ``RoiAlign`` and
 ``NonMaxSuppression``: the file runs on a stock ``onnxruntime``, no custom
 operator library.
@@ -31,9 +32,16 @@ Parity check, on the same preprocessed images:
    post-processing), reported, not enforced: the share of the PyTorch
    detections scoring at least ``--score-thr`` that ONNX Runtime also
    gives (same class, IoU >= ``--iou-tol``, score within
-   ``--score-tol``). mmdeploy's post-processing is not MMDetection's (its
-   RPN suppresses across FPN levels, MMDetection's per level), so the two
-   differ slightly wherever proposals compete.
+   ``--score-tol``). This package's rewriter of ``RPNHead.predict_by_feat``
+   (``mmdet_libra_ext/deploy/rpn_head_rewriter.py``) makes the graph's
+   proposals MMDetection's (per-level NMS, no score threshold on
+   proposals), where mmdeploy's own suppresses across levels and drops
+   proposals below the detection score threshold.
+
+``--eval``: the deployed detector's accuracy over the config's whole test
+set, through the config's own evaluator (COCO box mAP...), ONNX Runtime's
+detections beside MMDetection's ``predict`` on the same inputs, and the
+share of matched detections over every image (docs/deploy.md).
 """
 
 import argparse
@@ -337,6 +345,105 @@ def export(
     return failures, tuple(agree)
 
 
+def _test_dataset(model_cfg):
+    from mmdet.registry import DATASETS
+    from mmdet.utils import register_all_modules
+
+    register_all_modules()
+    cfg = copy.deepcopy(model_cfg.test_dataloader.dataset)
+    cfg['lazy_init'] = False
+    return DATASETS.build(cfg)
+
+
+def evaluate(
+    config,
+    checkpoint,
+    onnx_file,
+    shape_hw,
+    score_thr=0.3,
+    iou_tol=0.9,
+    score_tol=0.05,
+    limit=None,
+    device='cpu',
+):
+    """The deployed detector's accuracy: ONNX Runtime's detections and
+    MMDetection's own ``predict`` (on the same static-shape inputs), each
+    through the config's test evaluator over the whole test set.
+
+    Returns ``{'onnxruntime': metrics, 'mmdetection': metrics, 'matched':
+    (m, t)}``, ``matched`` as in :func:`export` over every image.
+    """
+    from mmengine.config import Config
+
+    model_cfg = Config.fromfile(config)
+    check_supported(model_cfg, shape_hw)
+    import onnxruntime as ort
+    from mmdeploy.apis.utils import build_task_processor
+    from mmengine.evaluator import Evaluator
+    from mmengine.structures import InstanceData
+
+    import mmdet_libra_ext  # noqa: F401
+
+    deploy_cfg = deploy_config(model_cfg, shape_hw, osp.basename(onnx_file))
+    task = build_task_processor(model_cfg, deploy_cfg, device)
+    model = task.build_pytorch_model(checkpoint)
+    session = ort.InferenceSession(
+        onnx_file, providers=['CPUExecutionProvider']
+    )
+    dataset = _test_dataset(model_cfg)
+    evaluators = {}
+    for name in ('onnxruntime', 'mmdetection'):
+        evaluators[name] = Evaluator(copy.deepcopy(model_cfg.test_evaluator))
+        evaluators[name].dataset_meta = dataset.metainfo
+    agree = [0, 0]
+    count = len(dataset) if limit is None else min(limit, len(dataset))
+    for i in range(count):
+        info = dataset.get_data_info(i)
+        data, inputs = task.create_input(
+            info['img_path'],
+            [shape_hw[1], shape_hw[0]],
+            model.data_preprocessor,
+        )
+        sample = data['data_samples'][0]
+        sample.set_metainfo(dict(img_id=info['img_id']))
+        dets, labels = session.run(None, {'input': inputs.cpu().numpy()})
+        dets, labels = dets[0], labels[0]
+        keep = dets[:, 4] > 0  # rows the graph pads with zeros
+        dets, labels = dets[keep], labels[keep]
+        sx, sy = sample.metainfo['scale_factor']
+        boxes = torch.from_numpy(dets[:, :4] / np.array([sx, sy, sx, sy]))
+        h, w = sample.metainfo['ori_shape']
+        boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
+        boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
+        deployed = sample.clone()
+        deployed.pred_instances = InstanceData(
+            bboxes=boxes.float(),
+            scores=torch.from_numpy(dets[:, 4]).float(),
+            labels=torch.from_numpy(labels).long(),
+        )
+        with torch.no_grad():
+            ref = model.predict(inputs, [sample.clone()], rescale=True)[0]
+        evaluators['onnxruntime'].process([deployed])
+        evaluators['mmdetection'].process([ref])
+        pred = ref.pred_instances
+        m, t = matched(
+            (
+                pred.bboxes.cpu().numpy(),
+                pred.scores.cpu().numpy(),
+                pred.labels.cpu().numpy(),
+            ),
+            (boxes.numpy(), dets[:, 4], labels),
+            score_thr,
+            iou_tol,
+            score_tol,
+        )
+        agree[0] += m
+        agree[1] += t
+    out = {k: e.evaluate(count) for k, e in evaluators.items()}
+    out['matched'] = tuple(agree)
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
@@ -357,6 +464,12 @@ def main():
     parser.add_argument('--score-thr', type=float, default=0.3)
     parser.add_argument('--iou-tol', type=float, default=0.9)
     parser.add_argument('--score-tol', type=float, default=0.05)
+    parser.add_argument(
+        '--eval',
+        action='store_true',
+        help="also evaluate the exported model on the config's whole "
+        "test set with its evaluator, beside MMDetection's predict",
+    )
     args = parser.parse_args()
     failures, (m, t) = export(
         args.config,
@@ -383,6 +496,26 @@ def main():
         f'parity check passed: ONNX Runtime gives the exported '
         f"computation's outputs within {args.atol}"
     )
+    if args.eval:
+        result = evaluate(
+            args.config,
+            args.checkpoint,
+            args.out,
+            args.shape,
+            args.score_thr,
+            args.iou_tol,
+            args.score_tol,
+        )
+        m, t = result['matched']
+        for key in sorted(result['mmdetection']):
+            print(
+                f'{key}: ONNX Runtime {result["onnxruntime"][key]:.4f}, '
+                f'MMDetection {result["mmdetection"][key]:.4f}'
+            )
+        print(
+            f'whole test set: {m} of {t} MMDetection detections '
+            f'(score >= {args.score_thr}) also from ONNX Runtime'
+        )
 
 
 if __name__ == '__main__':
