@@ -172,13 +172,8 @@ def parity_images(model_cfg, images, num):
     dataset that is not a folder of images, work alike)."""
     if images:
         return images
-    from mmdet.registry import DATASETS
-    from mmdet.utils import register_all_modules
-
-    register_all_modules()
-    cfg = copy.deepcopy(model_cfg.test_dataloader.dataset)
-    cfg['lazy_init'] = False
-    dataset = DATASETS.build(cfg)
+    dataset = _test_dataset(model_cfg)
+    cfg = model_cfg.test_dataloader.dataset
     if len(dataset) == 0:
         raise SystemExit(
             f'the test dataset of the config ({cfg.get("ann_file")!r} under '
