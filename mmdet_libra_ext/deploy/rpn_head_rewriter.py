@@ -32,8 +32,10 @@ from mmdeploy.codebase.mmdet.deploy import (
     pad_with_value_if_necessary,
 )
 from mmdeploy.core import FUNCTION_REWRITER
-from mmdeploy.mmcv.ops.nms import ONNXNMSop, _select_nms_index
+from mmdeploy.mmcv.ops.nms import ONNXNMSop
 from torch import Tensor
+
+from .nms import top_k_selected
 
 #: NMS score threshold that keeps every proposal a sigmoid can score and
 #: drops the boxes removed by ``min_bbox_size`` (score 0).
@@ -121,10 +123,10 @@ def rpn_head__predict_by_feat__per_level_nms(
         torch.tensor([iou]),
         torch.tensor([KEEP_ALL_SCORES]),
     )
-    return _select_nms_index(
+    return top_k_selected(
         score.unsqueeze(1),
         box,
         selected,
         batch,
-        keep_top_k=int(cfg.get('max_per_img', 1000)),
+        int(cfg.get('max_per_img', 1000)),
     )
