@@ -66,14 +66,18 @@ setup(
     # what `mim` looks for; the repository's configs/ stays the source).
     package_data={'mmdet_libra_ext': ['.mim/configs/**/*.py']},
     include_package_data=True,
-    python_requires='>=3.8',
-    # Compatible ranges, not pins: a GPU user brings their own torch and mmcv
-    # builds. The exact CPU pins live in tools/install.sh.
+    # Exactly the tested range (docs/compatibility.md, tools/stacks.sh;
+    # tests/test_stacks.py holds this list to that table): the lowest
+    # versions that passed every check. Upper bounds only where a break is
+    # known: mmdet 3.x refuses mmcv >= 2.2 and mmengine >= 1.0. A GPU user
+    # brings their own torch and mmcv builds; the exact CPU pins live in
+    # tools/install.sh.
+    python_requires='>=3.10,<3.13',
     install_requires=[
-        'torch>=1.8',
-        'numpy',
-        'mmengine>=0.7.1,<1.0.0',
-        'mmcv>=2.0.0rc4,<2.2.0',
+        'torch>=2.0.1',
+        'numpy>=1.24.4',
+        'mmengine>=0.7.4,<1.0.0',
+        'mmcv>=2.0.1,<2.2.0',
         'mmdet>=3.0.0,<3.4.0',
     ],
     extras_require={
@@ -85,7 +89,10 @@ setup(
             'openmim',
             # property tests, lint and format (pinned: the rules must not
             # change under CI), types
-            'hypothesis==6.170.17',
+            # (the derandomized examples change with the version; 6.170
+            # needs Python >= 3.11)
+            'hypothesis==6.170.17; python_version >= "3.11"',
+            'hypothesis==6.168.5; python_version < "3.11"',
             'ruff==0.17.6',
             'mypy',
         ],
@@ -108,6 +115,9 @@ setup(
     zip_safe=False,
     classifiers=[
         'Programming Language :: Python :: 3',
+        'Programming Language :: Python :: 3.10',
+        'Programming Language :: Python :: 3.11',
+        'Programming Language :: Python :: 3.12',
         'License :: OSI Approved :: Apache Software License',
         'Topic :: Scientific/Engineering :: Artificial Intelligence',
     ],
