@@ -24,8 +24,7 @@ from mmdeploy.mmcv.ops.nms import ONNXNMSop
 from mmdet.structures.bbox import get_box_tensor
 from torch import Tensor
 
-from .nms import top_k_selected
-from .rpn_head_rewriter import MAX_CANDIDATES
+from .nms import MAX_CANDIDATES, top_k_selected
 
 
 @FUNCTION_REWRITER.register_rewriter(

@@ -8,6 +8,10 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
+#: NMS output bound for the rewriters: every candidate (MMDetection keeps
+#: all that survive before its own top-k).
+MAX_CANDIDATES = 10**7
+
 
 def top_k_selected(
     scores: Tensor, boxes: Tensor, selected: Tensor, batch: int, k: int

@@ -35,13 +35,11 @@ from mmdeploy.core import FUNCTION_REWRITER
 from mmdeploy.mmcv.ops.nms import ONNXNMSop
 from torch import Tensor
 
-from .nms import top_k_selected
+from .nms import MAX_CANDIDATES, top_k_selected
 
 #: NMS score threshold that keeps every proposal a sigmoid can score and
 #: drops the boxes removed by ``min_bbox_size`` (score 0).
 KEEP_ALL_SCORES = 1e-6
-#: NMS output bound: every candidate (MMDetection keeps all that survive).
-MAX_CANDIDATES = 10**7
 
 
 @FUNCTION_REWRITER.register_rewriter(

@@ -8,27 +8,13 @@ versions or private attributes itself.
 import importlib
 import inspect
 from types import ModuleType
-from typing import Tuple
 
 import numpy as np
 import torch
+from mmengine.utils import digit_version
 
-
-def version_tuple(version: str) -> Tuple[int, ...]:
-    """``'2.1.2+cu121'`` -> ``(2, 1, 2)``; ``'2.15.0a0'`` -> ``(2, 15, 0)``."""
-    parts = []
-    for part in version.split('+')[0].split('.')[:3]:
-        digits = ''
-        for ch in part:
-            if not ch.isdigit():
-                break
-            digits += ch
-        parts.append(int(digits or 0))
-    return tuple(parts)
-
-
-TORCH_VERSION = version_tuple(torch.__version__)
-NUMPY_VERSION = version_tuple(np.__version__)
+TORCH_VERSION = digit_version(torch.__version__)
+NUMPY_VERSION = digit_version(np.__version__)
 
 #: ``F.scaled_dot_product_attention(..., scale=)`` (torch >= 2.1).
 SDPA_HAS_SCALE = TORCH_VERSION >= (2, 1)

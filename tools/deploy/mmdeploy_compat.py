@@ -19,9 +19,10 @@ Each patch is applied only where torch needs it and undone on exit.
 
 import contextlib
 import functools
-import inspect
 
 import torch
+
+from mmdet_libra_ext.utils.compat import torchscript_onnx_export_kwargs
 
 
 def _cast_long(g, input, non_blocking):  # noqa: A002 (torch's signature)
@@ -49,8 +50,9 @@ def torch_compat():
         opset9._cast_Long = _cast_long
         undo.append(lambda: delattr(opset9, '_cast_Long'))
     export = torch.onnx.export
-    if 'dynamo' in inspect.signature(export).parameters:
-        torch.onnx.export = functools.partial(export, dynamo=False)
+    torchscript = torchscript_onnx_export_kwargs()
+    if torchscript:
+        torch.onnx.export = functools.partial(export, **torchscript)
         undo.append(lambda: setattr(torch.onnx, 'export', export))
     try:
         yield
