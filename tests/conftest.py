@@ -39,3 +39,65 @@ def crowded_root(tmp_path_factory):
     out = str(tmp_path_factory.mktemp('crowded'))
     make_shapes(out, num_train=16, num_val=4, seed=0, variant='crowded')
     return out + os.sep
+
+
+def _voc_xml(name, size, objects):
+    w, h = size
+    objs = ''.join(
+        f'<object><name>{cls}</name><difficult>0</difficult><bndbox>'
+        f'<xmin>{x1}</xmin><ymin>{y1}</ymin><xmax>{x2}</xmax>'
+        f'<ymax>{y2}</ymax></bndbox></object>'
+        for cls, (x1, y1, x2, y2) in objects
+    )
+    return (
+        f'<annotation><filename>{name}.jpg</filename><size><width>{w}'
+        f'</width><height>{h}</height><depth>3</depth></size>{objs}'
+        '</annotation>'
+    )
+
+
+@pytest.fixture(scope='session')
+def bccd_like_root(tmp_path_factory):
+    """A tiny dataset in BCCD's layout (Pascal VOC: Annotations/,
+    ImageSets/Main/{train,val,test}.txt, JPEGImages/), 640 x 480, its three
+    classes drawn as discs of their sizes, with a zero-size box in train and
+    one in val as BCCD has: train 4, val 2, test 2 images."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    root = tmp_path_factory.mktemp('bccd')
+    for sub in ('Annotations', 'ImageSets/Main', 'JPEGImages'):
+        (root / sub).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    sizes = {'RBC': 100, 'WBC': 190, 'Platelets': 40}
+    splits = {'train': 4, 'val': 2, 'test': 2}
+    index = 0
+    for split, count in splits.items():
+        names = []
+        for _ in range(count):
+            name = f'BloodImage_{index:05d}'
+            index += 1
+            img = Image.new('RGB', (640, 480), (230, 200, 210))
+            draw = ImageDraw.Draw(img)
+            objects = []
+            for cls in ('WBC', 'RBC', 'RBC', 'RBC', 'Platelets'):
+                s = sizes[cls]
+                x1 = int(rng.integers(0, 640 - s))
+                y1 = int(rng.integers(0, 480 - s))
+                box = (x1, y1, x1 + s, y1 + s)
+                colour = {'RBC': (200, 90, 90), 'WBC': (90, 60, 160)}.get(
+                    cls, (120, 60, 140)
+                )
+                draw.ellipse(box, fill=colour)
+                objects.append((cls, box))
+            if split in ('train', 'val') and index % 2:
+                objects.append(('RBC', (300, 200, 300, 200)))  # zero-size
+            img.save(root / 'JPEGImages' / f'{name}.jpg')
+            (root / 'Annotations' / f'{name}.xml').write_text(
+                _voc_xml(name, (640, 480), objects)
+            )
+            names.append(name)
+        (root / 'ImageSets' / 'Main' / f'{split}.txt').write_text(
+            '\n'.join(names) + '\n'
+        )
+    return str(root) + os.sep

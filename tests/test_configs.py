@@ -228,3 +228,68 @@ def test_shipped_alwa_setting_is_the_evidenced_one(
     hook = got.custom_hooks[1]
     assert hook.statistic == 'diff_std'
     assert hook.pairs == [('loss_rpn_cls', 'loss_rpn_bbox')]
+
+
+def _bccd(name):
+    return Config.fromfile(
+        osp.join(ROOT, 'configs', 'bccd', name + '_r18_fpn_bccd.py')
+    )
+
+
+@pytest.mark.parametrize(
+    'name, changed',
+    [
+        ('libra-sampler-faster-rcnn', SAMPLING),
+        ('libra-bfp-faster-rcnn', NECK),
+        ('libra-bl1-faster-rcnn', LOSS),
+        ('libra-faster-rcnn', SAMPLING + NECK + LOSS),
+        (
+            'libra-faster-rcnn-libra-rpn',
+            SAMPLING + NECK + LOSS + RPN_LOSS,
+        ),
+        ('alwa-rpn-diffstd-faster-rcnn', ('custom_hooks',)),
+    ],
+)
+def test_bccd_configs_add_the_demos_components_only(name, changed):
+    """Each BCCD variant is the BCCD baseline with exactly the component
+    of the demo config of the same name (so the BCCD table and the demo
+    table measure the same components), data and schedule unchanged."""
+    base, cfg = _bccd('faster-rcnn').to_dict(), _bccd(name).to_dict()
+    assert without(cfg, *changed) == without(base, *changed)
+    demo = _demo(name).to_dict()
+    if name == 'libra-faster-rcnn-libra-rpn':
+        # The demo's Libra RPN with half of its negatives from the floor
+        # (the ablation's FLOOR_HALF row), as docs/libra_rpn.md advises.
+        neg = demo['model']['train_cfg']['rpn']['sampler']['neg_sampler']
+        assert neg['floor_fraction'] == 0
+        neg['floor_fraction'] = 0.5
+    for path in changed:
+        node, ref = cfg, demo
+        for k in path.split('.'):
+            node, ref = node[k], ref[k]
+        assert node == ref, path
+
+
+def test_bccd_baseline_reads_voc_and_evaluates_per_class():
+    cfg = _bccd('faster-rcnn')
+    for split in ('train', 'val', 'test'):
+        ds = cfg[f'{split}_dataloader'].dataset
+        assert ds.type == 'VOCDataset'
+        assert ds.data_root == cfg.data_root == 'data/BCCD/'
+        assert ds.ann_file == f'ImageSets/Main/{split}.txt'
+        assert ds.metainfo.classes == ('RBC', 'WBC', 'Platelets')
+    assert cfg.model.roi_head.bbox_head.num_classes == 3
+    types = [(m.type, m.get('eval_mode')) for m in cfg.test_evaluator]
+    assert types == [
+        ('mmdet_libra_ext.ClasswiseVOCMetric', '11points'),
+        ('mmdet_libra_ext.ClasswiseVOCMetric', 'area'),
+        ('CocoMetric', None),
+    ]
+    assert cfg.test_evaluator[2].classwise
+    # Zero-size boxes leave training through MMDetection's filter.
+    filt = [
+        t
+        for t in cfg.train_dataloader.dataset.pipeline
+        if t.type == 'FilterAnnotations'
+    ]
+    assert filt and filt[0].min_gt_bbox_wh == (1, 1)

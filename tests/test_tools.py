@@ -340,6 +340,118 @@ def test_pretrain_backbone_then_transfer_ablation(
     assert cfg.train_dataloader.dataset.data_root == crowded_root
 
 
+@pytest.mark.slow
+def test_bccd_variant_trains_records_per_class_and_draws(
+    tmp_path, bccd_like_root
+):
+    """A BCCD config trains through the ablation tool (MMDetection's
+    tools/train.py, VOCDataset, zero-size boxes in train and val), its
+    record holds both VOC AP50s and every class's AP, the table shows them,
+    and the report draws the run's detections on validation images."""
+    results = str(tmp_path / 'results.json')
+    tool = osp.join(ROOT, 'tools', 'ablation.py')
+    log = _run(
+        [
+            tool,
+            'run',
+            '--variants',
+            'BCCD: Libra',
+            '--seeds',
+            '0',
+            '--epochs',
+            '1',
+            '--data-root',
+            bccd_like_root,
+            '--out',
+            str(tmp_path / 'work'),
+            '--results',
+            results,
+        ],
+        ROOT,
+    )
+    assert 'BCCD: Libra seed 0: mAP' in log
+    (rec,) = json.load(open(results))
+    assert rec['iters'] == 1  # 4 training images, batch 4
+    classes = ('RBC', 'WBC', 'Platelets')
+    for prefix in ('voc07', 'voc12'):
+        assert 0 <= rec[f'{prefix}/AP50'] <= 1
+        for c in classes:
+            assert 0 <= rec[f'{prefix}/{c}_AP50'] <= 1
+    for c in classes:
+        assert f'coco/{c}_precision' in rec
+    table = _run([tool, 'table', '--results', results], ROOT)
+    assert (
+        '| variant | seeds | AP50 (11-pt) | AP50 (area) | RBC AP50 | '
+        'WBC AP50 | Platelets AP50 | box mAP | RBC mAP | WBC mAP | '
+        'Platelets mAP | s/iter |'
+    ) in table
+    assert f'| BCCD: Libra | 0 | {rec["voc07/AP50"]:.3f} |' in table
+    compare = _run(
+        [tool, 'compare', 'BCCD: Libra', 'BCCD: Libra', '--results', results]
+        + ['--metric', 'voc07/Platelets_AP50'],
+        ROOT,
+    )
+    assert '| difference | +0.000 |' in compare
+    # The report: metrics with the VOC rows, and the detections drawn.
+    (work,) = glob.glob(str(tmp_path / 'work' / '*' / 'seed0'))
+    out = _run(
+        [osp.join(ROOT, 'tools', 'report.py'), work, '--images', '2'], ROOT
+    )
+    assert f'| voc07/AP50 | {rec["voc07/AP50"]:.3f} |' in out
+    assert osp.getsize(osp.join(work, 'report', 'detections.png')) > 20000
+    # What it drew: each image's ground truth as the dataset has it (the
+    # first val image, with its zero-size box, 6), and the detections at
+    # the threshold as MMDetection's inference_detector gives them.
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import report
+    from mmdet.apis import inference_detector, init_detector
+
+    counts = report.draw_detections(
+        work, str(tmp_path / 'det.png'), num_images=2, score_thr=0.05
+    )
+    config, ckpt = report.run_config(work)
+    model = init_detector(config, ckpt, device='cpu')
+    images = sorted(glob.glob(bccd_like_root + 'JPEGImages/*.jpg'))[4:6]
+    scores = [
+        inference_detector(model, i).pred_instances.scores for i in images
+    ]
+    want = [int((s >= 0.05).sum()) for s in scores]
+    assert counts == [(6, want[0]), (5, want[1])]
+
+
+def test_bccd_plan_and_missing_dataset(tmp_path):
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import ablation
+
+    stages = ablation.PLANS['bccd']
+    rows = [v for v, *_ in stages[0]]
+    assert rows == [
+        'BCCD: baseline',
+        'BCCD: Libra',
+        'BCCD: Libra with Libra RPN (floor_fraction=0.5)',
+        'BCCD: baseline + ALWA (alwa-rpn-diffstd)',
+    ]
+    assert all(seeds == [0, 1, 2, 3, 4] for *_, seeds in sum(stages, []))
+    # The BCCD runs follow their config's schedule, the others the demo's.
+    from mmengine.config import Config
+
+    bccd = Config.fromfile(
+        osp.join(ROOT, 'configs', 'bccd', 'faster-rcnn_r18_fpn_bccd.py')
+    )
+    assert (
+        ablation.default_epochs('BCCD: baseline') == bccd.train_cfg.max_epochs
+    )
+    assert ablation.default_epochs('Libra RetinaNet') == 12
+    assert ablation.voc_data_root_options('/x/BCCD') == [
+        f'{s}_dataloader.dataset.data_root=/x/BCCD/'
+        for s in ('train', 'val', 'test')
+    ]
+    # No dataset where it is looked for: a message naming the place and
+    # where to get it, before anything trains.
+    with pytest.raises(SystemExit, match='Shenggan/BCCD_Dataset'):
+        ablation.prepare({'BCCD: baseline'}, str(tmp_path) + '/')
+
+
 def test_ablation_plans_and_schedules():
     sys.path.insert(0, osp.join(ROOT, 'tools'))
     import ablation

@@ -8,6 +8,7 @@ decay, fine-tuned on the ``crowded`` data).
         [--epochs N] [--jobs 2] [--results docs/ablation/results.json]
     python tools/ablation.py run --plan transfer|transfer-losses [--jobs 2]
     python tools/ablation.py run --plan rpn|alwa-demo --epochs 6 [--jobs 2]
+    python tools/ablation.py run --plan bccd [--data-root BCCD/] [--jobs 2]
     python tools/ablation.py table [--results ...]
     python tools/ablation.py compare VARIANT_A VARIANT_B [--metric bbox_mAP]
 
@@ -27,7 +28,12 @@ training time per iteration, as Markdown tables. ``compare`` tests whether
 two variants differ: per-seed differences on the seeds both have, the
 paired t-test, the sign test, and Welch's t-test on all seeds of each.
 
-All variants share the demo schedule (``--epochs`` shortens it for all of
+The BCCD variants (configs/bccd/: real microscopy images read by
+MMDetection's VOCDataset, ``--data-root`` the dataset's BCCD/ folder,
+default data/BCCD/) train on the train split and are evaluated on val;
+their table adds Pascal VOC AP50 (11-point and area) and every class's
+AP50 and COCO-style AP. Their runs follow their config's schedule; all
+other variants share the demo schedule (``--epochs`` shortens it for all of
 them alike: the cosine schedule and evaluation follow). With ``--jobs N``
 N trainings run at once with ``cpus // N`` threads each; the time per
 iteration is then comparable only between runs with the same jobs/threads,
@@ -55,10 +61,16 @@ CONFIGS = 'configs'
 TRANSFER = 'transfer: '
 #: Region proposal networks alone (evaluated by proposal recall).
 RPN = 'RPN: '
+#: Real imagery: the BCCD configs (configs/bccd/, MMDetection's VOCDataset).
+BCCD = 'BCCD: '
+#: Where the BCCD configs read the dataset by default (a user's clone of
+#: Shenggan/BCCD_Dataset's BCCD/ folder, or a link to it).
+BCCD_ROOT = 'data/BCCD/'
 
 #: name -> config under configs/, in the order of the tables.
 _demo = 'demo/{}_r18_fpn_shapes_demo.py'.format
 _transfer = 'transfer/{}_r18_fpn_crowded-transfer.py'.format
+_bccd = 'bccd/{}_r18_fpn_bccd.py'.format
 VARIANTS = {
     'baseline': _demo('faster-rcnn'),
     '+ IoU-balanced sampling': _demo('libra-sampler-faster-rcnn'),
@@ -83,6 +95,17 @@ VARIANTS = {
     RPN + '+ BFP': _demo('libra-bfp-rpn'),
     RPN + '+ Balanced L1': _demo('libra-bl1-rpn'),
     RPN + 'Libra (all three)': _demo('libra-rpn'),
+    BCCD + 'baseline': _bccd('faster-rcnn'),
+    BCCD + 'Libra': _bccd('libra-faster-rcnn'),
+    BCCD + 'Libra with Libra RPN (floor_fraction=0.5)': _bccd(
+        'libra-faster-rcnn-libra-rpn'
+    ),
+    BCCD + 'baseline + ALWA (alwa-rpn-diffstd)': _bccd(
+        'alwa-rpn-diffstd-faster-rcnn'
+    ),
+    BCCD + '+ IoU-balanced sampling': _bccd('libra-sampler-faster-rcnn'),
+    BCCD + '+ BFP': _bccd('libra-bfp-faster-rcnn'),
+    BCCD + '+ Balanced L1': _bccd('libra-bl1-faster-rcnn'),
 }
 #: The demo table's variants (the default of ``run``); the diagnostic one,
 #: RetinaNet and the transfer variants run when named or planned.
@@ -91,7 +114,7 @@ MAIN_VARIANTS = [
     for v in VARIANTS
     if 'diagnostic' not in v
     and 'RetinaNet' not in v
-    and not v.startswith((TRANSFER, RPN))
+    and not v.startswith((TRANSFER, RPN, BCCD))
     and 'Libra RPN' not in v
 ]
 
@@ -248,6 +271,25 @@ PLANS = {
             )
         ],
     ],
+    # Real imagery (configs/bccd/, run without --epochs: the configs' own
+    # schedule), evaluated on the val split: Libra, the Libra RPN with half
+    # of its negatives from the floor, and the shipped ALWA setting against
+    # the baseline; then each Libra component alone.
+    'bccd': [
+        [
+            (BCCD + v, None, [], FIVE)
+            for v in (
+                'baseline',
+                'Libra',
+                'Libra with Libra RPN (floor_fraction=0.5)',
+                'baseline + ALWA (alwa-rpn-diffstd)',
+            )
+        ],
+        [
+            (BCCD + v, None, [], FIVE)
+            for v in ('+ IoU-balanced sampling', '+ BFP', '+ Balanced L1')
+        ],
+    ],
     # Balanced L1 with beta = 0.11 on the demo Libra RetinaNet: this
     # package's continuous-gradient formula against MMDetection's.
     'beta': [
@@ -264,10 +306,47 @@ PLANS = {
 }
 #: The RPN variants' metrics: proposal recall averaged over IoU 0.5:0.95.
 RPN_METRICS = ('AR@100', 'AR@300', 'AR@1000')
+#: The BCCD configs' Pascal VOC evaluators (11-point and area AP).
+VOC_PREFIXES = ('voc07/', 'voc12/')
+VOC_AP50 = 'voc07/AP50'
 
 
 def is_transfer(variant: str) -> bool:
     return VARIANTS[variant].startswith('transfer/')
+
+
+def is_bccd(variant: str) -> bool:
+    return VARIANTS[variant].startswith('bccd/')
+
+
+_EPOCHS: dict = {}
+
+
+def config_epochs(variant: str) -> int:
+    """The number of epochs of a variant's config (its own schedule)."""
+    if variant not in _EPOCHS:
+        from mmengine.config import Config
+
+        cfg = Config.fromfile(osp.join(CONFIGS, VARIANTS[variant]))
+        _EPOCHS[variant] = int(cfg.train_cfg.max_epochs)
+    return _EPOCHS[variant]
+
+
+def default_epochs(variant: str) -> int:
+    """Epochs of a run without ``--epochs``: a BCCD config's own schedule,
+    the demo table's 12 for every other variant (whatever its config
+    says: the recorded tables were run so)."""
+    return config_epochs(variant) if is_bccd(variant) else 12
+
+
+def voc_data_root_options(data_root: str) -> list:
+    """``--cfg-options`` that point a BCCD config at another copy of the
+    dataset (VOC layout: Annotations/, ImageSets/Main/, JPEGImages/)."""
+    root = data_root.rstrip('/') + '/'
+    return [
+        f'{split}_dataloader.dataset.data_root={root}'
+        for split in ('train', 'val', 'test')
+    ]
 
 
 def read_run(work_dir: str) -> dict:
@@ -280,6 +359,14 @@ def read_run(work_dir: str) -> dict:
     times = [r['time'] for r in train[len(train) // 10 :]]
     metrics = RPN_METRICS if 'coco/AR@100' in val[-1] else METRICS
     out = {m: val[-1][f'coco/{m}'] for m in metrics}
+    # Pascal VOC mAP (the BCCD configs' 11-point and area evaluators) and
+    # per-class AP (ClasswiseVOCMetric's, CocoMetric's classwise=True).
+    out.update(
+        (k, v)
+        for k, v in val[-1].items()
+        if k.startswith(VOC_PREFIXES)
+        or (k.startswith('coco/') and k.endswith('_precision'))
+    )
     out['s_per_iter'] = statistics.median(times)
     out['iters'] = train[-1]['iter']
     weights = sorted(
@@ -333,7 +420,11 @@ def run_one(
         epochs, is_transfer(variant)
     )
     if data_root:
-        opts += data_root_options(data_root)
+        opts += (
+            voc_data_root_options(data_root)
+            if is_bccd(variant)
+            else data_root_options(data_root)
+        )
     if pretrained and is_transfer(variant):
         opts.append(f'model.backbone.init_cfg.checkpoint={pretrained}')
     # A checkpoint every epoch (only the newest kept) so that a stopped
@@ -413,11 +504,18 @@ def prepare(variants, data_root, pretrained=None) -> None:
     (skipped for a dataset given with --data-root and a backbone given with
     --pretrained)."""
     transfer = any(is_transfer(v) for v in variants)
+    bccd = [v for v in variants if is_bccd(v)]
+    root = data_root or BCCD_ROOT
+    if bccd and not osp.isfile(osp.join(root, 'ImageSets', 'Main', 'val.txt')):
+        raise SystemExit(
+            f'{bccd[0]} reads the BCCD dataset from {root}, which has no '
+            'ImageSets/Main/val.txt: clone github.com/Shenggan/BCCD_Dataset '
+            'and give its BCCD/ folder with --data-root (or link it to '
+            f'{BCCD_ROOT})'
+        )
     if not data_root:
-        for name, needed in (
-            ('shapes', not all(map(is_transfer, variants))),
-            ('crowded', transfer),
-        ):
+        shapes = [v for v in variants if not is_transfer(v) and not is_bccd(v)]
+        for name, needed in (('shapes', shapes), ('crowded', transfer)):
             if needed and not osp.isfile(
                 f'data/{name}/annotations/instances_val.json'
             ):
@@ -443,9 +541,10 @@ def cmd_run(args) -> None:
     done = {(r['variant'], r['seed'], r['epochs']) for r in results}
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     todo = [
-        (v, s, label, opts)
+        (v, s, label, opts, epochs)
         for v, s, label, opts in planned_runs(args)
-        if (labelled(v, label), s, args.epochs) not in done
+        for epochs in [args.epochs or default_epochs(v)]
+        if (labelled(v, label), s, epochs) not in done
     ]
     print(
         f'{len(todo)} runs to do ({len(done)} in {args.results}), '
@@ -459,7 +558,7 @@ def cmd_run(args) -> None:
                 run_one,
                 v,
                 s,
-                args.epochs,
+                epochs,
                 threads,
                 args.out,
                 args.data_root,
@@ -467,7 +566,7 @@ def cmd_run(args) -> None:
                 label,
                 args.pretrained,
             ): (labelled(v, label), s)
-            for v, s, label, opts in todo
+            for v, s, label, opts, epochs in todo
         }
         for job in futures.as_completed(jobs):
             v, s = jobs[job]
@@ -503,20 +602,43 @@ def _fmt(values, digits=3):
     )
 
 
+def voc_columns(recs) -> tuple:
+    """Keys and headers of a VOC table: AP50 (11-point, area), each class's
+    11-point AP50, COCO box mAP and each class's COCO AP."""
+    classes = list(
+        dict.fromkeys(
+            k[len('voc07/') : -len('_AP50')]
+            for r in recs
+            for k in r
+            if k.startswith('voc07/') and k.endswith('_AP50')
+        )
+    )
+    keys = ['voc07/AP50', 'voc12/AP50']
+    heads = ['AP50 (11-pt)', 'AP50 (area)']
+    keys += [f'voc07/{c}_AP50' for c in classes]
+    heads += [f'{c} AP50' for c in classes]
+    keys += ['bbox_mAP'] + [f'coco/{c}_precision' for c in classes]
+    heads += ['box mAP'] + [f'{c} mAP' for c in classes]
+    return keys, heads
+
+
 def cmd_table(args) -> None:
     results = load_results(args.results)
     groups = {}
     for r in results:
-        kind = 'rpn' if 'AR@100' in r else 'det'
+        kind = 'rpn' if 'AR@100' in r else 'voc' if VOC_AP50 in r else 'det'
         groups.setdefault((r['epochs'], r['threads'], kind), []).append(r)
     for (epochs, threads, kind), recs in sorted(groups.items()):
         iters = sorted({r['iters'] for r in recs})
-        metrics = RPN_METRICS if kind == 'rpn' else METRICS
-        heads = (
-            RPN_METRICS
-            if kind == 'rpn'
-            else ('mAP', 'AP50', 'AP75', 'AP_s', 'AP_m', 'AP_l')
-        )
+        if kind == 'voc':
+            metrics, heads = voc_columns(recs)
+        else:
+            metrics = RPN_METRICS if kind == 'rpn' else METRICS
+            heads = (
+                RPN_METRICS
+                if kind == 'rpn'
+                else ('mAP', 'AP50', 'AP75', 'AP_s', 'AP_m', 'AP_l')
+            )
         print(
             f'\n{epochs} epochs ({"/".join(map(str, iters))} iterations), '
             f'{threads} threads per run; mean ± sample std over seeds\n'
@@ -530,7 +652,10 @@ def cmd_table(args) -> None:
             rs = [r for r in recs if r['variant'] == v]
             if not rs:
                 continue
-            cells = [_fmt([r[m] for r in rs]) for m in metrics]
+            cells = [
+                _fmt([r[m] for r in rs]) if all(m in r for r in rs) else '-'
+                for m in metrics
+            ]
             t = statistics.median(r['s_per_iter'] for r in rs)
             seeds = ','.join(
                 str(r['seed']) for r in sorted(rs, key=lambda r: r['seed'])
@@ -562,7 +687,8 @@ def cmd_compare(args) -> None:
     for v in (args.a, args.b):
         if v not in by:
             raise SystemExit(
-                f'no {args.epochs}-epoch runs of {v!r} in {args.results}'
+                f'no {args.epochs}-epoch runs of {v!r} with '
+                f'{args.metric!r} in {args.results}'
             )
     a, b = by[args.a], by[args.b]
     seeds = sorted(set(a) & set(b))
@@ -623,7 +749,13 @@ def main():
         default=None,
         help='run a whole table (its variants, option rows and seeds)',
     )
-    run.add_argument('--epochs', type=int, default=12)
+    run.add_argument(
+        '--epochs',
+        type=int,
+        default=None,
+        help="every run's schedule in epochs (default: 12; a BCCD "
+        "config's own)",
+    )
     run.add_argument('--jobs', type=int, default=1)
     run.add_argument('--out', default='work_dirs/ablation')
     run.add_argument(
@@ -656,7 +788,11 @@ def main():
     compare.add_argument('a', metavar='VARIANT_A')
     compare.add_argument('b', metavar='VARIANT_B')
     compare.add_argument(
-        '--metric', default='bbox_mAP', choices=list(METRICS + RPN_METRICS)
+        '--metric',
+        default='bbox_mAP',
+        help=f'a key of the records: {", ".join(METRICS + RPN_METRICS)}, '
+        'and for BCCD voc07/AP50, voc12/AP50, voc07/CLASS_AP50, '
+        'coco/CLASS_precision',
     )
     compare.add_argument(
         '--epochs',

@@ -1,10 +1,20 @@
-"""Summarise a work dir: COCO box mAP table, loss curves and, for ALWA runs,
-the loss-weight traces and the raw against the weighted losses, as PNGs; or
-put the ALWA weight traces of several runs side by side.
+"""Summarise a work dir: COCO box mAP table (and Pascal VOC AP50 per class
+where the config evaluates it), loss curves, the detections of the trained
+model on a few validation images beside their ground truth and, for ALWA
+runs, the loss-weight traces and the raw against the weighted losses, as
+PNGs; or put the ALWA weight traces of several runs side by side.
 
     python tools/report.py WORK_DIR [--out WORK_DIR/report]
-    python tools/report.py --traces LABEL=WORK_DIR [LABEL=WORK_DIR ...] \
-        --out FILE.png
+        [--images 4] [--score-thr 0.3]
+    python tools/report.py --traces WORK_DIR [WORK_DIR ...] \
+        [--labels LABEL ...] --out FILE.png
+
+The detections (``detections.png``) come from the run's own config (the
+copy tools/train.py writes into the work dir) and its newest checkpoint
+(``last_checkpoint``), on the first ``--images`` images of its validation
+split: ground truth in dashed white, predictions with a score of at least
+``--score-thr`` in one colour per class, labelled with class and score.
+``--images 0`` skips them.
 """
 
 import argparse
@@ -46,6 +56,122 @@ def load_scalars(work_dir):
                     r = json.loads(line)
                     by_step[(is_val(r), r.get('step'))] = r
     return [by_step[k] for k in sorted(by_step, key=lambda k: k[1])]
+
+
+def run_config(work_dir):
+    """The config tools/train.py copied into the work dir (the newest
+    ``*.py`` there) and the checkpoint named by ``last_checkpoint``."""
+    configs = sorted(glob.glob(osp.join(work_dir, '*.py')), key=osp.getmtime)
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not configs or not osp.isfile(pointer):
+        raise FileNotFoundError(
+            f'{work_dir}: no config copy (*.py) or no last_checkpoint: '
+            'not a finished tools/train.py run'
+        )
+    with open(pointer) as f:
+        checkpoint = f.read().strip()
+    if not osp.isfile(checkpoint):
+        # A work dir moved after training: the checkpoint beside it.
+        checkpoint = osp.join(work_dir, osp.basename(checkpoint))
+    return configs[-1], checkpoint
+
+
+def predict_val_images(config, checkpoint, num_images):
+    """(image path, ground-truth boxes and labels, prediction) of the first
+    ``num_images`` images of the config's validation split, the model in
+    eval mode on the CPU."""
+    from mmdet.apis import inference_detector, init_detector
+    from mmdet.registry import DATASETS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+
+    register_all_modules()
+    cfg = Config.fromfile(config)
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    model = init_detector(cfg, checkpoint, device='cpu')
+    out = []
+    for i in range(min(num_images, len(dataset))):
+        info = dataset.get_data_info(i)
+        gts = [
+            (inst['bbox'], inst['bbox_label'])
+            for inst in info['instances']
+            if not inst.get('ignore_flag', 0)
+        ]
+        pred = inference_detector(model, info['img_path']).pred_instances
+        out.append((info['img_path'], gts, pred))
+    return out, tuple(dataset.metainfo['classes'])
+
+
+def draw_detections(work_dir, out, num_images=4, score_thr=0.3):
+    """Draw the run's detections on validation images (see the module's
+    docstring) into ``out``; returns the number of boxes drawn per image
+    as ``[(ground truths, predictions), ...]``."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import mmcv
+
+    if not 0 <= score_thr <= 1:
+        raise SystemExit(f'--score-thr must lie in [0, 1], got {score_thr}')
+    config, checkpoint = run_config(work_dir)
+    samples, classes = predict_val_images(config, checkpoint, num_images)
+    colours = plt.get_cmap('tab10')
+    ncols = min(2, len(samples))
+    nrows = -(-len(samples) // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(6 * ncols, 4.6 * nrows), squeeze=False
+    )
+    for ax in axes.flat[len(samples) :]:
+        ax.set_visible(False)
+    counts = []
+    for ax, (path, gts, pred) in zip(axes.flat, samples):
+        ax.imshow(mmcv.imread(path, channel_order='rgb'))
+        for (x1, y1, x2, y2), _ in gts:
+            ax.add_patch(
+                plt.Rectangle(
+                    (x1, y1),
+                    x2 - x1,
+                    y2 - y1,
+                    fill=False,
+                    ec='white',
+                    ls='--',
+                    lw=1.2,
+                )
+            )
+        keep = pred.scores >= score_thr
+        boxes = pred.bboxes[keep].tolist()
+        for (x1, y1, x2, y2), label, score in zip(
+            boxes, pred.labels[keep].tolist(), pred.scores[keep].tolist()
+        ):
+            colour = colours(label % 10)
+            ax.add_patch(
+                plt.Rectangle(
+                    (x1, y1), x2 - x1, y2 - y1, fill=False, ec=colour, lw=1.5
+                )
+            )
+            ax.text(
+                x1,
+                y1,
+                f'{classes[label]} {score:.2f}',
+                fontsize=6,
+                color='black',
+                va='bottom',
+                bbox=dict(fc=colour, ec='none', pad=0.5, alpha=0.8),
+            )
+        counts.append((len(gts), len(boxes)))
+        ax.set_title(
+            f'{osp.basename(path)}: {len(gts)} ground truth (dashed), '
+            f'{len(boxes)} detections >= {score_thr}',
+            fontsize=8,
+        )
+        ax.axis('off')
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    print(f'detections on {len(samples)} validation images: {out}')
+    return counts
 
 
 def weight_traces(work_dirs, labels, out):
@@ -126,6 +252,18 @@ def main():
         metavar='LABEL',
         help='a title for each of --traces',
     )
+    parser.add_argument(
+        '--images',
+        type=int,
+        default=4,
+        help='validation images to draw detections on (0: none)',
+    )
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=0.3,
+        help='the lowest score of a drawn detection',
+    )
     args = parser.parse_args()
     if args.traces:
         if not args.out:
@@ -157,6 +295,24 @@ def main():
     print(table)
     if evals:
         print(f'COCO box mAP: {evals[-1]["coco/bbox_mAP"]:.3f}')
+        voc = {
+            k: v
+            for k, v in evals[-1].items()
+            if k.startswith(('voc07/', 'voc12/', 'pascal_voc/'))
+        }
+        if voc:
+            lines = ['', '| Pascal VOC | AP |', '|---|---|']
+            lines += [f'| {k} | {v:.3f} |' for k, v in voc.items()]
+            with open(osp.join(out, 'metrics.md'), 'a') as f:
+                f.write('\n'.join(lines) + '\n')
+            print('\n'.join(lines))
+    if args.images > 0:
+        draw_detections(
+            args.work_dir,
+            osp.join(out, 'detections.png'),
+            args.images,
+            args.score_thr,
+        )
 
     import matplotlib
 

@@ -1,0 +1,129 @@
+# BCCD baseline: the demo Faster R-CNN (half-width ResNet-18 FPN, random
+# initialisation, no downloads) on real microscopy images of blood smears,
+# read by MMDetection's own VOCDataset (no conversion step).
+#
+# Data: the BCCD dataset of the public repository Shenggan/BCCD_Dataset (its
+# `BCCD/` folder: Annotations/, ImageSets/Main/, JPEGImages/), at data_root
+# (default data/BCCD/; or --cfg-options data_root=... plus the dataloaders'
+# data_root, as tools/ablation.py --data-root does). 640 x 480 images, three
+# classes (RBC 4155 boxes, WBC 372, Platelets 361), splits train 205, val 87,
+# test 72.
+#
+# Another small VOC-format dataset: change data_root and classes (and the
+# anchors if its objects are of other sizes); nothing else.
+#
+# Evaluation: VOC mAP@0.5 with the 11-point (VOC2007) and the area (VOC2012)
+# precision integral, each class's AP among the metrics
+# (mmdet_libra_ext.ClasswiseVOCMetric), and COCO-style box mAP per class
+# (MMDetection's CocoMetric on the ground truth of the data samples). Trained
+# on train, evaluated on val at the end of training; test with MMDetection's
+# tools/test.py (test_dataloader is the test split).
+#
+# Degenerate boxes (BCCD has two of zero width and height): removed from
+# training by FilterAnnotations; in evaluation they stay as ground truth.
+_base_ = '../demo/faster-rcnn_r18_fpn_shapes_demo.py'
+
+data_root = 'data/BCCD/'
+classes = ('RBC', 'WBC', 'Platelets')
+metainfo = dict(classes=classes)
+# The images' own size: platelets (median side 40 px) lose detail below it.
+img_scale = (640, 480)
+
+model = dict(
+    # Anchors of 24, 48, 96, 192, 384 px (P2-P6, ratios 0.5, 1, 2) for
+    # platelets of about 40 px, red cells of 100 px, white cells of 190 px.
+    rpn_head=dict(anchor_generator=dict(scales=[6])),
+    roi_head=dict(bbox_head=dict(num_classes=len(classes))),
+    # Up to 30 cells per image, red cells overlapping: NMS at IoU 0.5 (the
+    # default) would suppress touching cells' boxes.
+    test_cfg=dict(rcnn=dict(nms=dict(iou_threshold=0.6))),
+)
+
+# Microscopy has no up or down: flips along both axes and the diagonal.
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(
+        type='RandomFlip',
+        prob=0.75,
+        direction=['horizontal', 'vertical', 'diagonal'],
+    ),
+    dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='PackDetInputs',
+        # `instances`: the ground truth CocoMetric evaluates against when
+        # it has no COCO annotation file.
+        meta_keys=(
+            'img_id',
+            'img_path',
+            'ori_shape',
+            'img_shape',
+            'scale_factor',
+            'instances',
+        ),
+    ),
+]
+
+
+def _split(name, pipeline, test_mode):
+    return dict(
+        _delete_=True,
+        type='VOCDataset',
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file=f'ImageSets/Main/{name}.txt',
+        data_prefix=dict(sub_data_root=''),
+        filter_cfg=dict(filter_empty_gt=not test_mode, min_size=32),
+        pipeline=pipeline,
+        test_mode=test_mode,
+        backend_args=None,
+    )
+
+
+train_dataloader = dict(
+    batch_size=4, dataset=_split('train', train_pipeline, False)
+)
+val_dataloader = dict(batch_size=4, dataset=_split('val', test_pipeline, True))
+test_dataloader = dict(
+    batch_size=4, dataset=_split('test', test_pipeline, True)
+)
+del _split
+
+val_evaluator = [
+    dict(
+        type='mmdet_libra_ext.ClasswiseVOCMetric',
+        eval_mode='11points',
+        prefix='voc07',
+    ),
+    dict(
+        type='mmdet_libra_ext.ClasswiseVOCMetric',
+        eval_mode='area',
+        prefix='voc12',
+    ),
+    dict(type='CocoMetric', metric='bbox', classwise=True),
+]
+test_evaluator = val_evaluator
+
+# 52 iterations of 4 images per epoch.
+max_epochs = 18
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        T_max=max_epochs,
+        eta_min=1e-5,
+    ),
+]
+auto_scale_lr = dict(enable=False, base_batch_size=4)
+default_hooks = dict(checkpoint=dict(interval=max_epochs))
