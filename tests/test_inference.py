@@ -49,3 +49,42 @@ def test_det_inferencer_equals_inference_detector(
     # The picture and the json MMDetection's inferencer writes.
     assert osp.isfile(osp.join(tmp_path, 'vis', '000000.png'))
     assert osp.isfile(osp.join(tmp_path, 'preds', '000000.json'))
+
+
+def test_readme_inference_snippet_runs(checkpoint, shapes_root, tmp_path):
+    """The README's DetInferencer snippet, run as written with its config,
+    checkpoint and folders replaced by the test's: one picture and one json
+    per image of the folder."""
+    import re
+    import shutil
+
+    readme = open(osp.join(ROOT, 'README.md')).read()
+    (snippet,) = [
+        b
+        for b in re.findall(r'```python\n(.*?)```', readme, flags=re.S)
+        if 'DetInferencer' in b
+    ]
+    images = tmp_path / 'my_images'
+    images.mkdir()
+    for name in ('000000.png', '000001.png'):
+        shutil.copy(osp.join(shapes_root, 'val', name), images)
+    model = re.search(r"model='([^']+)'", snippet).group(1)
+    weights = re.search(r"weights='([^']+)'", snippet).group(1)
+    assert osp.isfile(osp.join(ROOT, model))
+    # The checkpoint tools/train.py writes for that config.
+    from mmengine.config import Config
+
+    epochs = Config.fromfile(osp.join(ROOT, model)).train_cfg.max_epochs
+    name = osp.splitext(osp.basename(model))[0]
+    assert weights == f'work_dirs/{name}/epoch_{epochs}.pth'
+    code = (
+        snippet.replace(model, DEMO)
+        .replace(weights, checkpoint)
+        .replace("'my_images/'", repr(str(images) + '/'))
+        .replace("'outputs/'", repr(str(tmp_path / 'outputs') + '/'))
+    )
+    assert code != snippet
+    exec(compile(code, 'README.md', 'exec'), {})
+    for name in ('000000', '000001'):
+        assert osp.isfile(tmp_path / 'outputs' / 'vis' / f'{name}.png')
+        assert osp.isfile(tmp_path / 'outputs' / 'preds' / f'{name}.json')

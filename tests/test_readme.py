@@ -104,7 +104,7 @@ def test_config_snippet_builds_a_libra_detector():
     import mmdet_libra_ext  # noqa: F401
 
     register_all_modules()
-    (snippet,) = blocks('python')
+    (snippet,) = [b for b in blocks('python') if 'custom_imports' in b]
     cfg = Config.fromfile(
         osp.join(
             osp.dirname(mmdet.__file__),

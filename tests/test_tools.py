@@ -392,6 +392,18 @@ def test_bccd_variant_trains_records_per_class_and_draws(
         ROOT,
     )
     assert '| difference | +0.000 |' in compare
+    # The test split, once: MMDetection's tools/test.py on the run's final
+    # checkpoint, recorded beside the validation metrics.
+    test = [tool, 'test', 'BCCD: Libra', '--results', results]
+    assert '1 runs to test' in _run(test, ROOT)
+    (rec,) = json.load(open(results))
+    assert set(rec['test']) >= {'voc07/AP50', 'voc12/WBC_AP50', 'bbox_mAP'}
+    assert '0 runs to test' in _run(test, ROOT)
+    table = _run(
+        [tool, 'table', '--split', 'test', '--results', results], ROOT
+    )
+    assert 'Evaluated on the test split.' in table
+    assert f'| BCCD: Libra | 0 | {rec["test"]["voc07/AP50"]:.3f} |' in table
     # The report: metrics with the VOC rows, and the detections drawn.
     (work,) = glob.glob(str(tmp_path / 'work' / '*' / 'seed0'))
     out = _run(

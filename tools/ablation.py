@@ -9,8 +9,10 @@ decay, fine-tuned on the ``crowded`` data).
     python tools/ablation.py run --plan transfer|transfer-losses [--jobs 2]
     python tools/ablation.py run --plan rpn|alwa-demo --epochs 6 [--jobs 2]
     python tools/ablation.py run --plan bccd [--data-root BCCD/] [--jobs 2]
-    python tools/ablation.py table [--results ...]
+    python tools/ablation.py test VARIANT [VARIANT ...]
+    python tools/ablation.py table [--split val|test] [--results ...]
     python tools/ablation.py compare VARIANT_A VARIANT_B [--metric bbox_mAP]
+        [--split val|test]
 
 ``run`` trains every (variant, seed) with MMDetection's tools/train.py and
 appends one record per finished run to the results file (runs already there
@@ -27,6 +29,10 @@ table of their own, proposal recall AR@100/300/1000), and the median
 training time per iteration, as Markdown tables. ``compare`` tests whether
 two variants differ: per-seed differences on the seeds both have, the
 paired t-test, the sign test, and Welch's t-test on all seeds of each.
+``test`` evaluates the recorded runs of the variants once on their
+config's test split (MMDetection's tools/test.py on the run's final
+checkpoint) and records those metrics beside the validation ones;
+``--split test`` tabulates and compares them.
 
 The BCCD variants (configs/bccd/: real microscopy images read by
 MMDetection's VOCDataset, ``--data-root`` the dataset's BCCD/ folder,
@@ -43,6 +49,7 @@ which the table keeps apart.
 import argparse
 import concurrent.futures as futures
 import datetime
+import glob
 import json
 import os
 import os.path as osp
@@ -349,6 +356,22 @@ def voc_data_root_options(data_root: str) -> list:
     ]
 
 
+def metrics_of(evaluation: dict) -> dict:
+    """The recorded metrics of an evaluation's scalars: COCO box mAP (or
+    proposal recall) without the ``coco/`` prefix, Pascal VOC mAP (the
+    BCCD configs' 11-point and area evaluators) and per-class AP
+    (ClasswiseVOCMetric's, CocoMetric's with ``classwise=True``)."""
+    metrics = RPN_METRICS if 'coco/AR@100' in evaluation else METRICS
+    out = {m: evaluation[f'coco/{m}'] for m in metrics}
+    out.update(
+        (k, v)
+        for k, v in evaluation.items()
+        if k.startswith(VOC_PREFIXES)
+        or (k.startswith('coco/') and k.endswith('_precision'))
+    )
+    return out
+
+
 def read_run(work_dir: str) -> dict:
     """Final COCO metrics and the median time per iteration of a run."""
     records = load_scalars(work_dir)
@@ -357,16 +380,7 @@ def read_run(work_dir: str) -> dict:
     if not val or not train:
         raise RuntimeError(f'{work_dir}: no evaluation or training records')
     times = [r['time'] for r in train[len(train) // 10 :]]
-    metrics = RPN_METRICS if 'coco/AR@100' in val[-1] else METRICS
-    out = {m: val[-1][f'coco/{m}'] for m in metrics}
-    # Pascal VOC mAP (the BCCD configs' 11-point and area evaluators) and
-    # per-class AP (ClasswiseVOCMetric's, CocoMetric's classwise=True).
-    out.update(
-        (k, v)
-        for k, v in val[-1].items()
-        if k.startswith(VOC_PREFIXES)
-        or (k.startswith('coco/') and k.endswith('_precision'))
-    )
+    out = metrics_of(val[-1])
     out['s_per_iter'] = statistics.median(times)
     out['iters'] = train[-1]['iter']
     weights = sorted(
@@ -462,6 +476,7 @@ def run_one(
     rec = dict(
         variant=labelled(variant, label),
         config=config,
+        work_dir=work,
         seed=seed,
         epochs=epochs,
         threads=threads,
@@ -623,7 +638,8 @@ def voc_columns(recs) -> tuple:
 
 
 def cmd_table(args) -> None:
-    results = load_results(args.results)
+    results = on_split(load_results(args.results), args.split)
+    print(f'Evaluated on the {args.split} split.')
     groups = {}
     for r in results:
         kind = 'rpn' if 'AR@100' in r else 'voc' if VOC_AP50 in r else 'det'
@@ -663,10 +679,93 @@ def cmd_table(args) -> None:
             print(f'| {v} | {seeds} | ' + ' | '.join(cells) + f' | {t:.2f} |')
 
 
+def test_run(rec: dict, threads: int) -> dict:
+    """A recorded run's final checkpoint evaluated on its config's test
+    split by MMDetection's tools/test.py (the run's own config copy: seed,
+    schedule and data root as trained); returns the recorded metrics."""
+    from report import run_config
+
+    work = rec.get('work_dir')
+    if not work or not osp.isdir(work):
+        raise SystemExit(
+            f'{rec["variant"]} seed {rec["seed"]}: its work dir '
+            f'{work!r} is gone (or the record predates work_dir)'
+        )
+    config, checkpoint = run_config(work)
+    test_dir = osp.join(work, 'test')
+    env = dict(
+        os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads)
+    )
+    script = osp.join(osp.dirname(train_script()), 'test.py')
+    with open(osp.join(work, 'test.log'), 'w') as log:
+        proc = subprocess.run(
+            [sys.executable, script, config, checkpoint]
+            + ['--work-dir', test_dir],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    if proc.returncode:
+        raise RuntimeError(f'testing {work} failed: see {work}/test.log')
+    # tools/test.py writes the metrics to TEST_DIR/<timestamp>/<same>.json.
+    newest = max(
+        glob.glob(osp.join(test_dir, '*', '*.json')), key=osp.getmtime
+    )
+    with open(newest) as f:
+        return metrics_of(json.load(f))
+
+
+def cmd_test(args) -> None:
+    """Evaluate every recorded run of the variants on the test split, once:
+    runs with test metrics already are skipped."""
+    threads = os.cpu_count() or 1
+    results = load_results(args.results)
+    todo = [
+        i
+        for i, r in enumerate(results)
+        if r['variant'] in args.variants
+        and (args.epochs is None or r['epochs'] == args.epochs)
+        and 'test' not in r
+    ]
+    print(f'{len(todo)} runs to test', flush=True)
+    for i in todo:
+        rec = results[i]
+        metrics = test_run(rec, threads)
+        # Reread: a plan may be recording runs meanwhile.
+        results = load_results(args.results)
+        for r in results:
+            if (r['variant'], r['seed'], r['epochs']) == (
+                rec['variant'],
+                rec['seed'],
+                rec['epochs'],
+            ):
+                r['test'] = metrics
+        save_results(args.results, results)
+        key = VOC_AP50 if VOC_AP50 in metrics else 'bbox_mAP'
+        print(
+            f'{rec["variant"]} seed {rec["seed"]}: test {key} '
+            f'{metrics[key]:.3f}, box mAP {metrics["bbox_mAP"]:.3f}',
+            flush=True,
+        )
+
+
+def on_split(results: list, split: str) -> list:
+    """The records with their metrics on ``split``: as recorded (val), or
+    those of ``test`` (runs evaluated by ``test`` only)."""
+    if split == 'val':
+        return results
+    return [
+        dict({k: v for k, v in r.items() if k != 'test'}, **r['test'])
+        for r in results
+        if 'test' in r
+    ]
+
+
 def cmd_compare(args) -> None:
     from scipy import stats
 
-    results = load_results(args.results)
+    results = on_split(load_results(args.results), args.split)
     if args.epochs is None:
         both = [
             {r['epochs'] for r in results if r['variant'] == v}
@@ -800,7 +899,20 @@ def main():
         default=None,
         help='default: the one schedule both variants have',
     )
-    for p in (run, table, compare):
+    test = sub.add_parser('test')
+    test.add_argument(
+        'variants', nargs='+', choices=list(VARIANTS), metavar='VARIANT'
+    )
+    test.add_argument('--epochs', type=int, default=None)
+    for p in (table, compare):
+        p.add_argument(
+            '--split',
+            choices=('val', 'test'),
+            default='val',
+            help="the runs' evaluation on val (at the end of training) or "
+            'on test (recorded by the test command)',
+        )
+    for p in (run, table, compare, test):
         p.add_argument(
             '--results', default=osp.join('docs', 'ablation', 'results.json')
         )
@@ -812,6 +924,8 @@ def main():
         cmd_run(args)
     elif args.cmd == 'compare':
         cmd_compare(args)
+    elif args.cmd == 'test':
+        cmd_test(args)
     else:
         cmd_table(args)
 
