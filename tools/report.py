@@ -58,6 +58,17 @@ def load_scalars(work_dir):
     return [by_step[k] for k in sorted(by_step, key=lambda k: k[1])]
 
 
+def save_figure(fig, out, what):
+    """Lay out, write (its folder made) and close a figure; say where."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    print(f'{what}: {out}')
+
+
 def run_config(work_dir):
     """The config tools/train.py copied into the work dir (the newest
     ``*.py`` there) and the checkpoint named by ``last_checkpoint``."""
@@ -166,11 +177,7 @@ def draw_detections(work_dir, out, num_images=4, score_thr=0.3):
             fontsize=8,
         )
         ax.axis('off')
-    fig.tight_layout()
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    print(f'detections on {len(samples)} validation images: {out}')
+    save_figure(fig, out, f'detections on {len(samples)} validation images')
     return counts
 
 
@@ -229,11 +236,7 @@ def weight_traces(work_dirs, labels, out):
         bottom = [ax for ax in axes[:, col] if ax.get_visible()][-1]
         bottom.xaxis.set_tick_params(labelbottom=True)
         bottom.set_xlabel('iteration')
-    fig.tight_layout()
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    print(f'ALWA weight traces: {out}')
+    save_figure(fig, out, 'ALWA weight traces')
 
 
 def main():
@@ -330,10 +333,7 @@ def main():
         if log:
             ax.set_yscale('log')
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(osp.join(out, name), dpi=100)
-        plt.close(fig)
-        print(f'{what}: {osp.join(out, name)}')
+        save_figure(fig, osp.join(out, name), what)
 
     def draw_losses(ax):
         for k in sorted({k for r in train for k in r if k.startswith('loss')}):
