@@ -150,3 +150,6 @@ def test_run_demo_sh(shapes_root, tmp_path):
     assert '[demo] trained and evaluated in' in log
     assert 'coco/bbox_mAP' in log
     assert osp.isfile(osp.join(work, 'report', 'metrics.md'))
+    # What the detector finds, drawn on validation images.
+    assert osp.getsize(osp.join(work, 'report', 'detections.png')) > 20000
+    assert 'detections on 4 validation images' in log

@@ -429,6 +429,29 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     ]
     want = [int((s >= 0.05).sum()) for s in scores]
     assert counts == [(6, want[0]), (5, want[1])]
+    # The error table: every detection at the threshold in one column,
+    # every annotation counted, and the AP50 the training's evaluation
+    # recorded for the same checkpoint.
+    out = _run(
+        [osp.join(ROOT, 'tools', 'report.py'), work, '--images', '0']
+        + ['--errors', '--score-thr', '0.05'],
+        ROOT,
+    )
+    assert osp.isfile(osp.join(work, 'report', 'errors.md'))
+    rows = report.error_table(work, score_thr=0.05)
+    assert [r['cls'] for r in rows] == list(classes)
+    assert [r['annotated'] for r in rows] == [3 + 4, 1 + 1, 1 + 1]
+    labels = [inference_detector(model, i).pred_instances for i in images]
+    for c, r in enumerate(rows):
+        drawn = sum(
+            int(((p.labels == c) & (p.scores >= 0.05)).sum()) for p in labels
+        )
+        assert r['matched'] + r['poor'] + r['unmatched'] == drawn
+        assert r['ap50'] == pytest.approx(
+            rec[f'voc07/{r["cls"]}_AP50'], abs=1e-4
+        )
+        assert r['ap50_without_unmatched'] >= r['ap50'] - 1e-9
+        assert f'| {r["cls"]} | {r["annotated"]} |' in out
 
 
 def test_bccd_plan_and_missing_dataset(tmp_path):

@@ -5,7 +5,7 @@ runs, the loss-weight traces and the raw against the weighted losses, as
 PNGs; or put the ALWA weight traces of several runs side by side.
 
     python tools/report.py WORK_DIR [--out WORK_DIR/report]
-        [--images 4] [--score-thr 0.3]
+        [--images 4] [--score-thr 0.3] [--errors]
     python tools/report.py --traces WORK_DIR [WORK_DIR ...] \
         [--labels LABEL ...] --out FILE.png
 
@@ -14,7 +14,8 @@ copy tools/train.py writes into the work dir) and its newest checkpoint
 (``last_checkpoint``), on the first ``--images`` images of its validation
 split: ground truth in dashed white, predictions with a score of at least
 ``--score-thr`` in one colour per class, labelled with class and score.
-``--images 0`` skips them.
+``--images 0`` skips them. ``--errors`` breaks each class's AP50 on the
+whole validation split down (see :func:`error_table`) into ``errors.md``.
 """
 
 import argparse
@@ -111,6 +112,100 @@ def predict_val_images(config, checkpoint, num_images):
         pred = inference_detector(model, info['img_path']).pred_instances
         out.append((info['img_path'], gts, pred))
     return out, tuple(dataset.metainfo['classes'])
+
+
+#: Detections overlapping no annotated box of any class by this IoU or
+#: more count as unmatched (on BCCD: mostly cells nobody annotated).
+UNMATCHED_IOU = 0.1
+
+
+def error_table(work_dir, score_thr=0.5):
+    """Where the run's AP50 goes, per class, on its whole validation split:
+    the share of annotated boxes found at all (the recall at IoU 0.5 over
+    every detection); the detections scored ``score_thr`` or more that
+    match an annotated box of their class (IoU >= 0.5, each box once), that
+    overlap one poorly or twice, or that overlap no annotated box of any
+    class (IoU < :data:`UNMATCHED_IOU`); VOC AP50 (11-point) as evaluated,
+    and with every such unmatched detection left out (an upper bound on
+    what unannotated objects cost). Returns the rows as dicts."""
+    import numpy as np
+    from mmdet.evaluation.functional import bbox_overlaps, eval_map
+
+    config, checkpoint = run_config(work_dir)
+    samples, classes = predict_val_images(config, checkpoint, 10**9)
+    anns, dets, kept = [], [], []
+    rows = [
+        dict(cls=c, annotated=0, matched=0, poor=0, unmatched=0)
+        for c in classes
+    ]
+    for _, gts, pred in samples:
+        boxes = np.array([b for b, _ in gts], np.float32).reshape(-1, 4)
+        labels = np.array([lb for _, lb in gts], np.int64)
+        anns.append(
+            dict(
+                bboxes=boxes,
+                labels=labels,
+                bboxes_ignore=np.zeros((0, 4), np.float32),
+                labels_ignore=np.zeros(0, np.int64),
+            )
+        )
+        det, det_kept = [], []
+        for c, row in enumerate(rows):
+            mine = pred.labels == c
+            d = np.hstack(
+                [pred.bboxes[mine].numpy(), pred.scores[mine].numpy()[:, None]]
+            )
+            d = d[np.argsort(-d[:, 4], kind='stable')]
+            det.append(d)
+            ious = bbox_overlaps(d[:, :4], boxes, use_legacy_coordinate=True)
+            near = ious.max(1) if boxes.size else np.zeros(len(d))
+            det_kept.append(d[near >= UNMATCHED_IOU])
+            row['annotated'] += int((labels == c).sum())
+            own = ious[:, labels == c]
+            taken = np.zeros(own.shape[1], bool)
+            for j in np.flatnonzero(d[:, 4] >= score_thr):
+                k = int(own[j].argmax()) if own.shape[1] else -1
+                if k >= 0 and own[j, k] >= 0.5 and not taken[k]:
+                    taken[k] = True
+                    row['matched'] += 1
+                elif near[j] >= UNMATCHED_IOU:
+                    row['poor'] += 1
+                else:
+                    row['unmatched'] += 1
+        dets.append(det)
+        kept.append(det_kept)
+    for name, results in (('ap50', dets), ('ap50_without_unmatched', kept)):
+        _, per_class = eval_map(
+            results,
+            anns,
+            iou_thr=0.5,
+            eval_mode='11points',
+            logger='silent',
+            use_legacy_coordinate=True,
+        )
+        for row, res in zip(rows, per_class):
+            row[name] = float(res['ap'])
+            if name == 'ap50':
+                recall = np.asarray(res['recall']).ravel()
+                row['found'] = float(recall.max()) if recall.size else 0.0
+    return rows
+
+
+def format_error_table(rows, score_thr):
+    lines = [
+        f'| class | annotated | found (recall, all scores) | detections >= '
+        f'{score_thr}: matched | poor or repeated | unmatched (IoU < '
+        f'{UNMATCHED_IOU} with every annotation) | AP50 (11-pt) | AP50 '
+        'without unmatched |',
+        '|---' * 8 + '|',
+    ]
+    lines += [
+        f'| {r["cls"]} | {r["annotated"]} | {r["found"]:.3f} | '
+        f'{r["matched"]} | {r["poor"]} | {r["unmatched"]} | '
+        f'{r["ap50"]:.3f} | {r["ap50_without_unmatched"]:.3f} |'
+        for r in rows
+    ]
+    return '\n'.join(lines)
 
 
 def draw_detections(work_dir, out, num_images=4, score_thr=0.3):
@@ -267,6 +362,13 @@ def main():
         default=0.3,
         help='the lowest score of a drawn detection',
     )
+    parser.add_argument(
+        '--errors',
+        action='store_true',
+        help='also write errors.md: per class, where the AP50 goes on the '
+        'whole validation split (found, matched, poor and unmatched '
+        'detections at --score-thr, AP50 without the unmatched ones)',
+    )
     args = parser.parse_args()
     if args.traces:
         if not args.out:
@@ -309,6 +411,13 @@ def main():
             with open(osp.join(out, 'metrics.md'), 'a') as f:
                 f.write('\n'.join(lines) + '\n')
             print('\n'.join(lines))
+    if args.errors:
+        table = format_error_table(
+            error_table(args.work_dir, args.score_thr), args.score_thr
+        )
+        with open(osp.join(out, 'errors.md'), 'w') as f:
+            f.write(table + '\n')
+        print(table)
     if args.images > 0:
         draw_detections(
             args.work_dir,
