@@ -119,6 +119,12 @@ def predict_val_images(config, checkpoint, num_images):
 UNMATCHED_IOU = 0.1
 
 
+def check_score_thr(score_thr):
+    """Refuse a score threshold outside [0, 1] before any inference."""
+    if not 0 <= score_thr <= 1:
+        raise SystemExit(f'--score-thr must lie in [0, 1], got {score_thr}')
+
+
 def error_table(work_dir, score_thr=0.5):
     """Where the run's AP50 goes, per class, on its whole validation split:
     the share of annotated boxes found at all (the recall at IoU 0.5 over
@@ -131,6 +137,7 @@ def error_table(work_dir, score_thr=0.5):
     import numpy as np
     from mmdet.evaluation.functional import bbox_overlaps, eval_map
 
+    check_score_thr(score_thr)
     config, checkpoint = run_config(work_dir)
     samples, classes = predict_val_images(config, checkpoint, 10**9)
     anns, dets, kept = [], [], []
@@ -218,8 +225,7 @@ def draw_detections(work_dir, out, num_images=4, score_thr=0.3):
     import matplotlib.pyplot as plt
     import mmcv
 
-    if not 0 <= score_thr <= 1:
-        raise SystemExit(f'--score-thr must lie in [0, 1], got {score_thr}')
+    check_score_thr(score_thr)
     config, checkpoint = run_config(work_dir)
     samples, classes = predict_val_images(config, checkpoint, num_images)
     colours = plt.get_cmap('tab10')
