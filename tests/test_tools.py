@@ -386,19 +386,35 @@ def test_bccd_variant_trains_records_per_class_and_draws(
         'Platelets mAP | s/iter |'
     ) in table
     assert f'| BCCD: Libra | 0 | {rec["voc07/AP50"]:.3f} |' in table
-    compare = _run(
-        [tool, 'compare', 'BCCD: Libra', 'BCCD: Libra', '--results', results]
-        + ['--metric', 'voc07/Platelets_AP50'],
-        ROOT,
-    )
-    assert '| difference | +0.000 |' in compare
     # The test split, once: MMDetection's tools/test.py on the run's final
     # checkpoint, recorded beside the validation metrics.
     test = [tool, 'test', 'BCCD: Libra', '--results', results]
-    assert '1 runs to test' in _run(test, ROOT)
+    assert '1 runs to evaluate (test)' in _run(test, ROOT)
     (rec,) = json.load(open(results))
     assert set(rec['test']) >= {'voc07/AP50', 'voc12/WBC_AP50', 'bbox_mAP'}
-    assert '0 runs to test' in _run(test, ROOT)
+    assert '0 runs to evaluate (test)' in _run(test, ROOT)
+    # Val with the config's test-time augmentation (tools/test.py --tta:
+    # WBFTTAModel over four flips), paired with the same run without it.
+    tta = test + ['--split', 'val', '--tta', '--threads', '1']
+    assert '1 runs to evaluate (val-tta)' in _run(tta, ROOT)
+    (rec,) = json.load(open(results))
+    assert set(rec['val-tta']) >= {'voc07/AP50', 'voc12/WBC_AP50', 'bbox_mAP'}
+    work_dir = rec['work_dir']
+    with open(osp.join(work_dir, 'val-tta.log')) as f:
+        log = f.read()
+    assert "type='mmdet_libra_ext.WBFTTAModel'" in log
+    assert (
+        "ann_file='ImageSets/Main/val.txt'" in log.split('test_dataloader')[1]
+    )
+    compare = _run(
+        [tool, 'compare', 'BCCD: Libra', 'BCCD: Libra', '--results', results]
+        + ['--split', 'val-tta', '--split-b', 'val']
+        + ['--metric', 'voc07/Platelets_AP50'],
+        ROOT,
+    )
+    diff = rec['val-tta']['voc07/Platelets_AP50'] - rec['voc07/Platelets_AP50']
+    assert f'| difference | {diff:+.3f} |' in compare
+    assert "'BCCD: Libra (val-tta)' minus 'BCCD: Libra (val)'" in compare
     table = _run(
         [tool, 'table', '--split', 'test', '--results', results], ROOT
     )
@@ -485,6 +501,70 @@ def test_bccd_plan_and_missing_dataset(tmp_path):
     # where to get it, before anything trains.
     with pytest.raises(SystemExit, match='Shenggan/BCCD_Dataset'):
         ablation.prepare({'BCCD: baseline'}, str(tmp_path) + '/')
+
+
+def test_ablation_evaluations_and_tta_config(tmp_path):
+    """``test`` records test, val-tta and test-tta; a run whose config copy
+    predates test-time augmentation gets its variant's; val-tta evaluates
+    the val split with the val evaluator; compare refuses a variant against
+    itself on the same evaluation."""
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import ablation
+    from mmengine.config import Config
+
+    assert ablation.evaluation_key('val', True) == 'val-tta'
+    assert ablation.evaluation_key('test', False) == 'test'
+    with pytest.raises(SystemExit, match='recorded by the training'):
+        ablation.evaluation_key('val', False)
+    variant = 'BCCD: baseline + ALWA (alwa-rpn-diffstd)'
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', ablation.VARIANTS[variant])
+    )
+    for key in ('tta_model', 'tta_pipeline'):
+        cfg.pop(key)
+    cfg.val_dataloader.dataset.ann_file = 'val-list.txt'
+    old = str(tmp_path / 'old.py')
+    cfg.dump(old)
+    rec = dict(variant=variant + ' [a label]')
+    path = ablation.test_config(rec, old, 'val-tta', str(tmp_path / 'v'))
+    new = Config.fromfile(path)
+    assert new.tta_model.type == 'mmdet_libra_ext.WBFTTAModel'
+    assert new.tta_pipeline[-1].type == 'TestTimeAug'
+    assert new.test_dataloader.dataset.ann_file == 'val-list.txt'
+    assert new.test_evaluator == cfg.val_evaluator
+    path = ablation.test_config(rec, old, 'test-tta', str(tmp_path / 't'))
+    new = Config.fromfile(path)
+    assert new.test_dataloader.dataset.ann_file == 'ImageSets/Main/test.txt'
+    # A demo variant has no test-time augmentation of its own.
+    with pytest.raises(SystemExit, match='no tta_model'):
+        ablation.test_config(
+            dict(variant='baseline'),
+            osp.join(ROOT, 'configs', ablation.VARIANTS['baseline']),
+            'test-tta',
+            str(tmp_path / 'd'),
+        )
+    results = [
+        dict(variant='A', seed=0, epochs=1, bbox_mAP=0.5),
+        dict(
+            variant='A',
+            seed=1,
+            epochs=1,
+            bbox_mAP=0.4,
+            **{'val-tta': dict(bbox_mAP=0.6)},
+        ),
+    ]
+    assert ablation.on_split(results, 'val') == results
+    (only,) = ablation.on_split(results, 'val-tta')
+    assert only['bbox_mAP'] == 0.6 and 'val-tta' not in only
+    file = tmp_path / 'r.json'
+    file.write_text(json.dumps(results))
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'ablation.py'), 'compare']
+        + ['A', 'A', '--results', str(file)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0 and 'against itself' in out.stderr
 
 
 def test_ablation_plans_and_schedules():

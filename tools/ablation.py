@@ -9,10 +9,11 @@ decay, fine-tuned on the ``crowded`` data).
     python tools/ablation.py run --plan transfer|transfer-losses [--jobs 2]
     python tools/ablation.py run --plan rpn|alwa-demo --epochs 6 [--jobs 2]
     python tools/ablation.py run --plan bccd [--data-root BCCD/] [--jobs 2]
-    python tools/ablation.py test VARIANT [VARIANT ...]
-    python tools/ablation.py table [--split val|test] [--results ...]
+    python tools/ablation.py test VARIANT [VARIANT ...] [--split val|test]
+        [--tta]
+    python tools/ablation.py table [--split val|test|val-tta|test-tta]
     python tools/ablation.py compare VARIANT_A VARIANT_B [--metric bbox_mAP]
-        [--split val|test]
+        [--split val|test|val-tta|test-tta] [--split-b SPLIT]
 
 ``run`` trains every (variant, seed) with MMDetection's tools/train.py and
 appends one record per finished run to the results file (runs already there
@@ -32,7 +33,11 @@ paired t-test, the sign test, and Welch's t-test on all seeds of each.
 ``test`` evaluates the recorded runs of the variants once on their
 config's test split (MMDetection's tools/test.py on the run's final
 checkpoint) and records those metrics beside the validation ones;
-``--split test`` tabulates and compares them.
+``--split test`` tabulates and compares them. ``test --tta`` does the same
+with the config's test-time augmentation (MMDetection's tools/test.py
+``--tta``), on test or, to choose a recipe, on val (``--split val``),
+recorded as ``test-tta`` / ``val-tta``; ``compare A A --split val-tta
+--split-b val`` pairs one variant's runs with and without it.
 
 The BCCD variants (configs/bccd/: real microscopy images read by
 MMDetection's VOCDataset, ``--data-root`` the dataset's BCCD/ folder,
@@ -679,10 +684,54 @@ def cmd_table(args) -> None:
             print(f'| {v} | {seeds} | ' + ' | '.join(cells) + f' | {t:.2f} |')
 
 
-def test_run(rec: dict, threads: int) -> dict:
-    """A recorded run's final checkpoint evaluated on its config's test
-    split by MMDetection's tools/test.py (the run's own config copy: seed,
-    schedule and data root as trained); returns the recorded metrics."""
+#: Where ``test`` records an evaluation: the split, ``-tta`` with
+#: test-time augmentation (val without it is the training's own).
+EVALUATIONS = ('test', 'val-tta', 'test-tta')
+
+
+def evaluation_key(split: str, tta: bool) -> str:
+    key = split + ('-tta' if tta else '')
+    if key not in EVALUATIONS:
+        raise SystemExit(
+            'val without --tta is recorded by the training itself; '
+            f'test evaluates {", ".join(EVALUATIONS)}'
+        )
+    return key
+
+
+def test_config(rec: dict, config: str, key: str, out_dir: str) -> str:
+    """The run's own config copy, made to evaluate ``key``: the val split
+    and evaluator in place of the test ones for ``val-tta``; with TTA, the
+    variant's ``tta_model`` and ``tta_pipeline`` if the copy predates them
+    (MMDetection's tools/test.py would fall back to its own horizontal
+    flip). Written to ``out_dir/config.py``; returns its path."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(config)
+    if key.startswith('val'):
+        cfg.test_dataloader = cfg.val_dataloader
+        cfg.test_evaluator = cfg.val_evaluator
+    if key.endswith('tta') and 'tta_model' not in cfg:
+        variant = re.sub(r' \[.*\]$', '', rec['variant'])
+        current = Config.fromfile(osp.join(CONFIGS, VARIANTS[variant]))
+        if 'tta_model' not in current:
+            raise SystemExit(
+                f'{VARIANTS[variant]} has no tta_model / tta_pipeline'
+            )
+        cfg.tta_model = current.tta_model
+        cfg.tta_pipeline = current.tta_pipeline
+    os.makedirs(out_dir, exist_ok=True)
+    path = osp.join(out_dir, 'config.py')
+    cfg.dump(path)
+    return path
+
+
+def test_run(rec: dict, threads: int, key: str = 'test') -> dict:
+    """A recorded run's final checkpoint evaluated by MMDetection's
+    tools/test.py (the run's own config copy: seed, schedule and data root
+    as trained) on its config's test split (``key`` ``'test'``), with
+    test-time augmentation (``'test-tta'``) or on the val split with it
+    (``'val-tta'``); returns the recorded metrics."""
     from report import run_config
 
     work = rec.get('work_dir')
@@ -692,22 +741,27 @@ def test_run(rec: dict, threads: int) -> dict:
             f'{work!r} is gone (or the record predates work_dir)'
         )
     config, checkpoint = run_config(work)
-    test_dir = osp.join(work, 'test')
+    # 'test' keeps its folder of before: <work>/test.
+    test_dir = osp.join(work, key)
+    if key != 'test':
+        config = test_config(rec, config, key, test_dir)
     env = dict(
         os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads)
     )
     script = osp.join(osp.dirname(train_script()), 'test.py')
-    with open(osp.join(work, 'test.log'), 'w') as log:
+    extra = ['--tta'] if key.endswith('tta') else []
+    with open(osp.join(work, f'{key}.log'), 'w') as log:
         proc = subprocess.run(
             [sys.executable, script, config, checkpoint]
-            + ['--work-dir', test_dir],
+            + ['--work-dir', test_dir]
+            + extra,
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     if proc.returncode:
-        raise RuntimeError(f'testing {work} failed: see {work}/test.log')
+        raise RuntimeError(f'testing {work} failed: see {work}/{key}.log')
     # tools/test.py writes the metrics to TEST_DIR/<timestamp>/<same>.json.
     newest = max(
         glob.glob(osp.join(test_dir, '*', '*.json')), key=osp.getmtime
@@ -717,21 +771,23 @@ def test_run(rec: dict, threads: int) -> dict:
 
 
 def cmd_test(args) -> None:
-    """Evaluate every recorded run of the variants on the test split, once:
-    runs with test metrics already are skipped."""
-    threads = os.cpu_count() or 1
+    """Evaluate every recorded run of the variants once on the test split
+    (or, with TTA, on val or test): runs with that evaluation already are
+    skipped."""
+    key = evaluation_key(args.split, args.tta)
+    threads = args.threads or os.cpu_count() or 1
     results = load_results(args.results)
     todo = [
         i
         for i, r in enumerate(results)
         if r['variant'] in args.variants
         and (args.epochs is None or r['epochs'] == args.epochs)
-        and 'test' not in r
+        and key not in r
     ]
-    print(f'{len(todo)} runs to test', flush=True)
+    print(f'{len(todo)} runs to evaluate ({key})', flush=True)
     for i in todo:
         rec = results[i]
-        metrics = test_run(rec, threads)
+        metrics = test_run(rec, threads, key)
         # Reread: a plan may be recording runs meanwhile.
         results = load_results(args.results)
         for r in results:
@@ -740,36 +796,47 @@ def cmd_test(args) -> None:
                 rec['seed'],
                 rec['epochs'],
             ):
-                r['test'] = metrics
+                r[key] = metrics
         save_results(args.results, results)
-        key = VOC_AP50 if VOC_AP50 in metrics else 'bbox_mAP'
+        voc = VOC_AP50 if VOC_AP50 in metrics else 'bbox_mAP'
         print(
-            f'{rec["variant"]} seed {rec["seed"]}: test {key} '
-            f'{metrics[key]:.3f}, box mAP {metrics["bbox_mAP"]:.3f}',
+            f'{rec["variant"]} seed {rec["seed"]}: {key} {voc} '
+            f'{metrics[voc]:.3f}, box mAP {metrics["bbox_mAP"]:.3f}',
             flush=True,
         )
 
 
 def on_split(results: list, split: str) -> list:
     """The records with their metrics on ``split``: as recorded (val), or
-    those of ``test`` (runs evaluated by ``test`` only)."""
+    those of an evaluation of ``test`` (``test``, ``val-tta``,
+    ``test-tta``; only the runs that have it)."""
     if split == 'val':
         return results
     return [
-        dict({k: v for k, v in r.items() if k != 'test'}, **r['test'])
+        dict({k: v for k, v in r.items() if k not in EVALUATIONS}, **r[split])
         for r in results
-        if 'test' in r
+        if split in r
     ]
 
 
 def cmd_compare(args) -> None:
     from scipy import stats
 
-    results = on_split(load_results(args.results), args.split)
+    split_b = args.split_b or args.split
+    if (args.a, args.split) == (args.b, split_b):
+        raise SystemExit(
+            f'{args.a!r} on {args.split} against itself: name another '
+            'variant, or another evaluation with --split-b'
+        )
+    everything = load_results(args.results)
+    sides = [
+        (args.a, on_split(everything, args.split)),
+        (args.b, on_split(everything, split_b)),
+    ]
     if args.epochs is None:
         both = [
             {r['epochs'] for r in results if r['variant'] == v}
-            for v in (args.a, args.b)
+            for v, results in sides
         ]
         common = both[0] & both[1]
         if len(common) != 1:
@@ -778,22 +845,31 @@ def cmd_compare(args) -> None:
                 f'{sorted(common)}: choose with --epochs'
             )
         args.epochs = common.pop()
-    by = {}
-    for r in results:
+    by = []
+    for (v, results), split in zip(sides, (args.split, split_b)):
         # (A detector's runs have no proposal recall, an RPN's no box mAP.)
-        if r['epochs'] == args.epochs and args.metric in r:
-            by.setdefault(r['variant'], {})[r['seed']] = r[args.metric]
-    for v in (args.a, args.b):
-        if v not in by:
+        runs = {
+            r['seed']: r[args.metric]
+            for r in results
+            if r['variant'] == v
+            and r['epochs'] == args.epochs
+            and args.metric in r
+        }
+        if not runs:
             raise SystemExit(
                 f'no {args.epochs}-epoch runs of {v!r} with '
-                f'{args.metric!r} in {args.results}'
+                f'{args.metric!r} on {split} in {args.results}'
             )
-    a, b = by[args.a], by[args.b]
+        by.append(runs)
+    a, b = by
     seeds = sorted(set(a) & set(b))
     diffs = [a[s] - b[s] for s in seeds]
+    name_a, name_b = args.a, args.b
+    if args.split != split_b:
+        name_a += f' ({args.split})'
+        name_b += f' ({split_b})'
     print(
-        f'{args.metric}, {args.epochs} epochs: {args.a!r} minus {args.b!r}\n'
+        f'{args.metric}, {args.epochs} epochs: {name_a!r} minus {name_b!r}\n'
     )
     print('| seed | ' + ' | '.join(map(str, seeds)) + ' |')
     print('|---' * (len(seeds) + 1) + '|')
@@ -904,14 +980,38 @@ def main():
         'variants', nargs='+', choices=list(VARIANTS), metavar='VARIANT'
     )
     test.add_argument('--epochs', type=int, default=None)
+    test.add_argument(
+        '--split',
+        choices=('val', 'test'),
+        default='test',
+        help='the split to evaluate (val: with --tta only)',
+    )
+    test.add_argument(
+        '--tta',
+        action='store_true',
+        help="with the config's test-time augmentation (tta_model, "
+        "tta_pipeline: MMDetection's tools/test.py --tta)",
+    )
+    test.add_argument(
+        '--threads', type=int, default=None, help='default: every CPU'
+    )
+    splits = ('val',) + EVALUATIONS
     for p in (table, compare):
         p.add_argument(
             '--split',
-            choices=('val', 'test'),
+            choices=splits,
             default='val',
-            help="the runs' evaluation on val (at the end of training) or "
-            'on test (recorded by the test command)',
+            help="the runs' evaluation on val (at the end of training), or "
+            'one recorded by the test command: on test, with test-time '
+            'augmentation on val or test',
         )
+    compare.add_argument(
+        '--split-b',
+        choices=splits,
+        default=None,
+        help="VARIANT_B's evaluation (default: --split's), e.g. one "
+        'variant with and without test-time augmentation',
+    )
     for p in (run, table, compare, test):
         p.add_argument(
             '--results', default=osp.join('docs', 'ablation', 'results.json')

@@ -72,6 +72,37 @@ test_pipeline = [
     ),
 ]
 
+# Test-time augmentation (MMDetection's tools/test.py CONFIG CHECKPOINT
+# --tta): the four views the training flips make (none, horizontal,
+# vertical, diagonal), merged by weighted boxes fusion
+# (mmdet_libra_ext.WBFTTAModel) rather than NMS: the views' boxes of one cell
+# are averaged, and a box one view alone finds keeps a quarter of its
+# score (docs/bccd.md).
+tta_model = dict(
+    type='mmdet_libra_ext.WBFTTAModel',
+    tta_cfg=dict(iou_thr=0.55, conf_type='avg', max_per_img=100),
+)
+tta_pipeline = test_pipeline[:-1] + [
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(type='RandomFlip', prob=0.0),
+                dict(type='RandomFlip', prob=1.0, direction='horizontal'),
+                dict(type='RandomFlip', prob=1.0, direction='vertical'),
+                dict(type='RandomFlip', prob=1.0, direction='diagonal'),
+            ],
+            [
+                dict(
+                    type='PackDetInputs',
+                    meta_keys=test_pipeline[-1]['meta_keys']
+                    + ('flip', 'flip_direction'),
+                )
+            ],
+        ],
+    ),
+]
+
 
 def _split(name, pipeline, test_mode):
     return dict(
