@@ -283,9 +283,29 @@ def test_bccd_baseline_reads_voc_and_evaluates_per_class():
     assert types == [
         ('mmdet_libra_ext.ClasswiseVOCMetric', '11points'),
         ('mmdet_libra_ext.ClasswiseVOCMetric', 'area'),
-        ('CocoMetric', None),
+        ('mmdet_libra_ext.GTInstancesCocoMetric', None),
     ]
     assert cfg.test_evaluator[2].classwise
+    # No meta key that an image given for inference lacks (MMDetection
+    # < 3.2 refuses those): the ground truth comes from gt_instances.
+    (pack,) = [t for t in cfg.test_pipeline if t.type == 'PackDetInputs']
+    assert 'instances' not in pack.meta_keys
+    # Test-time augmentation: the four flips of training, fused by WBF.
+    from mmdet.registry import MODELS, TRANSFORMS
+
+    tta = MODELS.build(dict(cfg.tta_model, module=MODELS.build(cfg.model)))
+    assert type(tta).__name__ == 'WBFTTAModel'
+    TRANSFORMS.build(cfg.tta_pipeline[-1])
+    views = cfg.tta_pipeline[-1].transforms[0]
+    (train_flip,) = [
+        t
+        for t in cfg.train_dataloader.dataset.pipeline
+        if t.type == 'RandomFlip'
+    ]
+    assert [(v.prob, v.get('direction')) for v in views] == [(0.0, None)] + [
+        (1.0, d) for d in train_flip.direction
+    ]
+    assert cfg.tta_pipeline[:-1] == cfg.test_pipeline[:-1]
     # Zero-size boxes leave training through MMDetection's filter.
     filt = [
         t

@@ -15,7 +15,8 @@
 # Evaluation: VOC mAP@0.5 with the 11-point (VOC2007) and the area (VOC2012)
 # precision integral, each class's AP among the metrics
 # (mmdet_libra_ext.ClasswiseVOCMetric), and COCO-style box mAP per class
-# (MMDetection's CocoMetric on the ground truth of the data samples). Trained
+# (MMDetection's CocoMetric on the samples' gt_instances:
+# mmdet_libra_ext.GTInstancesCocoMetric). Trained
 # on train, evaluated on val at the end of training; test with MMDetection's
 # tools/test.py (test_dataloader is the test split).
 #
@@ -59,15 +60,12 @@ test_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',
-        # `instances`: the ground truth CocoMetric evaluates against when
-        # it has no COCO annotation file.
         meta_keys=(
             'img_id',
             'img_path',
             'ori_shape',
             'img_shape',
             'scale_factor',
-            'instances',
         ),
     ),
 ]
@@ -139,7 +137,15 @@ val_evaluator = [
         eval_mode='area',
         prefix='voc12',
     ),
-    dict(type='CocoMetric', metric='bbox', classwise=True),
+    # MMDetection's CocoMetric with the ground truth of the samples'
+    # gt_instances (no COCO json; the test pipeline needs no `instances`
+    # meta key, which MMDetection < 3.2 refuses for images given to
+    # DetInferencer).
+    dict(
+        type='mmdet_libra_ext.GTInstancesCocoMetric',
+        metric='bbox',
+        classwise=True,
+    ),
 ]
 test_evaluator = val_evaluator
 
