@@ -30,7 +30,7 @@ def instances_of(data_sample: dict) -> List[dict]:
     """A data sample's ground truth as dataset ``instances`` records
     (``bbox``, ``bbox_label``, ``ignore_flag``): ``gt_instances``, then
     ``ignored_instances`` with ``ignore_flag=1``."""
-    out = []
+    out: List[dict] = []
     for key, flag in (('gt_instances', 0), ('ignored_instances', 1)):
         inst = data_sample.get(key)
         if inst is None:
