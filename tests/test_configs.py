@@ -1,5 +1,6 @@
 """Every config of the package loads and builds its detector."""
 
+import copy
 import glob
 import os.path as osp
 import sys
@@ -292,10 +293,13 @@ def test_bccd_baseline_reads_voc_and_evaluates_per_class():
     assert 'instances' not in pack.meta_keys
     # Test-time augmentation: the four flips of training, fused by WBF.
     from mmdet.registry import MODELS, TRANSFORMS
+    from mmdet.utils import register_all_modules
 
+    register_all_modules()  # TestTimeAug builds its views in scope mmdet
     tta = MODELS.build(dict(cfg.tta_model, module=MODELS.build(cfg.model)))
     assert type(tta).__name__ == 'WBFTTAModel'
-    TRANSFORMS.build(cfg.tta_pipeline[-1])
+    # (A copy: mmcv 2.0's TestTimeAug builds the views in place.)
+    TRANSFORMS.build(copy.deepcopy(cfg.tta_pipeline[-1]))
     views = cfg.tta_pipeline[-1].transforms[0]
     (train_flip,) = [
         t
