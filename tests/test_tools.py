@@ -403,6 +403,14 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     with open(osp.join(work_dir, 'val-tta.log')) as f:
         log = f.read()
     assert "type='mmdet_libra_ext.WBFTTAModel'" in log
+    # The config evaluated stays as written (tools/test.py dumps the one
+    # it ran, the detector wrapped, beside it): evaluating it again works.
+    from mmengine.config import Config
+
+    evaluated = osp.join(work_dir, 'val-tta', 'input', 'config.py')
+    assert Config.fromfile(evaluated).model.type != (
+        'mmdet_libra_ext.WBFTTAModel'
+    )
     assert (
         "ann_file='ImageSets/Main/val.txt'" in log.split('test_dataloader')[1]
     )

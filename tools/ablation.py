@@ -704,7 +704,9 @@ def test_config(rec: dict, config: str, key: str, out_dir: str) -> str:
     and evaluator in place of the test ones for ``val-tta``; with TTA, the
     variant's ``tta_model`` and ``tta_pipeline`` if the copy predates them
     (MMDetection's tools/test.py would fall back to its own horizontal
-    flip). Written to ``out_dir/config.py``; returns its path."""
+    flip). Written to ``out_dir/input/config.py`` (tools/test.py dumps the
+    config it ran, the model wrapped in the TTA model, to
+    ``out_dir/config.py``); returns its path."""
     from mmengine.config import Config
 
     cfg = Config.fromfile(config)
@@ -720,8 +722,8 @@ def test_config(rec: dict, config: str, key: str, out_dir: str) -> str:
             )
         cfg.tta_model = current.tta_model
         cfg.tta_pipeline = current.tta_pipeline
-    os.makedirs(out_dir, exist_ok=True)
-    path = osp.join(out_dir, 'config.py')
+    path = osp.join(out_dir, 'input', 'config.py')
+    os.makedirs(osp.dirname(path), exist_ok=True)
     cfg.dump(path)
     return path
 
