@@ -394,11 +394,16 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     assert set(rec['test']) >= {'voc07/AP50', 'voc12/WBC_AP50', 'bbox_mAP'}
     assert '0 runs to evaluate (test)' in _run(test, ROOT)
     # Val with the config's test-time augmentation (tools/test.py --tta:
-    # WBFTTAModel over four flips), paired with the same run without it.
-    tta = test + ['--split', 'val', '--tta', '--threads', '1']
-    assert '1 runs to evaluate (val-tta)' in _run(tta, ROOT)
-    (rec,) = json.load(open(results))
+    # WBFTTAModel over four flips): recorded when the run finished; on
+    # test when asked.
     assert set(rec['val-tta']) >= {'voc07/AP50', 'voc12/WBC_AP50', 'bbox_mAP'}
+    tta = test + ['--tta', '--threads', '1']
+    assert '0 runs to evaluate (val-tta)' in _run(
+        tta + ['--split', 'val'], ROOT
+    )
+    assert '1 runs to evaluate (test-tta)' in _run(tta, ROOT)
+    (rec,) = json.load(open(results))
+    assert set(rec['test-tta']) >= {'voc07/AP50', 'bbox_mAP'}
     work_dir = rec['work_dir']
     with open(osp.join(work_dir, 'val-tta.log')) as f:
         log = f.read()
