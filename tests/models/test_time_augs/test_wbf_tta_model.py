@@ -25,7 +25,7 @@ except ImportError:  # MMDetection < 3.3 has no reference copy
 class _Detector(torch.nn.Module):
     """What the TTA wrapper needs of its module (``merge_preds`` is what
     is tested; tools/test.py --tta runs a whole detector in
-    tests/test_tools.py)."""
+    tests/test_ablation_bccd.py)."""
 
     def test_step(self, data):
         raise NotImplementedError

@@ -1,0 +1,253 @@
+"""tools/ablation.py: runs, resume, tables, comparisons, evaluations and
+its plans."""
+
+import glob
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from tool_runs import ROOT, run_tool  # noqa: E402
+
+
+@pytest.mark.slow
+def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
+    """A detector and an RPN variant run, are recorded once, tabulated (box
+    mAP and proposal recall in their own tables) and compared; a control
+    run with more overrides is recorded under its label."""
+    results = str(tmp_path / 'results.json')
+    tool = osp.join(ROOT, 'tools', 'ablation.py')
+    args = [
+        'run',
+        '--variants',
+        'baseline',
+        'RPN: plain',
+        '--seeds',
+        '0',
+        '--epochs',
+        '1',
+        '--data-root',
+        shapes_root,
+        '--out',
+        str(tmp_path / 'work'),
+        '--results',
+        results,
+    ]
+    log = run_tool([tool] + args, ROOT)
+    assert '2 runs to do' in log
+    assert 'RPN: plain seed 0: AR@100' in log
+    recs = {r['variant']: r for r in json.load(open(results))}
+    assert sorted(recs) == ['RPN: plain', 'baseline']
+    det, rpn = recs['baseline'], recs['RPN: plain']
+    for r in recs.values():
+        assert r['epochs'] == 1 and r['iters'] == 4  # 32 images, batch 8
+        assert r['s_per_iter'] > 0
+    assert 0 <= det['bbox_mAP'] <= 1 and 'AR@100' not in det
+    assert 'bbox_mAP' not in rpn
+    assert 0 <= rpn['AR@100'] <= rpn['AR@300'] <= rpn['AR@1000'] <= 1
+    # The whole schedule followed --epochs (cosine end, evaluation).
+    dumped = glob.glob(
+        str(
+            tmp_path
+            / 'work'
+            / 'faster-rcnn_*_e1'
+            / 'seed0'
+            / 'faster-rcnn_r18_fpn_shapes_demo.py'
+        )
+    )
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(dumped[0])
+    assert cfg.param_scheduler[1]['end'] == 1
+    assert cfg.param_scheduler[1]['T_max'] == 1
+    assert cfg.train_cfg.val_interval == 1
+    # Runs already recorded are not repeated.
+    assert '0 runs to do' in run_tool([tool] + args, ROOT)
+    table = run_tool([tool, 'table', '--results', results], ROOT)
+    rows = [ln for ln in table.splitlines() if ln.startswith('| ')]
+    assert rows[1].startswith('| baseline | 0 |')
+    assert '| variant | seeds | AR@100 | AR@300 | AR@1000 | s/iter |' in table
+    assert '| RPN: plain | 0 |' in table
+    # A control run of a variant with more overrides is recorded under a
+    # label, tabulated and compared with the plain variant.
+    one = ['run', '--variants', 'baseline'] + args[4:]
+    with pytest.raises(AssertionError, match='needs a --label'):
+        run_tool([tool] + one + ['--cfg-options', 'x=1'], ROOT)
+    control = one + [
+        '--cfg-options',
+        'model.roi_head.bbox_head.loss_bbox.loss_weight=2.0',
+        '--label',
+        'loss weight 2',
+    ]
+    assert '1 runs to do' in run_tool([tool] + control, ROOT)
+    last = json.load(open(results))[-1]
+    assert last['variant'] == 'baseline [loss weight 2]'
+    dumped = glob.glob(
+        str(
+            tmp_path
+            / 'work'
+            / 'faster-rcnn_*_loss_weight_2_e1'
+            / 'seed0'
+            / 'faster-rcnn_r18_fpn_shapes_demo.py'
+        )
+    )
+    cfg = Config.fromfile(dumped[0])
+    assert cfg.model.roi_head.bbox_head.loss_bbox.loss_weight == 2.0
+    table = run_tool([tool, 'table', '--results', results], ROOT)
+    assert '| baseline [loss weight 2] | 0 |' in table
+    compare = [tool, 'compare', '--epochs', '1', '--results', results]
+    out = run_tool(compare + ['baseline [loss weight 2]', 'baseline'], ROOT)
+    assert f'| difference | {last["bbox_mAP"] - det["bbox_mAP"]:+.3f} |' in out
+    # Proposal recall is compared by --metric (a second RPN record, made
+    # up, to compare with).
+    json.dump(
+        json.load(open(results))
+        + [dict(rpn, variant='RPN: Libra (all three)', **{'AR@1000': 0.5})],
+        open(results, 'w'),
+    )
+    out = run_tool(
+        compare
+        + ['RPN: Libra (all three)', 'RPN: plain', '--metric', 'AR@1000'],
+        ROOT,
+    )
+    assert f'| difference | {0.5 - rpn["AR@1000"]:+.3f} |' in out
+
+
+def test_ablation_evaluations_and_tta_config(tmp_path):
+    """``test`` records test, val-tta and test-tta; a run whose config copy
+    predates test-time augmentation gets its variant's; val-tta evaluates
+    the val split with the val evaluator; compare refuses a variant against
+    itself on the same evaluation."""
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import ablation
+    from mmengine.config import Config
+
+    assert ablation.evaluation_key('val', True) == 'val-tta'
+    assert ablation.evaluation_key('test', False) == 'test'
+    with pytest.raises(SystemExit, match='recorded by the training'):
+        ablation.evaluation_key('val', False)
+    variant = 'BCCD: baseline + ALWA (alwa-rpn-diffstd)'
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', ablation.VARIANTS[variant])
+    )
+    for key in ('tta_model', 'tta_pipeline'):
+        cfg.pop(key)
+    cfg.val_dataloader.dataset.ann_file = 'val-list.txt'
+    old = str(tmp_path / 'old.py')
+    cfg.dump(old)
+    rec = dict(variant=variant + ' [a label]')
+    path = ablation.test_config(rec, old, 'val-tta', str(tmp_path / 'v'))
+    new = Config.fromfile(path)
+    assert new.tta_model.type == 'mmdet_libra_ext.WBFTTAModel'
+    assert new.tta_pipeline[-1].type == 'TestTimeAug'
+    assert new.test_dataloader.dataset.ann_file == 'val-list.txt'
+    assert new.test_evaluator == cfg.val_evaluator
+    path = ablation.test_config(rec, old, 'test-tta', str(tmp_path / 't'))
+    new = Config.fromfile(path)
+    assert new.test_dataloader.dataset.ann_file == 'ImageSets/Main/test.txt'
+    # A demo variant has no test-time augmentation of its own.
+    with pytest.raises(SystemExit, match='no tta_model'):
+        ablation.test_config(
+            dict(variant='baseline'),
+            osp.join(ROOT, 'configs', ablation.VARIANTS['baseline']),
+            'test-tta',
+            str(tmp_path / 'd'),
+        )
+    results = [
+        dict(variant='A', seed=0, epochs=1, bbox_mAP=0.5),
+        dict(
+            variant='A',
+            seed=1,
+            epochs=1,
+            bbox_mAP=0.4,
+            **{'val-tta': dict(bbox_mAP=0.6)},
+        ),
+    ]
+    assert ablation.on_split(results, 'val') == results
+    (only,) = ablation.on_split(results, 'val-tta')
+    assert only['bbox_mAP'] == 0.6 and 'val-tta' not in only
+    file = tmp_path / 'r.json'
+    file.write_text(json.dumps(results))
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'ablation.py'), 'compare']
+        + ['A', 'A', '--results', str(file)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0 and 'against itself' in out.stderr
+
+
+def test_ablation_plans_and_schedules():
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import ablation
+
+    assert (
+        ablation.schedule_options(12, transfer=True)[-1]
+        == 'param_scheduler.1.milestones=[8,11]'
+    )
+    assert ablation.schedule_options(6)[-1] == 'param_scheduler.1.T_max=6'
+    for name, stages in ablation.PLANS.items():
+        for variant, label, opts, _ in sum(stages, []):
+            assert variant in ablation.VARIANTS, (name, variant)
+            assert bool(label) == bool(opts)
+    counts = {}
+    for variant, label, _, seeds in sum(
+        ablation.PLANS['transfer'] + ablation.PLANS['transfer-losses'], []
+    ):
+        counts[ablation.labelled(variant, label)] = len(seeds)
+    # The issue's table: 5 seeds for the four main rows, 3 for the others.
+    assert counts['transfer: Libra + ALWA'] == 5
+    assert counts['transfer: baseline + ALWA [weighted_stats=False]'] == 3
+    assert counts['transfer: baseline + ALWA [CIoU]'] == 3
+    candidate = f'transfer: baseline + ALWA [{ablation.ALWA_CANDIDATE}]'
+    assert counts[candidate] == 5
+    assert counts[candidate.replace('baseline', 'Libra')] == 5
+    assert counts[f'transfer: baseline + ALWA [{ablation.ALWA_WARMUP}]'] == 5
+    assert len(counts) == 4 + len(ablation.ALWA_OPTIONS) + 1 + 1 + 4
+    # Seed by seed across the main rows first.
+    args = type('Args', (), dict(plan='transfer', seeds_given=None))
+    runs = ablation.planned_runs(args)
+    assert [(v, s) for v, s, *_ in runs[:5]] == [
+        ('transfer: baseline', 0),
+        ('transfer: Libra', 0),
+        ('transfer: baseline + ALWA', 0),
+        ('transfer: Libra + ALWA', 0),
+        ('transfer: baseline', 1),
+    ]
+    assert len(runs) == (4 + 2 + 1) * 5 + (len(ablation.ALWA_OPTIONS) - 2) * 3
+    # The candidate's seeds come before the other options'.
+    assert runs[20][:3] == (
+        'transfer: baseline + ALWA',
+        0,
+        ablation.ALWA_CANDIDATE,
+    )
+    demo = ablation.PLANS['alwa-demo']
+    assert [v for v, *_ in demo[0]] == ['baseline', 'baseline + ALWA']
+    assert demo[2] == [
+        (
+            'baseline + ALWA',
+            'warmup_iters=100',
+            ['custom_hooks.1.warmup_iters=100'],
+            [0, 1, 2, 3, 4],
+        )
+    ]
+    # The RPN table: five RPN variants, the beta row and the Libra Faster
+    # R-CNN with a Libra RPN, 5 seeds each; then the sampler's options.
+    rpn = sum(ablation.PLANS['rpn'], [])
+    assert len(rpn) == 11
+    assert all(seeds == [0, 1, 2, 3, 4] for *_, seeds in rpn[:-1])
+    assert rpn[-1][-1] == list(range(9))
+    assert len(ablation.PLANS['rpn'][0]) == 7  # the main table first
+    floor = 'model.train_cfg.rpn.sampler.neg_sampler.floor_fraction=0.5'
+    assert [(v, opts) for v, _, opts, _ in ablation.PLANS['rpn'][2]] == [
+        ('RPN: Libra (all three)', [floor]),
+        ('Libra with Libra RPN', [floor]),
+    ]
+    assert {v for v, *_ in rpn} == {
+        v
+        for v in ablation.VARIANTS
+        if 'RPN' in v and not v.startswith(ablation.BCCD)
+    }

@@ -1,0 +1,188 @@
+"""The BCCD variants through tools/ablation.py and tools/report.py (a
+BCCD-like dataset), and the BCCD plan."""
+
+import glob
+import json
+import os.path as osp
+import sys
+
+import pytest
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from tool_runs import ROOT, run_tool  # noqa: E402
+
+
+@pytest.mark.slow
+def test_bccd_variant_trains_records_per_class_and_draws(
+    tmp_path, bccd_like_root
+):
+    """A BCCD config trains through the ablation tool (MMDetection's
+    tools/train.py, VOCDataset, zero-size boxes in train and val), its
+    record holds both VOC AP50s and every class's AP, the table shows them,
+    and the report draws the run's detections on validation images."""
+    results = str(tmp_path / 'results.json')
+    tool = osp.join(ROOT, 'tools', 'ablation.py')
+    log = run_tool(
+        [
+            tool,
+            'run',
+            '--variants',
+            'BCCD: Libra',
+            '--seeds',
+            '0',
+            '--epochs',
+            '1',
+            '--data-root',
+            bccd_like_root,
+            '--out',
+            str(tmp_path / 'work'),
+            '--results',
+            results,
+        ],
+        ROOT,
+    )
+    assert 'BCCD: Libra seed 0: mAP' in log
+    (rec,) = json.load(open(results))
+    assert rec['iters'] == 1  # 4 training images, batch 4
+    classes = ('RBC', 'WBC', 'Platelets')
+    for prefix in ('voc07', 'voc12'):
+        assert 0 <= rec[f'{prefix}/AP50'] <= 1
+        for c in classes:
+            assert 0 <= rec[f'{prefix}/{c}_AP50'] <= 1
+    for c in classes:
+        assert f'coco/{c}_precision' in rec
+    table = run_tool([tool, 'table', '--results', results], ROOT)
+    assert (
+        '| variant | seeds | AP50 (11-pt) | AP50 (area) | RBC AP50 | '
+        'WBC AP50 | Platelets AP50 | box mAP | RBC mAP | WBC mAP | '
+        'Platelets mAP | s/iter |'
+    ) in table
+    assert f'| BCCD: Libra | 0 | {rec["voc07/AP50"]:.3f} |' in table
+    # The test split, once: MMDetection's tools/test.py on the run's final
+    # checkpoint, recorded beside the validation metrics.
+    test = [tool, 'test', 'BCCD: Libra', '--results', results]
+    assert '1 runs to evaluate (test)' in run_tool(test, ROOT)
+    (rec,) = json.load(open(results))
+    assert set(rec['test']) >= {'voc07/AP50', 'voc12/WBC_AP50', 'bbox_mAP'}
+    assert '0 runs to evaluate (test)' in run_tool(test, ROOT)
+    # Val with the config's test-time augmentation (tools/test.py --tta:
+    # WBFTTAModel over four flips): recorded when the run finished; on
+    # test when asked.
+    assert set(rec['val-tta']) >= {'voc07/AP50', 'voc12/WBC_AP50', 'bbox_mAP'}
+    tta = test + ['--tta', '--threads', '1']
+    assert '0 runs to evaluate (val-tta)' in run_tool(
+        tta + ['--split', 'val'], ROOT
+    )
+    assert '1 runs to evaluate (test-tta)' in run_tool(tta, ROOT)
+    (rec,) = json.load(open(results))
+    assert set(rec['test-tta']) >= {'voc07/AP50', 'bbox_mAP'}
+    work_dir = rec['work_dir']
+    with open(osp.join(work_dir, 'val-tta.log')) as f:
+        log = f.read()
+    assert "type='mmdet_libra_ext.WBFTTAModel'" in log
+    # The config evaluated stays as written (tools/test.py dumps the one
+    # it ran, the detector wrapped, beside it): evaluating it again works.
+    from mmengine.config import Config
+
+    evaluated = osp.join(work_dir, 'val-tta', 'input', 'config.py')
+    assert Config.fromfile(evaluated).model.type != (
+        'mmdet_libra_ext.WBFTTAModel'
+    )
+    assert (
+        "ann_file='ImageSets/Main/val.txt'" in log.split('test_dataloader')[1]
+    )
+    compare = run_tool(
+        [tool, 'compare', 'BCCD: Libra', 'BCCD: Libra', '--results', results]
+        + ['--split', 'val-tta', '--split-b', 'val']
+        + ['--metric', 'voc07/Platelets_AP50'],
+        ROOT,
+    )
+    diff = rec['val-tta']['voc07/Platelets_AP50'] - rec['voc07/Platelets_AP50']
+    assert f'| difference | {diff:+.3f} |' in compare
+    assert "'BCCD: Libra (val-tta)' minus 'BCCD: Libra (val)'" in compare
+    table = run_tool(
+        [tool, 'table', '--split', 'test', '--results', results], ROOT
+    )
+    assert 'Evaluated on the test split.' in table
+    assert f'| BCCD: Libra | 0 | {rec["test"]["voc07/AP50"]:.3f} |' in table
+    # The report: metrics with the VOC rows, and the detections drawn.
+    (work,) = glob.glob(str(tmp_path / 'work' / '*' / 'seed0'))
+    out = run_tool(
+        [osp.join(ROOT, 'tools', 'report.py'), work, '--images', '2'], ROOT
+    )
+    assert f'| voc07/AP50 | {rec["voc07/AP50"]:.3f} |' in out
+    assert osp.getsize(osp.join(work, 'report', 'detections.png')) > 20000
+    # What it drew: each image's ground truth as the dataset has it (the
+    # first val image, with its zero-size box, 6), and the detections at
+    # the threshold as MMDetection's inference_detector gives them.
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import report
+    from mmdet.apis import inference_detector, init_detector
+
+    counts = report.draw_detections(
+        work, str(tmp_path / 'det.png'), num_images=2, score_thr=0.05
+    )
+    config, ckpt = report.run_config(work)
+    model = init_detector(config, ckpt, device='cpu')
+    images = sorted(glob.glob(bccd_like_root + 'JPEGImages/*.jpg'))[4:6]
+    scores = [
+        inference_detector(model, i).pred_instances.scores for i in images
+    ]
+    want = [int((s >= 0.05).sum()) for s in scores]
+    assert counts == [(6, want[0]), (5, want[1])]
+    # The error table: every detection at the threshold in one column,
+    # every annotation counted, and the AP50 the training's evaluation
+    # recorded for the same checkpoint.
+    out = run_tool(
+        [osp.join(ROOT, 'tools', 'report.py'), work, '--images', '0']
+        + ['--errors', '--score-thr', '0.05'],
+        ROOT,
+    )
+    assert osp.isfile(osp.join(work, 'report', 'errors.md'))
+    rows = report.error_table(work, score_thr=0.05)
+    assert [r['cls'] for r in rows] == list(classes)
+    assert [r['annotated'] for r in rows] == [3 + 4, 1 + 1, 1 + 1]
+    labels = [inference_detector(model, i).pred_instances for i in images]
+    for c, r in enumerate(rows):
+        drawn = sum(
+            int(((p.labels == c) & (p.scores >= 0.05)).sum()) for p in labels
+        )
+        assert r['matched'] + r['poor'] + r['unmatched'] == drawn
+        assert r['ap50'] == pytest.approx(
+            rec[f'voc07/{r["cls"]}_AP50'], abs=1e-4
+        )
+        assert r['ap50_without_unmatched'] >= r['ap50'] - 1e-9
+        assert f'| {r["cls"]} | {r["annotated"]} |' in out
+
+
+def test_bccd_plan_and_missing_dataset(tmp_path):
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import ablation
+
+    stages = ablation.PLANS['bccd']
+    rows = [v for v, *_ in stages[0]]
+    assert rows == [
+        'BCCD: baseline',
+        'BCCD: Libra',
+        'BCCD: Libra with Libra RPN (floor_fraction=0.5)',
+        'BCCD: baseline + ALWA (alwa-rpn-diffstd)',
+    ]
+    assert all(seeds == [0, 1, 2, 3, 4] for *_, seeds in sum(stages, []))
+    # The BCCD runs follow their config's schedule, the others the demo's.
+    from mmengine.config import Config
+
+    bccd = Config.fromfile(
+        osp.join(ROOT, 'configs', 'bccd', 'faster-rcnn_r18_fpn_bccd.py')
+    )
+    assert (
+        ablation.default_epochs('BCCD: baseline') == bccd.train_cfg.max_epochs
+    )
+    assert ablation.default_epochs('Libra RetinaNet') == 12
+    assert ablation.voc_data_root_options('/x/BCCD') == [
+        f'{s}_dataloader.dataset.data_root=/x/BCCD/'
+        for s in ('train', 'val', 'test')
+    ]
+    # No dataset where it is looked for: a message naming the place and
+    # where to get it, before anything trains.
+    with pytest.raises(SystemExit, match='Shenggan/BCCD_Dataset'):
+        ablation.prepare({'BCCD: baseline'}, str(tmp_path) + '/')
