@@ -251,3 +251,49 @@ def test_ablation_plans_and_schedules():
         for v in ablation.VARIANTS
         if 'RPN' in v and not v.startswith(ablation.BCCD)
     }
+
+
+def test_compare_rows_of_several_variants_and_metrics(tmp_path):
+    """``compare A C B --metric M N --rows``: one markdown row per variant
+    and metric, each paired by seed against B (numbers worked out by
+    hand); without --rows, one detailed comparison per metric."""
+    results = [
+        dict(variant=v, seed=s, epochs=1, bbox_mAP=m, AP50=m + 0.3)
+        for v, values in (
+            ('A', (0.5, 0.6, 0.7)),
+            ('B', (0.4, 0.55, 0.7)),
+            ('C', (0.4, 0.5)),
+        )
+        for s, m in enumerate(values)
+    ]
+    file = tmp_path / 'r.json'
+    file.write_text(json.dumps(results))
+    compare = [
+        osp.join(ROOT, 'tools', 'ablation.py'),
+        'compare',
+        'A',
+        'C',
+        'B',
+        '--results',
+        str(file),
+        '--metric',
+        'bbox_mAP',
+        'AP50',
+    ]
+    out = run_tool(compare + ['--rows'])
+    rows = [ln for ln in out.splitlines() if ln.startswith('| ')]
+    assert "Minus 'B', paired by seed:" in out
+    assert rows[0].startswith('| variant | evaluation | metric | seeds |')
+    # A - B: +0.1, +0.05, 0; mean 0.05, sd 0.05, t = sqrt(3); with 2
+    # degrees of freedom p = 1 - t / sqrt(2 + t^2) = 0.225; the sign test
+    # leaves the tie out: 2 of 2, p = 0.5.
+    want = '| 0,1,2 | +0.100, +0.050, +0.000 | +0.0500 | t = 1.73, p = 0.225 |'
+    assert rows[1] == f'| A | val | bbox_mAP {want} 2 of 2, p = 0.500 |'
+    assert rows[2] == f'| A | val | AP50 {want} 2 of 2, p = 0.500 |'
+    # C - B on the common seeds 0 and 1: 0, -0.05.
+    assert rows[3].startswith('| C | val | bbox_mAP | 0,1 | +0.000, -0.050 |')
+    assert rows[3].endswith('| 0 of 1, p = 1.000 |')
+    assert len(rows) == 5
+    out = run_tool(compare)
+    assert out.count("'A' minus 'B'") == 2 and out.count("'C' minus") == 2
+    assert 'bbox_mAP, 1 epochs:' in out and 'AP50, 1 epochs:' in out

@@ -828,57 +828,115 @@ def on_split(results: list, split: str) -> list:
 
 
 def cmd_compare(args) -> None:
+    """Each VARIANT_A against VARIANT_B on the same seeds, metric by
+    metric: in detail, or (``--rows``) one markdown row each."""
+    split_b = args.split_b or args.split
+    for a in args.a:
+        if (a, args.split) == (args.b, split_b):
+            raise SystemExit(
+                f'{a!r} on {args.split} against itself: name another '
+                'variant, or another evaluation with --split-b'
+            )
+    everything = load_results(args.results)
+    if args.rows:
+        against = args.b if split_b == args.split else f'{args.b} ({split_b})'
+        print(f'Minus {against!r}, paired by seed:\n')
+        print(
+            '| variant | evaluation | metric | seeds | per seed | mean | '
+            'paired t, p | sign test |'
+        )
+        print('|---' * 8 + '|')
+    for a in args.a:
+        sides = [
+            (a, args.split, on_split(everything, args.split)),
+            (args.b, split_b, on_split(everything, split_b)),
+        ]
+        epochs = args.epochs
+        if epochs is None:
+            both = [
+                {r['epochs'] for r in results if r['variant'] == v}
+                for v, _, results in sides
+            ]
+            common = both[0] & both[1]
+            if len(common) != 1:
+                raise SystemExit(
+                    f'runs of both variants with epochs '
+                    f'{sorted(common)}: choose with --epochs'
+                )
+            epochs = common.pop()
+        name_a, name_b = a, args.b
+        if args.split != split_b:
+            name_a += f' ({args.split})'
+            name_b += f' ({split_b})'
+        for metric in args.metric:
+            # (A detector's runs have no proposal recall, an RPN's no box
+            # mAP.)
+            by = [
+                {
+                    r['seed']: r[metric]
+                    for r in results
+                    if r['variant'] == v
+                    and r['epochs'] == epochs
+                    and metric in r
+                }
+                for v, _, results in sides
+            ]
+            for runs, (v, split, _) in zip(by, sides):
+                if not runs:
+                    raise SystemExit(
+                        f'no {epochs}-epoch runs of {v!r} with '
+                        f'{metric!r} on {split} in {args.results}'
+                    )
+            if args.rows:
+                print(summary_row(a, args.split, metric, *by))
+            else:
+                print_comparison(
+                    f'{metric}, {epochs} epochs', name_a, name_b, *by
+                )
+
+
+def paired_tests(a: dict, b: dict):
+    """Seed-paired comparison of ``a`` minus ``b`` (seed -> value): the
+    common seeds, their differences, and with 2 seeds or more the paired
+    t-test and the sign test (wins, non-ties, p); else None for both."""
     from scipy import stats
 
-    split_b = args.split_b or args.split
-    if (args.a, args.split) == (args.b, split_b):
-        raise SystemExit(
-            f'{args.a!r} on {args.split} against itself: name another '
-            'variant, or another evaluation with --split-b'
-        )
-    everything = load_results(args.results)
-    sides = [
-        (args.a, on_split(everything, args.split)),
-        (args.b, on_split(everything, split_b)),
-    ]
-    if args.epochs is None:
-        both = [
-            {r['epochs'] for r in results if r['variant'] == v}
-            for v, results in sides
-        ]
-        common = both[0] & both[1]
-        if len(common) != 1:
-            raise SystemExit(
-                f'runs of both variants with epochs '
-                f'{sorted(common)}: choose with --epochs'
-            )
-        args.epochs = common.pop()
-    by = []
-    for (v, results), split in zip(sides, (args.split, split_b)):
-        # (A detector's runs have no proposal recall, an RPN's no box mAP.)
-        runs = {
-            r['seed']: r[args.metric]
-            for r in results
-            if r['variant'] == v
-            and r['epochs'] == args.epochs
-            and args.metric in r
-        }
-        if not runs:
-            raise SystemExit(
-                f'no {args.epochs}-epoch runs of {v!r} with '
-                f'{args.metric!r} on {split} in {args.results}'
-            )
-        by.append(runs)
-    a, b = by
     seeds = sorted(set(a) & set(b))
     diffs = [a[s] - b[s] for s in seeds]
-    name_a, name_b = args.a, args.b
-    if args.split != split_b:
-        name_a += f' ({args.split})'
-        name_b += f' ({split_b})'
-    print(
-        f'{args.metric}, {args.epochs} epochs: {name_a!r} minus {name_b!r}\n'
+    if len(seeds) < 2:
+        return seeds, diffs, None, None
+    t = stats.ttest_rel([a[s] for s in seeds], [b[s] for s in seeds])
+    wins = sum(d > 0 for d in diffs)
+    ties = sum(d == 0 for d in diffs)
+    p_sign = (
+        stats.binomtest(wins, len(seeds) - ties).pvalue
+        if len(seeds) > ties
+        else 1.0
     )
+    return seeds, diffs, t, (wins, len(seeds) - ties, p_sign)
+
+
+def summary_row(name: str, split: str, metric: str, a: dict, b: dict) -> str:
+    """One markdown row: the per-seed differences, their mean, the paired
+    t-test and the sign test (the docs' comparison tables)."""
+    seeds, diffs, t, sign = paired_tests(a, b)
+    per_seed = ', '.join(f'{d:+.3f}' for d in diffs)
+    mean = f'{statistics.mean(diffs):+.4f}' if diffs else '-'
+    tp = f't = {t.statistic:.2f}, p = {t.pvalue:.3f}' if t else '-'
+    st = f'{sign[0]} of {sign[1]}, p = {sign[2]:.3f}' if sign else '-'
+    return (
+        f'| {name} | {split} | {metric} | '
+        f'{",".join(map(str, seeds))} | {per_seed} | {mean} | {tp} | {st} |'
+    )
+
+
+def print_comparison(title: str, name_a: str, name_b: str, a, b) -> None:
+    """The per-seed differences of ``a`` minus ``b``, the means, the paired
+    tests and Welch's test over all seeds."""
+    from scipy import stats
+
+    seeds, diffs, t, sign = paired_tests(a, b)
+    print(f'{title}: {name_a!r} minus {name_b!r}\n')
     print('| seed | ' + ' | '.join(map(str, seeds)) + ' |')
     print('|---' * (len(seeds) + 1) + '|')
     print('| difference | ' + ' | '.join(f'{d:+.3f}' for d in diffs) + ' |')
@@ -886,20 +944,13 @@ def cmd_compare(args) -> None:
         f'\nmean {statistics.mean(a.values()):.4f} ({len(a)} seeds) '
         f'against {statistics.mean(b.values()):.4f} ({len(b)} seeds)'
     )
-    if len(seeds) >= 2:
-        t = stats.ttest_rel([a[s] for s in seeds], [b[s] for s in seeds])
-        wins = sum(d > 0 for d in diffs)
-        ties = sum(d == 0 for d in diffs)
-        sign = (
-            stats.binomtest(wins, len(seeds) - ties).pvalue
-            if len(seeds) > ties
-            else 1.0
-        )
+    if t is not None:
+        wins, trials, p_sign = sign
         print(
             f'paired ({len(seeds)} seeds): mean difference '
             f'{statistics.mean(diffs):+.4f}, t = {t.statistic:.2f}, '
             f'p = {t.pvalue:.3f}; sign test {wins} of '
-            f'{len(seeds) - ties} positive, p = {sign:.3f}'
+            f'{trials} positive, p = {p_sign:.3f}'
         )
     if len(a) >= 2 and len(b) >= 2:
         w = stats.ttest_ind(
@@ -968,14 +1019,23 @@ def main():
     )
     table = sub.add_parser('table')
     compare = sub.add_parser('compare')
-    compare.add_argument('a', metavar='VARIANT_A')
+    compare.add_argument(
+        'a', nargs='+', metavar='VARIANT_A', help='one or more variants'
+    )
     compare.add_argument('b', metavar='VARIANT_B')
     compare.add_argument(
         '--metric',
-        default='bbox_mAP',
-        help=f'a key of the records: {", ".join(METRICS + RPN_METRICS)}, '
+        nargs='+',
+        default=['bbox_mAP'],
+        help=f'keys of the records: {", ".join(METRICS + RPN_METRICS)}, '
         'and for BCCD voc07/AP50, voc12/AP50, voc07/CLASS_AP50, '
-        'coco/CLASS_precision',
+        'coco/CLASS_precision (one comparison each)',
+    )
+    compare.add_argument(
+        '--rows',
+        action='store_true',
+        help='one markdown row per metric (per-seed differences, mean, '
+        'paired t-test, sign test), for tables of several variants',
     )
     compare.add_argument(
         '--epochs',
