@@ -838,6 +838,8 @@ def cmd_compare(args) -> None:
                 'variant, or another evaluation with --split-b'
             )
     everything = load_results(args.results)
+    on_a = on_split(everything, args.split)
+    on_b = on_split(everything, split_b)
     if args.rows:
         against = args.b if split_b == args.split else f'{args.b} ({split_b})'
         print(f'Minus {against!r}, paired by seed:\n')
@@ -847,10 +849,7 @@ def cmd_compare(args) -> None:
         )
         print('|---' * 8 + '|')
     for a in args.a:
-        sides = [
-            (a, args.split, on_split(everything, args.split)),
-            (args.b, split_b, on_split(everything, split_b)),
-        ]
+        sides = [(a, args.split, on_a), (args.b, split_b, on_b)]
         epochs = args.epochs
         if epochs is None:
             both = [
