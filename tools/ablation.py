@@ -68,7 +68,7 @@ import time
 from typing import Optional
 
 from pretrain_backbone import data_root_options, schedule_options, train_script
-from report import METRICS, is_val, load_scalars
+from report import METRICS, VOC_PREFIXES, is_val, load_scalars
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = 'configs'
@@ -320,8 +320,6 @@ PLANS = {
 }
 #: The RPN variants' metrics: proposal recall averaged over IoU 0.5:0.95.
 RPN_METRICS = ('AR@100', 'AR@300', 'AR@1000')
-#: The BCCD configs' Pascal VOC evaluators (11-point and area AP).
-VOC_PREFIXES = ('voc07/', 'voc12/')
 VOC_AP50 = 'voc07/AP50'
 
 
@@ -863,10 +861,6 @@ def cmd_compare(args) -> None:
                     f'{sorted(common)}: choose with --epochs'
                 )
             epochs = common.pop()
-        name_a, name_b = a, args.b
-        if args.split != split_b:
-            name_a += f' ({args.split})'
-            name_b += f' ({split_b})'
         for metric in args.metric:
             # (A detector's runs have no proposal recall, an RPN's no box
             # mAP.)
@@ -889,9 +883,11 @@ def cmd_compare(args) -> None:
             if args.rows:
                 print(summary_row(a, args.split, metric, *by))
             else:
-                print_comparison(
-                    f'{metric}, {epochs} epochs', name_a, name_b, *by
-                )
+                names = [
+                    v if args.split == split_b else f'{v} ({split})'
+                    for v, split, _ in sides
+                ]
+                print_comparison(f'{metric}, {epochs} epochs', *names, *by)
 
 
 def paired_tests(a: dict, b: dict):

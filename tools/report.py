@@ -32,6 +32,8 @@ METRICS = (
     'bbox_mAP_m',
     'bbox_mAP_l',
 )
+#: The BCCD configs' Pascal VOC evaluators (11-point and area AP).
+VOC_PREFIXES = ('voc07/', 'voc12/')
 
 
 def is_val(record):
@@ -409,7 +411,7 @@ def main():
         voc = {
             k: v
             for k, v in evals[-1].items()
-            if k.startswith(('voc07/', 'voc12/', 'pascal_voc/'))
+            if k.startswith(VOC_PREFIXES + ('pascal_voc/',))
         }
         if voc:
             lines = ['', '| Pascal VOC | AP |', '|---|---|']
