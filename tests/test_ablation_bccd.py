@@ -105,10 +105,13 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     )
     assert 'Evaluated on the test split.' in table
     assert f'| BCCD: Libra | 0 | {rec["test"]["voc07/AP50"]:.3f} |' in table
-    # The report: metrics with the VOC rows, and the detections drawn.
+    # The report: metrics with the VOC rows, the detections drawn, and the
+    # error table.
     (work,) = glob.glob(str(tmp_path / 'work' / '*' / 'seed0'))
     out = run_tool(
-        [osp.join(ROOT, 'tools', 'report.py'), work, '--images', '2'], ROOT
+        [osp.join(ROOT, 'tools', 'report.py'), work, '--images', '2']
+        + ['--errors', '--score-thr', '0.05'],
+        ROOT,
     )
     assert f'| voc07/AP50 | {rec["voc07/AP50"]:.3f} |' in out
     assert osp.getsize(osp.join(work, 'report', 'detections.png')) > 20000
@@ -133,11 +136,6 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     # The error table: every detection at the threshold in one column,
     # every annotation counted, and the AP50 the training's evaluation
     # recorded for the same checkpoint.
-    out = run_tool(
-        [osp.join(ROOT, 'tools', 'report.py'), work, '--images', '0']
-        + ['--errors', '--score-thr', '0.05'],
-        ROOT,
-    )
     assert osp.isfile(osp.join(work, 'report', 'errors.md'))
     rows = report.error_table(work, score_thr=0.05)
     assert [r['cls'] for r in rows] == list(classes)
