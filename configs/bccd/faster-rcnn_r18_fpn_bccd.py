@@ -41,7 +41,8 @@ model = dict(
     roi_head=dict(bbox_head=dict(num_classes=len(classes))),
 )
 
-# Microscopy has no up or down: flips along both axes and the diagonal.
+# Microscopy has no up or down: flips along either axis and both at once
+# (MMDetection's 'diagonal': a half turn).
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='LoadAnnotations', with_bbox=True),
