@@ -297,3 +297,20 @@ def test_compare_rows_of_several_variants_and_metrics(tmp_path):
     out = run_tool(compare)
     assert out.count("'A' minus 'B'") == 2 and out.count("'C' minus") == 2
     assert 'bbox_mAP, 1 epochs:' in out and 'AP50, 1 epochs:' in out
+
+
+def test_p_values_under_a_thousandth_are_not_printed_as_zero():
+    """Three decimals would print p = 0.000: such p-values read p < 0.001
+    in the rows and the detailed comparison alike."""
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import ablation
+
+    assert ablation.p_text(0.225) == 'p = 0.225'
+    assert ablation.p_text(0.0006) == 'p = 0.001'
+    assert ablation.p_text(0.0004) == 'p < 0.001'
+    # Differences 0.100, 0.101, 0.099, 0.100: t = 0.1 / (0.000816 / 2)
+    # = 245 at 3 degrees of freedom, p about 2e-7.
+    a = {0: 0.6, 1: 0.601, 2: 0.599, 3: 0.6}
+    b = {s: 0.5 for s in a}
+    row = ablation.summary_row('A', 'val', 'bbox_mAP', a, b)
+    assert row.endswith('| t = 244.95, p < 0.001 | 4 of 4, p = 0.125 |')

@@ -911,14 +911,20 @@ def paired_tests(a: dict, b: dict):
     return seeds, diffs, t, (wins, len(seeds) - ties, p_sign)
 
 
+def p_text(p: float) -> str:
+    """``p = 0.042``, or ``p < 0.001`` where three decimals would read
+    0.000."""
+    return 'p < 0.001' if p < 0.0005 else f'p = {p:.3f}'
+
+
 def summary_row(name: str, split: str, metric: str, a: dict, b: dict) -> str:
     """One markdown row: the per-seed differences, their mean, the paired
     t-test and the sign test (the docs' comparison tables)."""
     seeds, diffs, t, sign = paired_tests(a, b)
     per_seed = ', '.join(f'{d:+.3f}' for d in diffs)
     mean = f'{statistics.mean(diffs):+.4f}' if diffs else '-'
-    tp = f't = {t.statistic:.2f}, p = {t.pvalue:.3f}' if t else '-'
-    st = f'{sign[0]} of {sign[1]}, p = {sign[2]:.3f}' if sign else '-'
+    tp = f't = {t.statistic:.2f}, {p_text(t.pvalue)}' if t else '-'
+    st = f'{sign[0]} of {sign[1]}, {p_text(sign[2])}' if sign else '-'
     return (
         f'| {name} | {split} | {metric} | '
         f'{",".join(map(str, seeds))} | {per_seed} | {mean} | {tp} | {st} |'
@@ -944,14 +950,14 @@ def print_comparison(title: str, name_a: str, name_b: str, a, b) -> None:
         print(
             f'paired ({len(seeds)} seeds): mean difference '
             f'{statistics.mean(diffs):+.4f}, t = {t.statistic:.2f}, '
-            f'p = {t.pvalue:.3f}; sign test {wins} of '
-            f'{trials} positive, p = {p_sign:.3f}'
+            f'{p_text(t.pvalue)}; sign test {wins} of '
+            f'{trials} positive, {p_text(p_sign)}'
         )
     if len(a) >= 2 and len(b) >= 2:
         w = stats.ttest_ind(
             list(a.values()), list(b.values()), equal_var=False
         )
-        print(f'Welch (all seeds): t = {w.statistic:.2f}, p = {w.pvalue:.3f}')
+        print(f'Welch (all seeds): t = {w.statistic:.2f}, {p_text(w.pvalue)}')
 
 
 def main():
