@@ -848,6 +848,10 @@ def cmd_compare(args) -> None:
         print('|---' * 8 + '|')
     for a in args.a:
         sides = [(a, args.split, on_a), (args.b, split_b, on_b)]
+        names = [
+            v if args.split == split_b else f'{v} ({split})'
+            for v, split, _ in sides
+        ]
         epochs = args.epochs
         if epochs is None:
             both = [
@@ -883,10 +887,6 @@ def cmd_compare(args) -> None:
             if args.rows:
                 print(summary_row(a, args.split, metric, *by))
             else:
-                names = [
-                    v if args.split == split_b else f'{v} ({split})'
-                    for v, split, _ in sides
-                ]
                 print_comparison(f'{metric}, {epochs} epochs', *names, *by)
 
 
