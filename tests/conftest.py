@@ -61,7 +61,8 @@ def bccd_like_root(tmp_path_factory):
     """A tiny dataset in BCCD's layout (Pascal VOC: Annotations/,
     ImageSets/Main/{train,val,test}.txt, JPEGImages/), 640 x 480, its three
     classes drawn as discs of their sizes, with a zero-size box in train and
-    one in val as BCCD has: train 4, val 2, test 2 images."""
+    one in val as BCCD has: train 4, val 2, test 2 images (trainval: train
+    and val)."""
     import numpy as np
     from PIL import Image, ImageDraw
 
@@ -100,4 +101,8 @@ def bccd_like_root(tmp_path_factory):
         (root / 'ImageSets' / 'Main' / f'{split}.txt').write_text(
             '\n'.join(names) + '\n'
         )
+    main = root / 'ImageSets' / 'Main'
+    (main / 'trainval.txt').write_text(
+        (main / 'train.txt').read_text() + (main / 'val.txt').read_text()
+    )
     return str(root) + os.sep

@@ -166,9 +166,13 @@ def test_ablation_evaluations_and_tta_config(tmp_path):
             **{'val-tta': dict(bbox_mAP=0.6)},
         ),
     ]
-    assert ablation.on_split(results, 'val') == results
+    # A run trained on trainval has test metrics only: no val row.
+    trainval = dict(variant='B', seed=0, epochs=1, test=dict(bbox_mAP=0.7))
+    assert ablation.on_split(results + [trainval], 'val') == results
     (only,) = ablation.on_split(results, 'val-tta')
     assert only['bbox_mAP'] == 0.6 and 'val-tta' not in only
+    (only,) = ablation.on_split(results + [trainval], 'test')
+    assert only['variant'] == 'B' and only['bbox_mAP'] == 0.7
     file = tmp_path / 'r.json'
     file.write_text(json.dumps(results))
     out = subprocess.run(
@@ -178,6 +182,17 @@ def test_ablation_evaluations_and_tta_config(tmp_path):
         text=True,
     )
     assert out.returncode != 0 and 'against itself' in out.stderr
+    # The recipe trained on trainval (val is its training data) is
+    # evaluated on test only.
+    trainval = 'BCCD: baseline, trained on trainval'
+    assert ablation.validates(variant) and not ablation.validates(trainval)
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'ablation.py'), 'test']
+        + [trainval, '--split', 'val', '--tta', '--results', str(file)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0 and 'evaluated on test only' in out.stderr
 
 
 def test_ablation_plans_and_schedules():

@@ -19,15 +19,19 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     """A BCCD config trains through the ablation tool (MMDetection's
     tools/train.py, VOCDataset, zero-size boxes in train and val), its
     record holds both VOC AP50s and every class's AP, the table shows them,
-    and the report draws the run's detections on validation images."""
+    and the report draws the run's detections on validation images. The
+    recipe trained on trainval is evaluated on test (one view and fused)
+    as it lands, and tabulated on test only."""
     results = str(tmp_path / 'results.json')
     tool = osp.join(ROOT, 'tools', 'ablation.py')
+    trainval = 'BCCD: baseline, trained on trainval'
     log = run_tool(
         [
             tool,
             'run',
             '--variants',
             'BCCD: Libra',
+            trainval,
             '--seeds',
             '0',
             '--epochs',
@@ -42,8 +46,21 @@ def test_bccd_variant_trains_records_per_class_and_draws(
         ROOT,
     )
     assert 'BCCD: Libra seed 0: mAP' in log
-    (rec,) = json.load(open(results))
+    assert f'{trainval} seed 0: test-tta mAP' in log
+
+    def load(variant):
+        (r,) = [r for r in json.load(open(results)) if r['variant'] == variant]
+        return r
+
+    rec, whole = load('BCCD: Libra'), load(trainval)
     assert rec['iters'] == 1  # 4 training images, batch 4
+    # Trainval, 6 images: 2 iterations, no validation, test evaluated.
+    assert whole['variant'] == trainval and whole['iters'] == 2
+    assert 'bbox_mAP' not in whole and 'val-tta' not in whole
+    for key in ('test', 'test-tta'):
+        assert set(whole[key]) >= {'voc07/AP50', 'voc12/RBC_AP50', 'bbox_mAP'}
+    with open(osp.join(whole['work_dir'], 'test-tta.log')) as f:
+        assert "type='mmdet_libra_ext.WBFTTAModel'" in f.read()
     classes = ('RBC', 'WBC', 'Platelets')
     for prefix in ('voc07', 'voc12'):
         assert 0 <= rec[f'{prefix}/AP50'] <= 1
@@ -52,6 +69,7 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     for c in classes:
         assert f'coco/{c}_precision' in rec
     table = run_tool([tool, 'table', '--results', results], ROOT)
+    assert trainval not in table
     assert (
         '| variant | seeds | AP50 (11-pt) | AP50 (area) | RBC AP50 | '
         'WBC AP50 | Platelets AP50 | box mAP | RBC mAP | WBC mAP | '
@@ -62,7 +80,7 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     # checkpoint, recorded beside the validation metrics.
     test = [tool, 'test', 'BCCD: Libra', '--results', results]
     assert '1 runs to evaluate (test)' in run_tool(test, ROOT)
-    (rec,) = json.load(open(results))
+    rec = load('BCCD: Libra')
     assert set(rec['test']) >= {'voc07/AP50', 'voc12/WBC_AP50', 'bbox_mAP'}
     assert '0 runs to evaluate (test)' in run_tool(test, ROOT)
     # Val with the config's test-time augmentation (tools/test.py --tta:
@@ -74,7 +92,7 @@ def test_bccd_variant_trains_records_per_class_and_draws(
         tta + ['--split', 'val'], ROOT
     )
     assert '1 runs to evaluate (test-tta)' in run_tool(tta, ROOT)
-    (rec,) = json.load(open(results))
+    rec = load('BCCD: Libra')
     assert set(rec['test-tta']) >= {'voc07/AP50', 'bbox_mAP'}
     work_dir = rec['work_dir']
     with open(osp.join(work_dir, 'val-tta.log')) as f:
@@ -105,9 +123,10 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     )
     assert 'Evaluated on the test split.' in table
     assert f'| BCCD: Libra | 0 | {rec["test"]["voc07/AP50"]:.3f} |' in table
+    assert f'| {trainval} | 0 | {whole["test"]["voc07/AP50"]:.3f} |' in table
     # The report: metrics with the VOC rows, the detections drawn, and the
     # error table.
-    (work,) = glob.glob(str(tmp_path / 'work' / '*' / 'seed0'))
+    work = rec['work_dir']
     out = run_tool(
         [osp.join(ROOT, 'tools', 'report.py'), work, '--images', '2']
         + ['--errors', '--score-thr', '0.05'],
@@ -151,6 +170,12 @@ def test_bccd_variant_trains_records_per_class_and_draws(
         )
         assert r['ap50_without_unmatched'] >= r['ap50'] - 1e-9
         assert f'| {r["cls"]} | {r["annotated"]} |' in out
+    # The run trained on trainval has no validation split: drawn on its
+    # test images (five annotated cells each).
+    counts = report.draw_detections(
+        whole['work_dir'], str(tmp_path / 'tv.png'), 2, score_thr=0.05
+    )
+    assert [gt for gt, _ in counts] == [5, 5]
 
 
 def test_bccd_plan_and_missing_dataset(tmp_path):
@@ -164,6 +189,10 @@ def test_bccd_plan_and_missing_dataset(tmp_path):
         'BCCD: Libra',
         'BCCD: Libra with Libra RPN (floor_fraction=0.5)',
         'BCCD: baseline + ALWA (alwa-rpn-diffstd)',
+    ]
+    # Then the recipe trained on trainval, before the components alone.
+    assert [v for v, *_ in stages[1]] == [
+        'BCCD: baseline, trained on trainval'
     ]
     assert all(seeds == [0, 1, 2, 3, 4] for *_, seeds in sum(stages, []))
     # The BCCD runs follow their config's schedule, the others the demo's.
@@ -179,6 +208,10 @@ def test_bccd_plan_and_missing_dataset(tmp_path):
     assert ablation.voc_data_root_options('/x/BCCD') == [
         f'{s}_dataloader.dataset.data_root=/x/BCCD/'
         for s in ('train', 'val', 'test')
+    ]
+    # (A config without validation gets no val_dataloader.)
+    assert ablation.voc_data_root_options('/x/BCCD/', val=False) == [
+        f'{s}_dataloader.dataset.data_root=/x/BCCD/' for s in ('train', 'test')
     ]
     # No dataset where it is looked for: a message naming the place and
     # where to get it, before anything trains.

@@ -271,6 +271,50 @@ def test_bccd_configs_add_the_demos_components_only(name, changed):
         assert node == ref, path
 
 
+def test_bccd_trainval_config_is_the_baseline_on_trainval_unvalidated():
+    """The recipe's final training: the baseline with trainval as its
+    training data for as many iterations (the same training time), the
+    schedule following its epochs, no validation (val is training data),
+    and the baseline's test split and evaluation."""
+    base = _bccd('faster-rcnn')
+    cfg = Config.fromfile(
+        osp.join(
+            ROOT, 'configs', 'bccd', 'faster-rcnn_r18_fpn_bccd-trainval.py'
+        )
+    )
+    train = cfg.train_dataloader
+    assert train.dataset.ann_file == 'ImageSets/Main/trainval.txt'
+    assert cfg.val_dataloader is None and cfg.val_cfg is None
+    assert cfg.val_evaluator is None
+    # BCCD's splits (its README): train 205 images, val 87.
+    per_epoch = -(-(205 + 87) // train.batch_size)
+    iters = cfg.train_cfg.max_epochs * per_epoch
+    base_iters = base.train_cfg.max_epochs * -(-205 // train.batch_size)
+    assert abs(iters - base_iters) < per_epoch / 2, (iters, base_iters)
+    epochs = cfg.train_cfg.max_epochs
+    cosine = cfg.param_scheduler[1]
+    assert cosine.end == cosine.T_max == epochs
+    assert cfg.default_hooks.checkpoint.interval == epochs
+    schedule = (
+        'max_epochs',
+        'train_cfg',
+        'param_scheduler',
+        'default_hooks',
+        'train_dataloader.dataset.ann_file',
+        'val_dataloader',
+        'val_cfg',
+        'val_evaluator',
+    )
+    assert without(cfg.to_dict(), *schedule) == without(
+        base.to_dict(), *schedule
+    )
+    assert without(cfg.to_dict()['default_hooks'], 'checkpoint') == without(
+        base.to_dict()['default_hooks'], 'checkpoint'
+    )
+    assert cfg.test_dataloader == base.test_dataloader
+    assert cfg.test_evaluator == base.test_evaluator
+
+
 def test_bccd_baseline_reads_voc_and_evaluates_per_class():
     cfg = _bccd('faster-rcnn')
     for split in ('train', 'val', 'test'):

@@ -117,6 +117,8 @@ VARIANTS = {
     BCCD + 'baseline + ALWA (alwa-rpn-diffstd)': _bccd(
         'alwa-rpn-diffstd-faster-rcnn'
     ),
+    BCCD + 'baseline, trained on trainval': 'bccd/faster-rcnn_r18_fpn_'
+    'bccd-trainval.py',
     BCCD + '+ IoU-balanced sampling': _bccd('libra-sampler-faster-rcnn'),
     BCCD + '+ BFP': _bccd('libra-bfp-faster-rcnn'),
     BCCD + '+ Balanced L1': _bccd('libra-bl1-faster-rcnn'),
@@ -288,7 +290,8 @@ PLANS = {
     # Real imagery (configs/bccd/, run without --epochs: the configs' own
     # schedule), evaluated on the val split: Libra, the Libra RPN with half
     # of its negatives from the floor, and the shipped ALWA setting against
-    # the baseline; then each Libra component alone.
+    # the baseline; then the recipe (the baseline) trained on trainval and
+    # evaluated on test; then each Libra component alone.
     'bccd': [
         [
             (BCCD + v, None, [], FIVE)
@@ -299,6 +302,7 @@ PLANS = {
                 'baseline + ALWA (alwa-rpn-diffstd)',
             )
         ],
+        [(BCCD + 'baseline, trained on trainval', None, [], FIVE)],
         [
             (BCCD + v, None, [], FIVE)
             for v in ('+ IoU-balanced sampling', '+ BFP', '+ Balanced L1')
@@ -331,17 +335,29 @@ def is_bccd(variant: str) -> bool:
     return VARIANTS[variant].startswith('bccd/')
 
 
-_EPOCHS: dict = {}
+_CONFIGS: dict = {}
+
+
+def variant_config(variant: str):
+    """A variant's config, read once."""
+    if variant not in _CONFIGS:
+        from mmengine.config import Config
+
+        path = osp.join(CONFIGS, VARIANTS[variant])
+        _CONFIGS[variant] = Config.fromfile(path)
+    return _CONFIGS[variant]
 
 
 def config_epochs(variant: str) -> int:
     """The number of epochs of a variant's config (its own schedule)."""
-    if variant not in _EPOCHS:
-        from mmengine.config import Config
+    return int(variant_config(variant).train_cfg.max_epochs)
 
-        cfg = Config.fromfile(osp.join(CONFIGS, VARIANTS[variant]))
-        _EPOCHS[variant] = int(cfg.train_cfg.max_epochs)
-    return _EPOCHS[variant]
+
+def validates(variant: str) -> bool:
+    """Whether a variant's training evaluates a validation split at its
+    end. A BCCD config trained on trainval has none (val is training data):
+    its runs are evaluated on test, as they land."""
+    return variant_config(variant).get('val_dataloader') is not None
 
 
 def default_epochs(variant: str) -> int:
@@ -351,13 +367,15 @@ def default_epochs(variant: str) -> int:
     return config_epochs(variant) if is_bccd(variant) else 12
 
 
-def voc_data_root_options(data_root: str) -> list:
+def voc_data_root_options(data_root: str, val: bool = True) -> list:
     """``--cfg-options`` that point a BCCD config at another copy of the
-    dataset (VOC layout: Annotations/, ImageSets/Main/, JPEGImages/)."""
+    dataset (VOC layout: Annotations/, ImageSets/Main/, JPEGImages/); the
+    val split's only if the config has one (``val``)."""
     root = data_root.rstrip('/') + '/'
     return [
         f'{split}_dataloader.dataset.data_root={root}'
         for split in ('train', 'val', 'test')
+        if val or split != 'val'
     ]
 
 
@@ -377,15 +395,16 @@ def metrics_of(evaluation: dict) -> dict:
     return out
 
 
-def read_run(work_dir: str) -> dict:
-    """Final COCO metrics and the median time per iteration of a run."""
+def read_run(work_dir: str, validated: bool = True) -> dict:
+    """Final COCO metrics (of a run that ``validated``) and the median time
+    per iteration of a run."""
     records = load_scalars(work_dir)
     val = [r for r in records if is_val(r)]
     train = [r for r in records if 'loss' in r and 'time' in r]
-    if not val or not train:
+    if (validated and not val) or not train:
         raise RuntimeError(f'{work_dir}: no evaluation or training records')
     times = [r['time'] for r in train[len(train) // 10 :]]
-    out = metrics_of(val[-1])
+    out = metrics_of(val[-1]) if validated else {}
     out['s_per_iter'] = statistics.median(times)
     out['iters'] = train[-1]['iter']
     weights = sorted(
@@ -440,7 +459,7 @@ def run_one(
     )
     if data_root:
         opts += (
-            voc_data_root_options(data_root)
+            voc_data_root_options(data_root, validates(variant))
             if is_bccd(variant)
             else data_root_options(data_root)
         )
@@ -492,11 +511,14 @@ def run_one(
         rec['resumed'] = True  # wall_s is the resumed part's
     if cfg_options:
         rec['cfg_options'] = list(cfg_options)
-    rec.update(read_run(work))
+    rec.update(read_run(work, validates(variant)))
     if is_bccd(variant):
         # The BCCD recipe evaluates with test-time augmentation: val with
-        # it too, recorded as soon as the run lands.
-        rec['val-tta'] = test_run(rec, threads, 'val-tta')
+        # it too, recorded as soon as the run lands; a run trained on
+        # trainval, on test once, with one view and with the fusion.
+        keys = ['val-tta'] if validates(variant) else ['test', 'test-tta']
+        for key in keys:
+            rec[key] = test_run(rec, threads, key)
     return rec
 
 
@@ -610,6 +632,8 @@ def cmd_run(args) -> None:
                 if 'bbox_mAP' in rec
                 else f'AR@100 {rec["AR@100"]:.3f}, AR@1000 '
                 f'{rec["AR@1000"]:.3f}'
+                if 'AR@100' in rec
+                else f'test-tta mAP {rec["test-tta"]["bbox_mAP"]:.3f}'
             )
             print(
                 f'{v} seed {s}: {score}, {rec["s_per_iter"]:.2f} s/iter{alwa}',
@@ -781,6 +805,13 @@ def cmd_test(args) -> None:
     (or, with TTA, on val or test): runs with that evaluation already are
     skipped."""
     key = evaluation_key(args.split, args.tta)
+    if key == 'val-tta':
+        for v in args.variants:
+            if v in VARIANTS and not validates(v):
+                raise SystemExit(
+                    f'{v!r} trains on val ({VARIANTS[v]}): it is evaluated '
+                    'on test only'
+                )
     threads = args.threads or os.cpu_count() or 1
     results = load_results(args.results)
     todo = [
@@ -817,7 +848,8 @@ def on_split(results: list, split: str) -> list:
     those of an evaluation of ``test`` (``test``, ``val-tta``,
     ``test-tta``; only the runs that have it)."""
     if split == 'val':
-        return results
+        # (Not the runs trained on val: they have no val metrics.)
+        return [r for r in results if 'bbox_mAP' in r or 'AR@100' in r]
     return [
         dict({k: v for k, v in r.items() if k not in EVALUATIONS}, **r[split])
         for r in results

@@ -16,6 +16,8 @@ split: ground truth in dashed white, predictions with a score of at least
 ``--score-thr`` in one colour per class, labelled with class and score.
 ``--images 0`` skips them. ``--errors`` breaks each class's AP50 on the
 whole validation split down (see :func:`error_table`) into ``errors.md``.
+A run without a validation split (a config trained on trainval) is drawn
+and broken down on its test split instead.
 """
 
 import argparse
@@ -92,8 +94,9 @@ def run_config(work_dir):
 
 def predict_val_images(config, checkpoint, num_images):
     """(image path, ground-truth boxes and labels, prediction) of the first
-    ``num_images`` images of the config's validation split, the model in
-    eval mode on the CPU."""
+    ``num_images`` images of the config's validation split (its test split
+    if it has none, as a config trained on trainval), the model in eval
+    mode on the CPU."""
     from mmdet.apis import inference_detector, init_detector
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
@@ -101,7 +104,8 @@ def predict_val_images(config, checkpoint, num_images):
 
     register_all_modules()
     cfg = Config.fromfile(config)
-    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    loader = cfg.get('val_dataloader') or cfg.test_dataloader
+    dataset = DATASETS.build(loader.dataset)
     model = init_detector(cfg, checkpoint, device='cpu')
     out = []
     for i in range(min(num_images, len(dataset))):
