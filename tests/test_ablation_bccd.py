@@ -170,6 +170,18 @@ def test_bccd_variant_trains_records_per_class_and_draws(
         )
         assert r['ap50_without_unmatched'] >= r['ap50'] - 1e-9
         assert f'| {r["cls"]} | {r["annotated"]} |' in out
+        # The 11-point AP50 is the mean of its 11 points; precision at
+        # recall >= r cannot grow with r; the last point is zero exactly
+        # when an annotated box is never found.
+        points = r['points']
+        assert len(points) == 11
+        assert sum(points) / 11 == pytest.approx(r['ap50'], abs=1e-6)
+        assert all(a >= b for a, b in zip(points, points[1:]))
+        assert (points[-1] == 0) == (r['found'] < 1)
+        assert f'| {r["cls"]} | {r["found"]:.3f} | {points[0]:.2f} |' in out
+    # The test split, when asked: its annotations.
+    rows = report.error_table(work, score_thr=0.05, split='test')
+    assert [r['annotated'] for r in rows] == [6, 2, 2]
     # The run trained on trainval has no validation split: drawn on its
     # test images (five annotated cells each).
     counts = report.draw_detections(

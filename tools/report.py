@@ -5,7 +5,7 @@ runs, the loss-weight traces and the raw against the weighted losses, as
 PNGs; or put the ALWA weight traces of several runs side by side.
 
     python tools/report.py WORK_DIR [--out WORK_DIR/report]
-        [--images 4] [--score-thr 0.3] [--errors]
+        [--images 4] [--score-thr 0.3] [--errors] [--split val|test]
     python tools/report.py --traces WORK_DIR [WORK_DIR ...] \
         [--labels LABEL ...] --out FILE.png
 
@@ -16,8 +16,8 @@ split: ground truth in dashed white, predictions with a score of at least
 ``--score-thr`` in one colour per class, labelled with class and score.
 ``--images 0`` skips them. ``--errors`` breaks each class's AP50 on the
 whole validation split down (see :func:`error_table`) into ``errors.md``.
-A run without a validation split (a config trained on trainval) is drawn
-and broken down on its test split instead.
+``--split test`` draws and breaks down the test split instead, as for a
+run without a validation split (a config trained on trainval).
 """
 
 import argparse
@@ -92,11 +92,11 @@ def run_config(work_dir):
     return configs[-1], checkpoint
 
 
-def predict_val_images(config, checkpoint, num_images):
+def predict_images(config, checkpoint, num_images, split='val'):
     """(image path, ground-truth boxes and labels, prediction) of the first
-    ``num_images`` images of the config's validation split (its test split
-    if it has none, as a config trained on trainval), the model in eval
-    mode on the CPU."""
+    ``num_images`` images of the config's ``split`` (``'val'`` or
+    ``'test'``; val is test for a config without one, as a config trained
+    on trainval), the model in eval mode on the CPU."""
     from mmdet.apis import inference_detector, init_detector
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
@@ -104,7 +104,7 @@ def predict_val_images(config, checkpoint, num_images):
 
     register_all_modules()
     cfg = Config.fromfile(config)
-    loader = cfg.get('val_dataloader') or cfg.test_dataloader
+    loader = cfg.get(f'{split}_dataloader') or cfg.test_dataloader
     dataset = DATASETS.build(loader.dataset)
     model = init_detector(cfg, checkpoint, device='cpu')
     out = []
@@ -131,21 +131,24 @@ def check_score_thr(score_thr):
         raise SystemExit(f'--score-thr must lie in [0, 1], got {score_thr}')
 
 
-def error_table(work_dir, score_thr=0.5):
-    """Where the run's AP50 goes, per class, on its whole validation split:
+def error_table(work_dir, score_thr=0.5, split='val'):
+    """Where the run's AP50 goes, per class, on its whole ``split``:
     the share of annotated boxes found at all (the recall at IoU 0.5 over
     every detection); the detections scored ``score_thr`` or more that
     match an annotated box of their class (IoU >= 0.5, each box once), that
     overlap one poorly or twice, or that overlap no annotated box of any
     class (IoU < :data:`UNMATCHED_IOU`); VOC AP50 (11-point) as evaluated,
     and with every such unmatched detection left out (an upper bound on
-    what unannotated objects cost). Returns the rows as dicts."""
+    what unannotated objects cost); and the 11 points the 11-point AP50
+    averages (``points``: the highest precision at recall 0, 0.1, ... 1,
+    zero where the recall is never reached, so the last is zero for a class
+    with one annotated box never found). Returns the rows as dicts."""
     import numpy as np
     from mmdet.evaluation.functional import bbox_overlaps, eval_map
 
     check_score_thr(score_thr)
     config, checkpoint = run_config(work_dir)
-    samples, classes = predict_val_images(config, checkpoint, 10**9)
+    samples, classes = predict_images(config, checkpoint, 10**9, split)
     anns, dets, kept = [], [], []
     rows = [
         dict(cls=c, annotated=0, matched=0, poor=0, unmatched=0)
@@ -200,7 +203,15 @@ def error_table(work_dir, score_thr=0.5):
             row[name] = float(res['ap'])
             if name == 'ap50':
                 recall = np.asarray(res['recall']).ravel()
+                precision = np.asarray(res['precision']).ravel()
                 row['found'] = float(recall.max()) if recall.size else 0.0
+                # (eval_map's own recall levels.)
+                row['points'] = [
+                    float(precision[recall >= r].max())
+                    if (recall >= r).any()
+                    else 0.0
+                    for r in np.arange(0, 1 + 1e-3, 0.1)
+                ]
     return rows
 
 
@@ -218,13 +229,29 @@ def format_error_table(rows, score_thr):
         f'{r["ap50"]:.3f} | {r["ap50_without_unmatched"]:.3f} |'
         for r in rows
     ]
+    lines += [
+        '',
+        'The 11 points of the 11-point AP50 (its mean): the highest '
+        'precision at recall >= r, zero where r is never reached.',
+        '',
+        '| class | found | '
+        + ' | '.join(f'r = {r / 10:.1f}' for r in range(11))
+        + ' | AP50 (11-pt) |',
+        '|---' * 14 + '|',
+    ]
+    lines += [
+        f'| {r["cls"]} | {r["found"]:.3f} | '
+        + ' | '.join(f'{p:.2f}' for p in r['points'])
+        + f' | {r["ap50"]:.3f} |'
+        for r in rows
+    ]
     return '\n'.join(lines)
 
 
-def draw_detections(work_dir, out, num_images=4, score_thr=0.3):
-    """Draw the run's detections on validation images (see the module's
-    docstring) into ``out``; returns the number of boxes drawn per image
-    as ``[(ground truths, predictions), ...]``."""
+def draw_detections(work_dir, out, num_images=4, score_thr=0.3, split='val'):
+    """Draw the run's detections on images of its ``split`` (see the
+    module's docstring) into ``out``; returns the number of boxes drawn per
+    image as ``[(ground truths, predictions), ...]``."""
     import matplotlib
 
     matplotlib.use('Agg')
@@ -233,7 +260,7 @@ def draw_detections(work_dir, out, num_images=4, score_thr=0.3):
 
     check_score_thr(score_thr)
     config, checkpoint = run_config(work_dir)
-    samples, classes = predict_val_images(config, checkpoint, num_images)
+    samples, classes = predict_images(config, checkpoint, num_images, split)
     colours = plt.get_cmap('tab10')
     ncols = min(2, len(samples))
     nrows = -(-len(samples) // ncols)
@@ -284,7 +311,7 @@ def draw_detections(work_dir, out, num_images=4, score_thr=0.3):
             fontsize=8,
         )
         ax.axis('off')
-    save_figure(fig, out, f'detections on {len(samples)} validation images')
+    save_figure(fig, out, f'detections on {len(samples)} {split} images')
     return counts
 
 
@@ -366,7 +393,14 @@ def main():
         '--images',
         type=int,
         default=4,
-        help='validation images to draw detections on (0: none)',
+        help='images to draw detections on (0: none)',
+    )
+    parser.add_argument(
+        '--split',
+        choices=('val', 'test'),
+        default='val',
+        help='the split the images are drawn from and --errors breaks down '
+        '(default val; a run without one: test)',
     )
     parser.add_argument(
         '--score-thr',
@@ -378,8 +412,9 @@ def main():
         '--errors',
         action='store_true',
         help='also write errors.md: per class, where the AP50 goes on the '
-        'whole validation split (found, matched, poor and unmatched '
-        'detections at --score-thr, AP50 without the unmatched ones)',
+        'whole --split (found, matched, poor and unmatched detections at '
+        '--score-thr, AP50 without the unmatched ones, the 11 points of '
+        'the 11-point AP50)',
     )
     args = parser.parse_args()
     if args.traces:
@@ -425,7 +460,8 @@ def main():
             print('\n'.join(lines))
     if args.errors:
         table = format_error_table(
-            error_table(args.work_dir, args.score_thr), args.score_thr
+            error_table(args.work_dir, args.score_thr, args.split),
+            args.score_thr,
         )
         with open(osp.join(out, 'errors.md'), 'w') as f:
             f.write(table + '\n')
@@ -436,6 +472,7 @@ def main():
             osp.join(out, 'detections.png'),
             args.images,
             args.score_thr,
+            args.split,
         )
 
     import matplotlib
