@@ -44,7 +44,10 @@ MMDetection's VOCDataset, ``--data-root`` the dataset's BCCD/ folder,
 default data/BCCD/) train on the train split and are evaluated on val;
 their table adds Pascal VOC AP50 (11-point and area) and every class's
 AP50 and COCO-style AP. Each BCCD run is also evaluated on val with its
-config's test-time augmentation when it finishes (``val-tta``). Their runs
+config's test-time augmentation when it finishes (``val-tta``). The recipe
+trained on trainval (``BCCD: baseline, trained on trainval``) validates
+nothing (val is its training data): its runs are evaluated on test, with
+one view and fused (``test``, ``test-tta``), when they finish. Their runs
 follow their config's schedule; all other variants share the demo schedule
 (``--epochs`` shortens it for all of them alike: the cosine schedule and
 evaluation follow). With ``--jobs N``
