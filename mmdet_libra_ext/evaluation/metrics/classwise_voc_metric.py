@@ -7,7 +7,10 @@ dataset (BCCD: 11 red cells per white cell or platelet) the mean hides what
 balancing methods are for. :class:`ClasswiseVOCMetric` is ``VOCMetric``
 (same matching, legacy ``+1`` coordinates, ``11points`` or ``area``, same
 keys and log table) that also returns ``{class}_AP{thr}`` for every class
-and IoU threshold, from the same ``eval_map`` call.
+and IoU threshold: ``VOCMetric`` reports first, then ``eval_map`` runs once
+more on the same results, silently, for the per-class APs (matching the
+boxes again costs a fraction of a second next to the inference; it keeps
+``VOCMetric``'s own reporting as each MMDetection version has it).
 """
 
 from collections import OrderedDict
