@@ -14,7 +14,7 @@ from tool_runs import ROOT, run_tool  # noqa: E402
 
 @pytest.mark.slow
 def test_bccd_variant_trains_records_per_class_and_draws(
-    tmp_path, bccd_like_root
+    tmp_path, bccd_like_root, capsys
 ):
     """A BCCD config trains through the ablation tool (MMDetection's
     tools/train.py, VOCDataset, zero-size boxes in train and val), its
@@ -184,10 +184,12 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     assert [r['annotated'] for r in rows] == [6, 2, 2]
     # The run trained on trainval has no validation split: drawn on its
     # test images (five annotated cells each).
+    capsys.readouterr()
     counts = report.draw_detections(
         whole['work_dir'], str(tmp_path / 'tv.png'), 2, score_thr=0.05
     )
     assert [gt for gt, _ in counts] == [5, 5]
+    assert 'detections on 2 test images' in capsys.readouterr().out
 
 
 def test_bccd_plan_and_missing_dataset(tmp_path):

@@ -96,7 +96,8 @@ def predict_images(config, checkpoint, num_images, split='val'):
     """(image path, ground-truth boxes and labels, prediction) of the first
     ``num_images`` images of the config's ``split`` (``'val'`` or
     ``'test'``; val is test for a config without one, as a config trained
-    on trainval), the model in eval mode on the CPU."""
+    on trainval), the model in eval mode on the CPU; and the classes and
+    the split read."""
     from mmdet.apis import inference_detector, init_detector
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
@@ -104,8 +105,9 @@ def predict_images(config, checkpoint, num_images, split='val'):
 
     register_all_modules()
     cfg = Config.fromfile(config)
-    loader = cfg.get(f'{split}_dataloader') or cfg.test_dataloader
-    dataset = DATASETS.build(loader.dataset)
+    if not cfg.get(f'{split}_dataloader'):
+        split = 'test'
+    dataset = DATASETS.build(cfg[f'{split}_dataloader'].dataset)
     model = init_detector(cfg, checkpoint, device='cpu')
     out = []
     for i in range(min(num_images, len(dataset))):
@@ -117,7 +119,7 @@ def predict_images(config, checkpoint, num_images, split='val'):
         ]
         pred = inference_detector(model, info['img_path']).pred_instances
         out.append((info['img_path'], gts, pred))
-    return out, tuple(dataset.metainfo['classes'])
+    return out, tuple(dataset.metainfo['classes']), split
 
 
 #: Detections overlapping no annotated box of any class by this IoU or
@@ -148,7 +150,7 @@ def error_table(work_dir, score_thr=0.5, split='val'):
 
     check_score_thr(score_thr)
     config, checkpoint = run_config(work_dir)
-    samples, classes = predict_images(config, checkpoint, 10**9, split)
+    samples, classes, _ = predict_images(config, checkpoint, 10**9, split)
     anns, dets, kept = [], [], []
     rows = [
         dict(cls=c, annotated=0, matched=0, poor=0, unmatched=0)
@@ -260,7 +262,9 @@ def draw_detections(work_dir, out, num_images=4, score_thr=0.3, split='val'):
 
     check_score_thr(score_thr)
     config, checkpoint = run_config(work_dir)
-    samples, classes = predict_images(config, checkpoint, num_images, split)
+    samples, classes, split = predict_images(
+        config, checkpoint, num_images, split
+    )
     colours = plt.get_cmap('tab10')
     ncols = min(2, len(samples))
     nrows = -(-len(samples) // ncols)
@@ -311,7 +315,8 @@ def draw_detections(work_dir, out, num_images=4, score_thr=0.3, split='val'):
             fontsize=8,
         )
         ax.axis('off')
-    save_figure(fig, out, f'detections on {len(samples)} {split} images')
+    name = {'val': 'validation'}.get(split, split)
+    save_figure(fig, out, f'detections on {len(samples)} {name} images')
     return counts
 
 
