@@ -329,3 +329,37 @@ def test_p_values_under_a_thousandth_are_not_printed_as_zero():
     b = {s: 0.5 for s in a}
     row = ablation.summary_row('A', 'val', 'bbox_mAP', a, b)
     assert row.endswith('| t = 244.95, p < 0.001 | 4 of 4, p = 0.125 |')
+
+
+def test_compare_pairs_variants_at_their_own_schedules(tmp_path):
+    """A variant run at one schedule only is compared, seed by seed, with
+    another run at another only (the BCCD recipe on trainval, 17 epochs,
+    against the train split's 24); where a variant has runs of two
+    schedules and none in common, --epochs must choose."""
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import ablation
+
+    results = [
+        dict(variant=v, seed=s, epochs=e, bbox_mAP=m)
+        for v, e, maps in (('T', 17, (0.61, 0.62)), ('B', 24, (0.60, 0.60)))
+        for s, m in enumerate(maps)
+    ]
+    file = tmp_path / 'r.json'
+    file.write_text(json.dumps(results))
+    out = run_tool(
+        [osp.join(ROOT, 'tools', 'ablation.py'), 'compare', 'T', 'B']
+        + ['--results', str(file)],
+        ROOT,
+    )
+    assert "bbox_mAP, 17 and 24 epochs: 'T' minus 'B'" in out
+    assert '| difference | +0.010 | +0.020 |' in out
+    sides = [('T', 'val', results), ('B', 'val', results)]
+    assert ablation.side_epochs(None, sides) == [17, 24]
+    assert ablation.side_epochs(12, sides) == [12, 12]
+    more = results + [dict(variant='B', seed=0, epochs=12, bbox_mAP=0.5)]
+    sides = [('T', 'val', more), ('B', 'val', more)]
+    with pytest.raises(SystemExit, match=r'\[17\] and \[12, 24\]: choose'):
+        ablation.side_epochs(None, sides)
+    # One schedule in common: that one, as before.
+    more.append(dict(variant='T', seed=0, epochs=24, bbox_mAP=0.7))
+    assert ablation.side_epochs(None, sides) == [24, 24]
