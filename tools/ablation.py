@@ -120,8 +120,9 @@ VARIANTS = {
     BCCD + 'baseline + ALWA (alwa-rpn-diffstd)': _bccd(
         'alwa-rpn-diffstd-faster-rcnn'
     ),
-    BCCD + 'baseline, trained on trainval': 'bccd/faster-rcnn_r18_fpn_'
-    'bccd-trainval.py',
+    BCCD + 'baseline, trained on trainval': (
+        'bccd/faster-rcnn_r18_fpn_bccd-trainval.py'
+    ),
     BCCD + '+ IoU-balanced sampling': _bccd('libra-sampler-faster-rcnn'),
     BCCD + '+ BFP': _bccd('libra-bfp-faster-rcnn'),
     BCCD + '+ Balanced L1': _bccd('libra-bl1-faster-rcnn'),
