@@ -350,6 +350,21 @@ def _test_dataset(model_cfg):
     return DATASETS.build(cfg)
 
 
+def with_ground_truth(sample, packed):
+    """Give ``sample`` (the deployment's input, made from the image alone)
+    the ground truth the config's own test pipeline packs, as
+    MMDetection's ``tools/test.py`` hands it to the evaluator: the metrics
+    that read it from the samples (``VOCMetric``, a ``CocoMetric``
+    without an annotation file) need it; one with an annotation file
+    reads its own."""
+    for key in ('gt_instances', 'ignored_instances'):
+        if key in packed:
+            setattr(sample, key, getattr(packed, key))
+    if 'instances' in packed.metainfo:
+        sample.set_metainfo(dict(instances=packed.instances))
+    return sample
+
+
 def evaluate(
     config,
     checkpoint,
@@ -401,6 +416,7 @@ def evaluate(
         )
         sample = data['data_samples'][0]
         sample.set_metainfo(dict(img_id=info['img_id']))
+        with_ground_truth(sample, dataset[i]['data_samples'])
         dets, labels = session.run(None, {'input': inputs.cpu().numpy()})
         dets, labels = dets[0], labels[0]
         keep = dets[:, 4] > 0  # rows the graph pads with zeros
