@@ -3,6 +3,8 @@ RetinaNet, the Libra RPN) export for a stock onnxruntime, and the parity
 check compares what it says it compares."""
 
 import glob
+import json
+import os
 import os.path as osp
 import re
 import subprocess
@@ -57,13 +59,14 @@ def initial(name, tmp_path):
     return config, initial_checkpoint(config, str(tmp_path / f'{name}.pth'))
 
 
-def run_tool(args):
+def run_tool(args, env=None):
     return subprocess.run(
         [sys.executable, TOOL] + args,
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
+        env=env,
     )
 
 
@@ -300,8 +303,9 @@ def test_eval_reports_the_deployed_accuracy(tmp_path, shapes_root):
     here), equal within 0.002, and the matched share over every image.
     Evaluators that read the ground truth from the samples (VOCMetric, a
     COCO metric without an annotation file, as the BCCD configs have) get
-    the test pipeline's, where they once failed with a KeyError. (After
-    two iterations every metric is still 0: whether the numbers agree on a
+    the test pipeline's, where they once failed with a KeyError: every
+    annotated box of the annotation file, at its place. (After two
+    iterations the detection metrics are still 0: whether they agree on a
     trained detector is measured in docs/deploy.md, BCCD included.)"""
     from mmengine.config import Config
 
@@ -311,13 +315,18 @@ def test_eval_reports_the_deployed_accuracy(tmp_path, shapes_root):
         cfg.test_evaluator,
         dict(type='mmdet_libra_ext.GTInstancesCocoMetric', prefix='gt'),
         dict(type='mmdet_libra_ext.ClasswiseVOCMetric', prefix='voc07'),
+        dict(type='GroundTruthCountMetric'),  # tests/gt_count_metric.py
     ]
+    cfg.custom_imports['imports'].append('gt_count_metric')
     dumped = str(tmp_path / 'evaluated.py')
     cfg.dump(dumped)
     out = str(tmp_path / 'eval.onnx')
+    env = dict(os.environ)
+    env['PYTHONPATH'] = osp.join(ROOT, 'tests') + os.pathsep + ROOT
     proc = run_tool(
         [dumped, ckpt, '--shape', '256', '256', '--out', out]
-        + ['--num-images', '1', '--eval']
+        + ['--num-images', '1', '--eval'],
+        env=env,
     )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
@@ -334,6 +343,15 @@ def test_eval_reports_the_deployed_accuracy(tmp_path, shapes_root):
     for key in keys:
         deployed, reference = found[key]
         assert abs(deployed - reference) <= 0.002, key
+    # The ground truth both columns were evaluated against: the annotation
+    # file's boxes (the whole val split, 8 images), in image pixels.
+    with open(cfg.test_evaluator[0]['ann_file']) as f:
+        boxes = [a['bbox'] for a in json.load(f)['annotations']]
+    total = sum(2 * x + 2 * y + w + h for x, y, w, h in boxes)
+    for column in found['gt_count/boxes'], found['gt_count/coordinates']:
+        assert column[0] == column[1]
+    assert found['gt_count/boxes'][0] == len(boxes) > 0
+    assert found['gt_count/coordinates'][0] == pytest.approx(total, abs=0.5)
     m, t = map(int, re.search(r'whole test set: (\d+) of (\d+)', log).groups())
     assert m <= t and (t == 0 or m / t >= 0.98)
 
