@@ -1,9 +1,12 @@
 """A metric for tests: what ground truth reached the evaluator, with no
 detection needed (``boxes``: the number of annotated boxes, ignored ones
-included; ``coordinates``: the sum of their x1, y1, x2, y2)."""
+included; ``coordinates``: the sum of their x1, y1, x2, y2). Registered in
+the package's scope, as every module of it is, so MMDetection's registry
+stays as it ships."""
 
-from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
+
+from mmdet_libra_ext.registry import METRICS
 
 
 @METRICS.register_module()

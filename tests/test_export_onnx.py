@@ -315,7 +315,8 @@ def test_eval_reports_the_deployed_accuracy(tmp_path, shapes_root):
         cfg.test_evaluator,
         dict(type='mmdet_libra_ext.GTInstancesCocoMetric', prefix='gt'),
         dict(type='mmdet_libra_ext.ClasswiseVOCMetric', prefix='voc07'),
-        dict(type='GroundTruthCountMetric'),  # tests/gt_count_metric.py
+        # tests/gt_count_metric.py
+        dict(type='mmdet_libra_ext.GroundTruthCountMetric'),
     ]
     cfg.custom_imports['imports'].append('gt_count_metric')
     dumped = str(tmp_path / 'evaluated.py')
