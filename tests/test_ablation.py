@@ -331,6 +331,45 @@ def test_p_values_under_a_thousandth_are_not_printed_as_zero():
     assert row.endswith('| t = 244.95, p < 0.001 | 4 of 4, p = 0.125 |')
 
 
+def test_equal_differences_have_no_t_test(capsys):
+    """Paired differences that are all the same (here +0.002 twice, as
+    metrics recorded to three decimals give) have a spread of zero, so
+    scipy's t would be inf and p 0 at any number of seeds: the tables say
+    the test is undefined and keep the sign test. Nearly equal ones still
+    get a t."""
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import ablation
+
+    a, b = {0: 0.893, 1: 0.895}, {0: 0.891, 1: 0.893}
+    row = ablation.summary_row('A', 'val', 'voc07/AP50', a, b)
+    assert row.endswith(
+        '| +0.002, +0.002 | +0.0020 | t undefined (equal differences) '
+        '| 2 of 2, p = 0.500 |'
+    )  # (scipy: t = inf, p = 0)
+    # Equal to the recorded decimals, not as floats: 0.9 - 0.8 and 0.8 -
+    # 0.7 differ in the last bits (scipy: t = 1.8e15, p = 3.5e-16).
+    assert 0.9 - 0.8 != 0.8 - 0.7
+    row = ablation.summary_row(
+        'A', 'val', 'AP', {0: 0.9, 1: 0.8}, {0: 0.8, 1: 0.7}
+    )
+    assert '| t undefined (equal differences) |' in row
+    ablation.print_comparison('AP50', 'A', 'B', a, b)
+    out = capsys.readouterr().out
+    assert 't undefined (equal differences); sign test 2 of 2' in out
+    # Welch's test: b varies, so it is defined (a's variance is 0).
+    assert 'Welch (all seeds): t = ' in out
+    ablation.print_comparison('AP50', 'A', 'B', {0: 0.9, 1: 0.9}, {0: 0.8})
+    assert 'paired' not in capsys.readouterr().out  # one common seed
+    ablation.print_comparison(
+        'AP50', 'A', 'B', {0: 0.9, 1: 0.9}, {0: 0.8, 1: 0.8, 2: 0.8}
+    )
+    out = capsys.readouterr().out
+    assert 'Welch (all seeds): t undefined' in out
+    # Differences 0.002 and 0.003: t = 0.0025 / (0.000707 / sqrt 2) = 5.
+    row = ablation.summary_row('A', 'val', 'bbox_mAP', a, {0: 0.891, 1: 0.892})
+    assert '| t = 5.00, p = 0.126 |' in row
+
+
 def test_compare_pairs_variants_at_their_own_schedules(tmp_path):
     """A variant run at one schedule only is compared, seed by seed, with
     another run at another only (the BCCD recipe on trainval, 17 epochs,

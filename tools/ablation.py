@@ -58,6 +58,7 @@ which the table keeps apart.
 
 import argparse
 import concurrent.futures as futures
+import contextlib
 import datetime
 import glob
 import json
@@ -68,6 +69,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from typing import Optional
 
 from pretrain_backbone import data_root_options, schedule_options, train_script
@@ -936,17 +938,44 @@ def side_epochs(given, sides) -> list:
     )
 
 
+#: Paired differences closer together than this are equal: the recorded
+#: metrics have three or four decimals.
+EQUAL = 1e-9
+
+
+def spread(values) -> float:
+    values = list(values)
+    return max(values) - min(values)
+
+
+@contextlib.contextmanager
+def quiet_moments():
+    """scipy warns of precision loss where a group's values are all equal
+    (one variant's runs that agree to the recorded decimals): its
+    variance is 0, as the tests take it. The cases where that leaves no
+    test are handled by the callers."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', 'Precision loss', RuntimeWarning)
+        yield
+
+
 def paired_tests(a: dict, b: dict):
     """Seed-paired comparison of ``a`` minus ``b`` (seed -> value): the
-    common seeds, their differences, and with 2 seeds or more the paired
-    t-test and the sign test (wins, non-ties, p); else None for both."""
+    common seeds, their differences, the paired t-test and the sign test
+    (wins, non-ties, p). The t-test is None with fewer than 2 seeds, and
+    where every difference is the same: a spread of zero gives t = inf
+    and p = 0 at any number of seeds, a test of nothing. The sign test is
+    None with fewer than 2 seeds."""
     from scipy import stats
 
     seeds = sorted(set(a) & set(b))
     diffs = [a[s] - b[s] for s in seeds]
     if len(seeds) < 2:
         return seeds, diffs, None, None
-    t = stats.ttest_rel([a[s] for s in seeds], [b[s] for s in seeds])
+    t = None
+    if spread(diffs) > EQUAL:
+        with quiet_moments():
+            t = stats.ttest_rel([a[s] for s in seeds], [b[s] for s in seeds])
     wins = sum(d > 0 for d in diffs)
     ties = sum(d == 0 for d in diffs)
     p_sign = (
@@ -963,17 +992,24 @@ def p_text(p: float) -> str:
     return 'p < 0.001' if p < 0.0005 else f'p = {p:.3f}'
 
 
+def t_text(seeds, t) -> str:
+    """The paired t-test as the tables print it."""
+    if t is not None:
+        return f't = {t.statistic:.2f}, {p_text(t.pvalue)}'
+    return 't undefined (equal differences)' if len(seeds) >= 2 else '-'
+
+
 def summary_row(name: str, split: str, metric: str, a: dict, b: dict) -> str:
     """One markdown row: the per-seed differences, their mean, the paired
     t-test and the sign test (the docs' comparison tables)."""
     seeds, diffs, t, sign = paired_tests(a, b)
     per_seed = ', '.join(f'{d:+.3f}' for d in diffs)
     mean = f'{statistics.mean(diffs):+.4f}' if diffs else '-'
-    tp = f't = {t.statistic:.2f}, {p_text(t.pvalue)}' if t else '-'
     st = f'{sign[0]} of {sign[1]}, {p_text(sign[2])}' if sign else '-'
     return (
         f'| {name} | {split} | {metric} | '
-        f'{",".join(map(str, seeds))} | {per_seed} | {mean} | {tp} | {st} |'
+        f'{",".join(map(str, seeds))} | {per_seed} | {mean} | '
+        f'{t_text(seeds, t)} | {st} |'
     )
 
 
@@ -991,19 +1027,23 @@ def print_comparison(title: str, name_a: str, name_b: str, a, b) -> None:
         f'\nmean {statistics.mean(a.values()):.4f} ({len(a)} seeds) '
         f'against {statistics.mean(b.values()):.4f} ({len(b)} seeds)'
     )
-    if t is not None:
+    if sign is not None:
         wins, trials, p_sign = sign
         print(
             f'paired ({len(seeds)} seeds): mean difference '
-            f'{statistics.mean(diffs):+.4f}, t = {t.statistic:.2f}, '
-            f'{p_text(t.pvalue)}; sign test {wins} of '
-            f'{trials} positive, {p_text(p_sign)}'
+            f'{statistics.mean(diffs):+.4f}, {t_text(seeds, t)}; sign '
+            f'test {wins} of {trials} positive, {p_text(p_sign)}'
         )
     if len(a) >= 2 and len(b) >= 2:
-        w = stats.ttest_ind(
-            list(a.values()), list(b.values()), equal_var=False
-        )
-        print(f'Welch (all seeds): t = {w.statistic:.2f}, {p_text(w.pvalue)}')
+        if spread(a.values()) > EQUAL or spread(b.values()) > EQUAL:
+            with quiet_moments():
+                w = stats.ttest_ind(
+                    list(a.values()), list(b.values()), equal_var=False
+                )
+            welch = f't = {w.statistic:.2f}, {p_text(w.pvalue)}'
+        else:
+            welch = 't undefined (every value the same within each)'
+        print(f'Welch (all seeds): {welch}')
 
 
 def main():
