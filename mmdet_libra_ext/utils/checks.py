@@ -1,7 +1,8 @@
 """Argument checks shared by the components: a bad value is refused at
-construction time with a ValueError that names it."""
+construction time with an error that names it."""
 
-from typing import Any
+import difflib
+from typing import Any, Iterable, Mapping
 
 
 def check_one_of(value: Any, choices: tuple, name: str) -> None:
@@ -15,3 +16,32 @@ def check_one_of(value: Any, choices: tuple, name: str) -> None:
     """
     if value not in choices:
         raise ValueError(f'{name} must be one of {choices}, got {value!r}')
+
+
+def check_known_options(
+    owner: str, given: Mapping[str, Any], accepted: Iterable[str]
+) -> None:
+    """Raise a TypeError naming every key of ``given`` not in ``accepted``.
+
+    A config-driven component that swallowed a misspelled option would train
+    with the default instead, silently; this names the unknown key, the
+    accepted ones and the closest accepted name (``difflib``'s match).
+
+    Args:
+        owner (str): The component's name, for the message.
+        given (Mapping): The options given beyond the named arguments.
+        accepted (Iterable[str]): Every option the component takes.
+    """
+    accepted = sorted(set(accepted))
+    unknown = sorted(k for k in given if k not in accepted)
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, accepted, n=1)
+        if close:
+            hints.append(f'{key!r}: did you mean {close[0]!r}?')
+    hint = (' (' + '; '.join(hints) + ')') if hints else ''
+    raise TypeError(
+        f'{owner} got unknown option(s) {unknown}{hint}; it accepts {accepted}'
+    )

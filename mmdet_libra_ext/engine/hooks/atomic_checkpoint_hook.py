@@ -3,8 +3,9 @@ saves."""
 
 from __future__ import annotations
 
+import inspect
 import os.path as osp
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional, Set
 
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
@@ -12,9 +13,44 @@ from mmengine.hooks import CheckpointHook
 
 from mmdet_libra_ext.registry import HOOKS
 from mmdet_libra_ext.utils.checkpoint import atomic_replace, write_text_atomic
+from mmdet_libra_ext.utils.checks import check_known_options
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
+
+
+def _named_args(fn: Any) -> Set[str]:
+    return {
+        p.name
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    } - {'self'}
+
+
+def checkpoint_hook_options() -> Set[str]:
+    """What this mmengine's ``CheckpointHook`` takes: its named arguments,
+    and the extra ``Runner.save_checkpoint`` arguments its ``**kwargs``
+    forward (those the hook does not pass itself)."""
+    from mmengine.runner import Runner
+
+    passed = {'out_dir', 'filename', 'meta'} | _named_args(
+        CheckpointHook.__init__
+    )
+    return _named_args(CheckpointHook.__init__) | (
+        _named_args(Runner.save_checkpoint) - passed
+    )
+
+
+def _check_int(name: str, value: Any, low: Optional[int]) -> None:
+    """Raise a ValueError naming ``name`` unless ``value`` is an int (at
+    least ``low`` when given)."""
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or (low is not None and value < low)
+    ):
+        bound = '' if low is None else f' >= {low}'
+        raise ValueError(f'{name} must be an int{bound}, got {value!r}')
 
 
 @HOOKS.register_module()
@@ -36,6 +72,13 @@ class AtomicCheckpointHook(CheckpointHook):
     leaves ``last_checkpoint`` naming a complete file. Every argument is
     ``CheckpointHook``'s; remote back ends keep MMEngine's behaviour.
 
+    MMEngine's hook forwards an unknown option to ``Runner.save_checkpoint``,
+    which refuses it at the first save, an interval into training; here an
+    option this mmengine's ``CheckpointHook`` does not know is refused at
+    construction, naming it and the closest known one;
+    ``interval`` and ``max_keep_ckpts`` must be ints (-1: never, keep all),
+    ``save_begin`` an int >= 0.
+
     Use it in place of MMEngine's:
     ``default_hooks = dict(checkpoint=dict(
     type='mmdet_libra_ext.AtomicCheckpointHook', interval=1))``.
@@ -51,6 +94,14 @@ class AtomicCheckpointHook(CheckpointHook):
                 f'this is mmengine {mmengine.__version__}. Upgrade mmengine, '
                 f"or use MMEngine's CheckpointHook (not kill-safe)."
             )
+        check_known_options(
+            'AtomicCheckpointHook', kwargs, checkpoint_hook_options()
+        )
+        for name in ('interval', 'max_keep_ckpts', 'save_begin'):
+            if name in kwargs:
+                _check_int(
+                    name, kwargs[name], 0 if name == 'save_begin' else None
+                )
         super().__init__(*args, **kwargs)
 
     def _save_checkpoint_with_step(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from mmengine.hooks import Hook
 from mmengine.runner.checkpoint import find_latest_checkpoint
@@ -14,6 +14,7 @@ from mmdet_libra_ext.utils.checkpoint import (
     from_weights_only,
     to_weights_only,
 )
+from mmdet_libra_ext.utils.checks import check_known_options
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
@@ -42,6 +43,11 @@ class WeightsOnlyCheckpointHook(Hook):
     """
 
     priority = 'VERY_HIGH'
+
+    def __init__(self, **kwargs: Any) -> None:
+        # It takes no option: name a misspelled one (``object`` would only
+        # say that it takes no arguments).
+        check_known_options('WeightsOnlyCheckpointHook', kwargs, ())
 
     def before_run(self, runner: Runner) -> None:
         """Refuse, before training, a checkpoint to resume from or load that

@@ -32,6 +32,9 @@ class InstanceBalancedPosSampler(TorchRandomSampler):
         neg_pos_ub (int): Upper bound of negatives per positive.
         add_gt_as_proposals (bool): Add the ground truths as proposals.
         generator (torch.Generator, optional): Random generator.
+        context (optional): Passed by MMDetection's heads and
+            ``CombinedSampler``; not used. Any other option is refused,
+            naming it.
     """
 
     def _sample_pos(

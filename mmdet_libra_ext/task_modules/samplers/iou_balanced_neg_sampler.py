@@ -9,7 +9,7 @@ from torch import Tensor
 from mmdet_libra_ext.registry import TASK_UTILS
 from mmdet_libra_ext.utils.checks import check_one_of
 
-from .random_mixin import TorchRandomSampler
+from .random_mixin import REQUIRED, TorchRandomSampler
 from .utils import candidates, rank_within_groups, rank_within_mask, select
 
 BIN_RANGES = ('all', 'negatives')
@@ -65,12 +65,15 @@ class IoUBalancedNegSampler(TorchRandomSampler):
         neg_pos_ub (int): Upper bound of negatives per positive.
         add_gt_as_proposals (bool): Add the ground truths as proposals.
         generator (torch.Generator, optional): Random generator.
+        context (optional): Passed by MMDetection's heads and
+            ``CombinedSampler``; not used. Any other option is refused,
+            naming it.
     """
 
     def __init__(
         self,
-        num: int,
-        pos_fraction: float,
+        num: int = REQUIRED,
+        pos_fraction: float = REQUIRED,
         floor_thr: float = -1,
         floor_fraction: float = 0,
         num_bins: int = 3,
@@ -80,12 +83,14 @@ class IoUBalancedNegSampler(TorchRandomSampler):
         generator: Optional[torch.Generator] = None,
         **kwargs: Any,
     ) -> None:
+        # kwargs: MMDetection's context, anything else is refused there.
         super().__init__(
             num,
             pos_fraction,
             neg_pos_ub=neg_pos_ub,
             add_gt_as_proposals=add_gt_as_proposals,
             generator=generator,
+            **kwargs,
         )
         if not isinstance(floor_thr, (int, float)) or not (
             floor_thr == -1 or 0 <= floor_thr < 1
