@@ -126,6 +126,36 @@ class _SigmoidFocalFunction(torch.autograd.Function):
         return grad_logits, None, grad_weight, None, None
 
 
+def _prob_terms(
+    prob: Tensor, target: Tensor, alpha: float, gamma: float
+) -> Tensor:
+    """Focal loss of probabilities (``activated=True``) against dense
+    targets, MMDetection's ``py_focal_loss_with_prob`` formula:
+    ``(alpha*t + (1-alpha)*(1-t)) * pt**gamma * BCE(p, t)`` with
+    ``pt = (1-p)*t + p*(1-t)`` (BCE's logarithms clamped at -100, as
+    torch's). Autograd through torch's own ops: probabilities come from a
+    head's own activation, whose graph is there anyway."""
+    pt = (1 - prob) * target + prob * (1 - target)
+    focal_weight = (alpha * target + (1 - alpha) * (1 - target)) * pt.pow(
+        gamma
+    )
+    return (
+        F.binary_cross_entropy(prob, target, reduction='none') * focal_weight
+    )
+
+
+def _dense_target(target: Tensor, pred: Tensor) -> Tensor:
+    """Class indices ``(N,)`` as one-hot rows of ``pred``'s shape (an index
+    outside ``[0, C)`` is background: an all-zero row)."""
+    num_classes = pred.size(1)
+    dense = torch.zeros_like(pred)
+    rows = torch.nonzero(
+        (target >= 0) & (target < num_classes), as_tuple=True
+    )[0]
+    dense[rows, target[rows].long()] = 1
+    return dense
+
+
 def sigmoid_focal_loss(
     pred: Tensor,
     target: Tensor,
@@ -134,53 +164,77 @@ def sigmoid_focal_loss(
     alpha: float = 0.25,
     reduction: str = 'mean',
     avg_factor: Optional[float] = None,
+    activated: bool = False,
 ) -> Tensor:
     """Fused sigmoid focal loss with MMDetection's weighting and reduction.
 
+    The inputs MMDetection's ``FocalLoss`` takes: a target of ``pred``'s
+    rank is dense (one-hot or soft, any integer or float dtype, any shape
+    equal to ``pred``'s); a target of one dimension less holds class
+    indices.
+
     Args:
-        pred (Tensor): Logits of shape ``(N, C)``.
+        pred (Tensor): Logits (probabilities with ``activated=True``),
+            ``(N, C)`` for index targets.
         target (Tensor): Either class indices of shape ``(N,)`` where
             ``C`` (or any value outside ``[0, C)``) means background, or
-            dense one-hot / soft targets of shape ``(N, C)`` in ``[0, 1]``.
-        weight (Tensor, optional): ``(N,)``, ``(N, C)`` or broadcastable.
+            dense one-hot / soft targets of ``pred``'s shape in ``[0, 1]``.
+        weight (Tensor, optional): Anything MMDetection's focal loss takes:
+            the loss's shape or broadcastable to it, one weight per row
+            (``(N,)``), or one per element flattened (``(N * C,)``, FSAF's
+            per-anchor-per-class weight).
         gamma (float): Focusing parameter. Defaults to 2.0.
         alpha (float): Weight of the positive class. Defaults to 0.25.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
         avg_factor (float, optional): Divisor of the sum for ``'mean'``.
+        activated (bool): ``pred`` holds probabilities, not logits
+            (MMDetection's ``py_focal_loss_with_prob``). Defaults to False.
 
     Returns:
         Tensor: The loss, float32 for 16-bit inputs.
     """
-    if pred.dim() != 2:
-        raise ValueError(
-            f'FocalLoss: pred must be (N, num_classes), got '
-            f'shape {tuple(pred.shape)}'
-        )
-    if target.is_floating_point() or target.dtype == torch.bool:
+    dense = target.dim() == pred.dim()
+    if dense:
         if target.shape != pred.shape:
             raise ValueError(
                 f'FocalLoss: dense target shape {tuple(target.shape)} differs '
                 f'from pred shape {tuple(pred.shape)}'
             )
-    elif target.shape != pred.shape[:1]:
-        raise ValueError(
-            f'FocalLoss: index target must have shape ({pred.size(0)},), '
-            f'got {tuple(target.shape)}'
-        )
-    weight = broadcast_weight(weight, pred.shape, 'FocalLoss')
+    else:
+        if pred.dim() != 2:
+            raise ValueError(
+                f'FocalLoss: with class-index targets pred must be '
+                f'(N, num_classes), got shape {tuple(pred.shape)}'
+            )
+        if target.shape != pred.shape[:1] or target.is_floating_point():
+            raise ValueError(
+                f'FocalLoss: an index target must be integer of shape '
+                f'({pred.size(0)},), got {target.dtype} of shape '
+                f'{tuple(target.shape)}'
+            )
+    weight = broadcast_weight(
+        weight, pred.shape, 'FocalLoss', flat_per_element=True
+    )
     pred, weight = cast(
         Tuple[Tensor, Optional[Tensor]], float32_inputs(pred, weight)
     )
-    if target.is_floating_point() or target.dtype == torch.bool:
+    if dense:
         target = target.to(pred.dtype)
     if pred.numel() == 0:
         return pred * 0 if reduction == 'none' else pred.sum() * 0
     with torch.autocast(device_type=pred.device.type, enabled=False):
         if weight is not None:
             weight = weight.to(pred.dtype)
-        loss = _SigmoidFocalFunction.apply(
-            pred, target, weight, float(alpha), float(gamma)
-        )
+        if activated:
+            if not dense:
+                target = _dense_target(target, pred)
+            loss = _prob_terms(pred, target, float(alpha), float(gamma))
+            if weight is not None:
+                loss = loss * weight
+        else:
+            loss = _SigmoidFocalFunction.apply(
+                pred, target, weight, float(alpha), float(gamma)
+            )
         return weight_reduce_loss(loss, None, reduction, avg_factor)
 
 
@@ -208,7 +262,9 @@ class FocalLoss(torch.nn.Module):
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``. Defaults to
             ``'mean'``.
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
-        activated (bool): Must be False: inputs are logits.
+        activated (bool): The inputs are probabilities (a head that
+            applies its own sigmoid, as TOOD's), not logits: MMDetection's
+            ``py_focal_loss_with_prob`` formula. Defaults to False.
         nonfinite (str): What a NaN/Inf in the logits or targets does:
             ``'raise'`` a FloatingPointError naming this loss and the bad
             input, ``'skip'`` the batch (zero loss, zero gradients, a
@@ -233,12 +289,6 @@ class FocalLoss(torch.nn.Module):
                 f'FocalLoss supports only use_sigmoid=True, got '
                 f'use_sigmoid={use_sigmoid!r}'
             )
-        if activated:
-            raise ValueError(
-                'FocalLoss takes logits: activated=True (inputs '
-                'that are already probabilities) is not '
-                "supported; use MMDetection's FocalLoss"
-            )
         if not isinstance(gamma, (int, float)) or not 0 <= gamma < math.inf:
             raise ValueError(
                 f'gamma must be a finite number >= 0, got {gamma!r}'
@@ -248,7 +298,7 @@ class FocalLoss(torch.nn.Module):
         check_reduction(reduction)
         check_finite(loss_weight=loss_weight)
         self.use_sigmoid = True
-        self.activated = False
+        self.activated = bool(activated)
         self.gamma = float(gamma)
         self.alpha = float(alpha)
         self.reduction = reduction
@@ -287,6 +337,7 @@ class FocalLoss(torch.nn.Module):
             alpha=self.alpha,
             reduction=reduction,
             avg_factor=avg_factor,
+            activated=self.activated,
         )
         if self.nonfinite != 'propagate':
             # A saturated infinite logit can give a finite (zero) focal
@@ -309,5 +360,6 @@ class FocalLoss(torch.nn.Module):
             f'gamma={self.gamma}, alpha={self.alpha}, '
             f'reduction={self.reduction!r}, '
             f'loss_weight={self.loss_weight}, '
+            f'activated={self.activated}, '
             f'nonfinite={self.nonfinite!r}'
         )

@@ -52,12 +52,17 @@ def float32_inputs(*tensors: Optional[Tensor]) -> Tuple[Optional[Tensor], ...]:
 
 
 def broadcast_weight(
-    weight: Optional[Tensor], shape: torch.Size, loss_name: str
+    weight: Optional[Tensor],
+    shape: torch.Size,
+    loss_name: str,
+    flat_per_element: bool = False,
 ) -> Optional[Tensor]:
     """Bring an elementwise weight to ``shape`` the way MMDetection does.
 
     Accepted: the full shape, anything broadcastable to it, or one weight per
-    row (``(N,)`` for an ``(N, C)`` loss).
+    row (``(N,)`` for an ``(N, C)`` loss); with ``flat_per_element`` also one
+    weight per element flattened (``(N * C,)``: MMDetection's focal losses
+    take FSAF's per-anchor-per-class weight so).
     """
     if weight is None:
         return None
@@ -65,6 +70,13 @@ def broadcast_weight(
         return weight
     if weight.dim() == 1 and len(shape) == 2 and weight.numel() == shape[0]:
         return weight.view(-1, 1)
+    if (
+        flat_per_element
+        and weight.dim() == 1
+        and len(shape) >= 2
+        and weight.numel() == shape.numel()
+    ):
+        return weight.view(shape)
     try:
         if torch.broadcast_shapes(weight.shape, shape) == shape:
             return weight

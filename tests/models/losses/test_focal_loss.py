@@ -173,7 +173,6 @@ def test_empty_input():
         (dict(alpha=-0.1), 'alpha'),
         (dict(reduction='x'), 'reduction'),
         (dict(use_sigmoid=False), 'use_sigmoid'),
-        (dict(activated=True), 'activated'),
         (dict(loss_weight=float('inf')), 'loss_weight'),
     ],
 )
@@ -188,7 +187,74 @@ def test_bad_shapes_refused():
     with pytest.raises(ValueError, match='dense target'):
         FocalLoss()(torch.zeros(4, 3), torch.zeros(4, 2))
     with pytest.raises(ValueError, match='pred must be'):
-        FocalLoss()(torch.zeros(4), torch.zeros(4, dtype=torch.long))
+        FocalLoss()(torch.zeros(4, 3, 2), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match='index target must be integer'):
+        FocalLoss()(torch.zeros(4, 3), torch.zeros(4))
+
+
+# MMDetection's input contract beyond the plain (N, C) / (N,) case: every
+# head of its model zoo calls FocalLoss one of these ways.
+
+
+def _mmdet_and_ours(**kwargs):
+    return MMDetFocalLoss(**kwargs), FocalLoss(**kwargs)
+
+
+@pytest.mark.parametrize('reduction', ['none', 'mean', 'sum'])
+def test_flattened_per_element_weight_equals_mmdet(reduction):
+    """FSAF passes one weight per anchor and class, flattened: (N * C,)."""
+    logits, labels = _inputs(n=40, c=4)
+    weight = torch.rand(40 * 4, generator=torch.Generator().manual_seed(1))
+    theirs, ours = _mmdet_and_ours(reduction=reduction)
+    torch.testing.assert_close(
+        ours(logits, labels, weight, avg_factor=None),
+        theirs(logits, labels, weight),
+    )
+
+
+@pytest.mark.parametrize('dense', [False, True])
+@pytest.mark.parametrize('weight_kind', [None, 'row', 'flat'])
+def test_activated_probabilities_equal_mmdet(dense, weight_kind):
+    """activated=True: the inputs are probabilities (TOOD's head applies
+    its own sigmoid); values and gradients equal MMDetection's."""
+    logits, labels = _inputs(n=30, c=5)
+    prob = torch.sigmoid(logits)
+    target = F.one_hot(labels, 6)[:, :5] if dense else labels
+    weight = {
+        None: None,
+        'row': torch.rand(30),
+        'flat': torch.rand(30 * 5),
+    }[weight_kind]
+    theirs, ours = _mmdet_and_ours(activated=True)
+    x1 = prob.clone().requires_grad_()
+    x2 = prob.clone().requires_grad_()
+    ref = theirs(x1, target, weight, avg_factor=7.0)
+    got = ours(x2, target, weight, avg_factor=7.0)
+    torch.testing.assert_close(got, ref)
+    ref.backward()
+    got.backward()
+    torch.testing.assert_close(x2.grad, x1.grad)
+
+
+def test_activated_matches_the_paper():
+    logits, labels = _inputs(n=50, c=3)
+    onehot = F.one_hot(labels, 4)[:, :3]
+    got = FocalLoss(activated=True, reduction='none')(
+        torch.sigmoid(logits.double()), labels
+    )
+    torch.testing.assert_close(got, paper_focal(logits, onehot))
+
+
+def test_integer_one_hot_target_is_dense_like_mmdet():
+    """A target of pred's rank is one-hot/soft whatever its dtype
+    (MMDetection's rule), and any rank works for dense targets."""
+    logits, labels = _inputs(n=20, c=4)
+    onehot = F.one_hot(labels, 5)[:, :4]
+    theirs, ours = _mmdet_and_ours()
+    torch.testing.assert_close(ours(logits, onehot), theirs(logits, onehot))
+    x = logits.view(20, 2, 2)
+    t = onehot.view(20, 2, 2).float()
+    torch.testing.assert_close(ours(x, t), theirs(x, t))
 
 
 # Property tests (hypothesis): index targets against the paper's formula
