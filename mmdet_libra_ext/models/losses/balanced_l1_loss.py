@@ -1,22 +1,17 @@
 """Balanced L1 loss (Libra R-CNN, Pang et al., CVPR 2019) as one fused op."""
 
 import math
-from typing import Any, Optional, Tuple, cast
+from typing import Any, Dict, Optional, Tuple
 
 import torch
-from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor
 
 from mmdet_libra_ext.registry import MODELS
 
+from .fused_loss import FusedLoss, fused_loss
 from .utils import (
     broadcast_weight,
-    check_finite,
-    check_nonfinite_mode,
     check_positive,
-    check_reduction,
-    float32_inputs,
-    guard_finite,
     save_weighted,
     weighted_backward,
 )
@@ -134,33 +129,24 @@ def balanced_l1_loss(
             f'BalancedL1Loss: pred shape {tuple(pred.shape)} '
             f'differs from target shape {tuple(target.shape)}'
         )
-    weight = broadcast_weight(weight, pred.shape, 'BalancedL1Loss')
-    pred, target, weight = cast(
-        Tuple[Tensor, Tensor, Optional[Tensor]],
-        float32_inputs(pred, target, weight),
-    )
-    if pred.numel() == 0:
-        # Zero loss that keeps the graph (a batch without positive boxes).
-        loss = pred * 0 if reduction == 'none' else pred.sum() * 0
-        return loss
-    with torch.autocast(device_type=pred.device.type, enabled=False):
-        target = target.to(pred.dtype)
-        if weight is not None:
-            weight = weight.to(pred.dtype)
-        loss = _BalancedL1Function.apply(
+
+    def elementwise(pred: Tensor, weight: Optional[Tensor]) -> Tensor:
+        return _BalancedL1Function.apply(
             pred,
-            target,
+            target.to(pred.dtype),
             weight,
             float(alpha),
             float(gamma),
             float(beta),
             bool(mmdet_compat),
         )
-        return weight_reduce_loss(loss, None, reduction, avg_factor)
+
+    weight = broadcast_weight(weight, pred.shape, 'BalancedL1Loss')
+    return fused_loss(pred, weight, reduction, avg_factor, elementwise)
 
 
 @MODELS.register_module()
-class BalancedL1Loss(torch.nn.Module):
+class BalancedL1Loss(FusedLoss):
     """Balanced L1 loss of Libra R-CNN (https://arxiv.org/abs/1904.02701).
 
     The paper defines, for ``|x| < 1`` and with ``alpha * ln(b + 1) = gamma``,
@@ -198,6 +184,8 @@ class BalancedL1Loss(torch.nn.Module):
             MMDetection (no host read). Defaults to ``'raise'``.
     """
 
+    loss_fn = staticmethod(balanced_l1_loss)
+
     def __init__(
         self,
         alpha: float = 0.5,
@@ -208,72 +196,20 @@ class BalancedL1Loss(torch.nn.Module):
         mmdet_compat: bool = False,
         nonfinite: str = 'raise',
     ) -> None:
-        super().__init__()
-        check_nonfinite_mode(nonfinite)
+        super().__init__(reduction, loss_weight, nonfinite)
         check_positive(alpha=alpha, gamma=gamma, beta=beta)
-        check_reduction(reduction)
-        check_finite(loss_weight=loss_weight)
         self.alpha = float(alpha)
         self.gamma = float(gamma)
         self.beta = float(beta)
-        self.reduction = reduction
-        self.loss_weight = float(loss_weight)
         self.mmdet_compat = bool(mmdet_compat)
-        self.nonfinite = nonfinite
 
-    def forward(
-        self,
-        pred: Tensor,
-        target: Tensor,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[float] = None,
-        reduction_override: Optional[str] = None,
-        **kwargs: Any,
-    ) -> Tensor:
-        """Forward function.
-
-        Args:
-            pred (Tensor): The prediction, e.g. ``(N, 4)`` box deltas.
-            target (Tensor): The learning target, same shape as ``pred``.
-            weight (Tensor, optional): Elementwise weight of the loss.
-            avg_factor (float, optional): Average factor of the loss.
-            reduction_override (str, optional): Replaces ``self.reduction``.
-
-        Returns:
-            Tensor: The weighted loss.
-        """
-        if reduction_override is not None:
-            check_reduction(reduction_override, 'reduction_override')
-        reduction = reduction_override or self.reduction
-        loss = balanced_l1_loss(
-            pred,
-            target,
-            weight,
+    def loss_args(self) -> Dict[str, Any]:
+        """Balanced L1's settings. (A non-finite pred or target makes the
+        loss non-finite, also where its weight is 0: inf * 0 is NaN, so the
+        loss alone is checked.)"""
+        return dict(
             alpha=self.alpha,
             gamma=self.gamma,
             beta=self.beta,
-            reduction=reduction,
-            avg_factor=avg_factor,
             mmdet_compat=self.mmdet_compat,
-        )
-        # A non-finite pred or target makes the loss non-finite (also where
-        # its weight is 0: inf * 0 is NaN), so the loss alone is checked.
-        loss = guard_finite(
-            loss,
-            self.nonfinite,
-            'BalancedL1Loss',
-            pred,
-            target=target,
-            weight=weight,
-        )
-        return self.loss_weight * loss
-
-    def extra_repr(self) -> str:
-        """The loss's settings, shown in the module's repr."""
-        return (
-            f'alpha={self.alpha}, gamma={self.gamma}, beta={self.beta}, '
-            f'reduction={self.reduction!r}, '
-            f'loss_weight={self.loss_weight}, '
-            f'mmdet_compat={self.mmdet_compat}, '
-            f'nonfinite={self.nonfinite!r}'
         )

@@ -1,25 +1,16 @@
 """Sigmoid focal loss (Lin et al., ICCV 2017) as one fused op."""
 
 import math
-from typing import Any, Optional, Tuple, cast
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor
 
 from mmdet_libra_ext.registry import MODELS
 
-from .utils import (
-    broadcast_weight,
-    check_finite,
-    check_nonfinite_mode,
-    check_reduction,
-    float32_inputs,
-    guard_finite,
-    save_weighted,
-    weighted_backward,
-)
+from .fused_loss import FusedLoss, fused_loss
+from .utils import broadcast_weight, save_weighted, weighted_backward
 
 
 def _negative_terms(
@@ -212,34 +203,26 @@ def sigmoid_focal_loss(
                 f'({pred.size(0)},), got {target.dtype} of shape '
                 f'{tuple(target.shape)}'
             )
+
+    def elementwise(pred: Tensor, weight: Optional[Tensor]) -> Tensor:
+        t = target.to(pred.dtype) if dense else target
+        if not activated:
+            return _SigmoidFocalFunction.apply(
+                pred, t, weight, float(alpha), float(gamma)
+            )
+        if not dense:
+            t = _dense_target(t, pred)
+        loss = _prob_terms(pred, t, float(alpha), float(gamma))
+        return loss if weight is None else loss * weight
+
     weight = broadcast_weight(
         weight, pred.shape, 'FocalLoss', flat_per_element=True
     )
-    pred, weight = cast(
-        Tuple[Tensor, Optional[Tensor]], float32_inputs(pred, weight)
-    )
-    if dense:
-        target = target.to(pred.dtype)
-    if pred.numel() == 0:
-        return pred * 0 if reduction == 'none' else pred.sum() * 0
-    with torch.autocast(device_type=pred.device.type, enabled=False):
-        if weight is not None:
-            weight = weight.to(pred.dtype)
-        if activated:
-            if not dense:
-                target = _dense_target(target, pred)
-            loss = _prob_terms(pred, target, float(alpha), float(gamma))
-            if weight is not None:
-                loss = loss * weight
-        else:
-            loss = _SigmoidFocalFunction.apply(
-                pred, target, weight, float(alpha), float(gamma)
-            )
-        return weight_reduce_loss(loss, None, reduction, avg_factor)
+    return fused_loss(pred, weight, reduction, avg_factor, elementwise)
 
 
 @MODELS.register_module()
-class FocalLoss(torch.nn.Module):
+class FocalLoss(FusedLoss):
     """Sigmoid focal loss (https://arxiv.org/abs/1708.02002).
 
     ``FL(p_t) = -alpha_t * (1 - p_t)**gamma * log(p_t)`` per class with a
@@ -272,6 +255,8 @@ class FocalLoss(torch.nn.Module):
             MMDetection (no host read). Defaults to ``'raise'``.
     """
 
+    loss_fn = staticmethod(sigmoid_focal_loss)
+
     def __init__(
         self,
         use_sigmoid: bool = True,
@@ -282,8 +267,7 @@ class FocalLoss(torch.nn.Module):
         activated: bool = False,
         nonfinite: str = 'raise',
     ) -> None:
-        super().__init__()
-        check_nonfinite_mode(nonfinite)
+        super().__init__(reduction, loss_weight, nonfinite)
         if use_sigmoid is not True:
             raise ValueError(
                 f'FocalLoss supports only use_sigmoid=True, got '
@@ -295,71 +279,18 @@ class FocalLoss(torch.nn.Module):
             )
         if not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
             raise ValueError(f'alpha must be in [0, 1], got {alpha!r}')
-        check_reduction(reduction)
-        check_finite(loss_weight=loss_weight)
         self.use_sigmoid = True
         self.activated = bool(activated)
         self.gamma = float(gamma)
         self.alpha = float(alpha)
-        self.reduction = reduction
-        self.loss_weight = float(loss_weight)
-        self.nonfinite = nonfinite
 
-    def forward(
-        self,
-        pred: Tensor,
-        target: Tensor,
-        weight: Optional[Tensor] = None,
-        avg_factor: Optional[float] = None,
-        reduction_override: Optional[str] = None,
-    ) -> Tensor:
-        """Forward function.
-
-        Args:
-            pred (Tensor): Logits, ``(N, num_classes)``.
-            target (Tensor): ``(N,)`` class indices or ``(N, num_classes)``
-                dense targets.
-            weight (Tensor, optional): Weight of each prediction.
-            avg_factor (float, optional): Average factor of the loss.
-            reduction_override (str, optional): Replaces ``self.reduction``.
-
-        Returns:
-            Tensor: The weighted loss.
-        """
-        if reduction_override is not None:
-            check_reduction(reduction_override, 'reduction_override')
-        reduction = reduction_override or self.reduction
-        loss = sigmoid_focal_loss(
-            pred,
-            target,
-            weight,
-            gamma=self.gamma,
-            alpha=self.alpha,
-            reduction=reduction,
-            avg_factor=avg_factor,
-            activated=self.activated,
+    def loss_args(self) -> Dict[str, Any]:
+        """Focal's settings."""
+        return dict(
+            gamma=self.gamma, alpha=self.alpha, activated=self.activated
         )
-        if self.nonfinite != 'propagate':
-            # A saturated infinite logit can give a finite (zero) focal
-            # term, so the logits' sum is checked in the same host read.
-            probe = pred.detach().sum(dtype=torch.float32)
-            loss = guard_finite(
-                loss,
-                self.nonfinite,
-                'FocalLoss',
-                pred,
-                probe=probe,
-                target=target,
-                weight=weight,
-            )
-        return self.loss_weight * loss
 
-    def extra_repr(self) -> str:
-        """The loss's settings, shown in the module's repr."""
-        return (
-            f'gamma={self.gamma}, alpha={self.alpha}, '
-            f'reduction={self.reduction!r}, '
-            f'loss_weight={self.loss_weight}, '
-            f'activated={self.activated}, '
-            f'nonfinite={self.nonfinite!r}'
-        )
+    def probe(self, pred: Tensor) -> Optional[Tensor]:
+        """A saturated infinite logit can give a finite (zero) focal term,
+        so the logits' sum is checked in the same host read."""
+        return pred.detach().sum(dtype=torch.float32)

@@ -1,11 +1,9 @@
 """Helpers shared by the fused losses of this package."""
 
-import logging
 import math
 from typing import Any, Optional, Tuple
 
 import torch
-from mmengine.logging import print_log
 from torch import Tensor
 
 from mmdet_libra_ext.utils.checks import check_one_of
@@ -132,77 +130,3 @@ def weighted_backward(
     if unweighted is not None:
         grad_weight = (grad_out * unweighted).sum_to_size(ctx.weight_shape)
     return grad_input, grad_weight
-
-
-#: What a loss does when its value is not finite (see :func:`guard_finite`).
-NONFINITE_MODES = ('raise', 'skip', 'propagate')
-
-
-def check_nonfinite_mode(mode: str) -> None:
-    """Raise a ValueError unless ``mode`` is one of :data:`NONFINITE_MODES`."""
-    check_one_of(mode, NONFINITE_MODES, 'nonfinite')
-
-
-def guard_finite(
-    loss: Tensor,
-    mode: str,
-    loss_name: str,
-    pred: Tensor,
-    probe: Optional[Tensor] = None,
-    **inputs: Optional[Tensor],
-) -> Tensor:
-    """Apply a loss's policy for NaN/Inf.
-
-    The check costs one reduction of the loss (free for ``'mean'``/``'sum'``)
-    and one host read; ``probe`` adds a tensor whose finiteness is checked in
-    the same read (e.g. the sum of logits whose infinities a saturating loss
-    would hide). Only when it fails are the inputs inspected, to say which
-    of them holds the bad values.
-
-    Args:
-        loss (Tensor): The computed (reduced or elementwise) loss.
-        mode (str): ``'raise'``: raise a FloatingPointError naming the loss
-            and the bad inputs; ``'skip'``: log a warning and return a zero
-            loss that keeps the graph (zero gradients), so one bad batch does
-            not poison the weights, the optimizer state or ALWA's
-            statistics; ``'propagate'``: no check (MMDetection's behaviour,
-            no host read).
-        loss_name (str): Name used in the message.
-        pred (Tensor): The prediction, to build the zero loss from.
-        probe (Tensor, optional): Extra scalar checked with the loss.
-        **inputs: The loss's inputs by name, inspected on failure.
-
-    Returns:
-        Tensor: ``loss``, or a zero loss of its shape when skipped.
-    """
-    if mode == 'propagate':
-        return loss
-    total = loss.sum() if loss.dim() else loss
-    if probe is not None:
-        total = total + probe
-    if bool(torch.isfinite(total)):  # the one host read
-        return loss
-    bad = []
-    for name, t in dict(pred=pred, **inputs).items():
-        if t is not None and t.is_floating_point():
-            n = int((~torch.isfinite(t)).sum())
-            if n:
-                bad.append(f'{name} has {n} non-finite of {t.numel()} values')
-    where = (
-        '; '.join(bad)
-        if bad
-        else ('the inputs are finite: the loss overflowed')
-    )
-    msg = f'{loss_name}: the loss is not finite ({where})'
-    if mode == 'raise':
-        raise FloatingPointError(
-            msg + ". Set nonfinite='skip' in the loss config to skip such "
-            'batches with a warning instead.'
-        )
-    print_log(
-        msg + '; skipped: this loss is 0 for this batch',
-        'current',
-        logging.WARNING,
-    )
-    zero = torch.nan_to_num(pred, 0.0, 0.0, 0.0) * 0
-    return zero.sum() if loss.dim() == 0 else zero.expand_as(loss)

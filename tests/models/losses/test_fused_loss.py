@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mmdet_libra_ext.models.losses import BalancedL1Loss, FocalLoss
-from mmdet_libra_ext.models.losses import utils as loss_utils
+from mmdet_libra_ext.models.losses import fused_loss as loss_shell
 from mmdet_libra_ext.registry import MODELS
 
 NAN, INF = float('nan'), float('inf')
@@ -59,7 +59,7 @@ def test_skip_gives_zero_loss_zero_grad_and_a_warning(
 ):
     logged = []
     monkeypatch.setattr(
-        loss_utils, 'print_log', lambda msg, *a, **k: logged.append(msg)
+        loss_shell, 'print_log', lambda msg, *a, **k: logged.append(msg)
     )
     cls, pred, target, _ = corrupt(case)
     pred.requires_grad_(True)
