@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from mmdeploy.core import FUNCTION_REWRITER
 from torch import Tensor
 
-from mmdet_libra_ext.models.necks.bfp import _max_pool_to
+from mmdet_libra_ext.models.layers import max_pool_to
 
 
 @FUNCTION_REWRITER.register_rewriter(
@@ -29,7 +29,7 @@ def bfp__forward(self: Any, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
     feats = []
     for i, x in enumerate(inputs):
         if i < self.refine_level:
-            feats.append(_max_pool_to(x, gather_size))
+            feats.append(max_pool_to(x, gather_size))
         else:
             feats.append(F.interpolate(x, size=gather_size, mode='nearest'))
     bsf = sum(feats[1:], feats[0]) / len(feats)  # MMDetection's sum(feats)
@@ -41,6 +41,6 @@ def bfp__forward(self: Any, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
         if i < self.refine_level:
             residual = F.interpolate(bsf, size=out_size, mode='nearest')
         else:
-            residual = _max_pool_to(bsf, out_size)
+            residual = max_pool_to(bsf, out_size)
         outs.append(residual + x)
     return tuple(outs)

@@ -1,5 +1,5 @@
 """Necks: the Balanced Feature Pyramid."""
 
-from .bfp import BFP, SDPANonLocal2d
+from .bfp import BFP
 
-__all__ = ['BFP', 'SDPANonLocal2d']
+__all__ = ['BFP']

@@ -1,151 +1,19 @@
 """Balanced Feature Pyramid (Libra R-CNN, Pang et al., CVPR 2019)."""
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
-import torch
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule, NonLocal2d
+from mmcv.cnn import ConvModule
 from mmdet.utils import OptConfigType, OptMultiConfig
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmdet_libra_ext.registry import MODELS
 from mmdet_libra_ext.utils.checks import check_one_of
-from mmdet_libra_ext.utils.compat import SDPA_HAS_SCALE
+
+from ..layers import SDPANonLocal2d, max_pool_to
 
 REFINE_TYPES = (None, 'conv', 'non_local')
-
-
-class SDPANonLocal2d(NonLocal2d):
-    """Embedded-Gaussian non-local block computed by fused attention.
-
-    The same module as mmcv's ``NonLocal2d(mode='embedded_gaussian')``: same
-    parameters (``g``, ``theta``, ``phi``, ``conv_out``), same
-    initialisation, same output, ``softmax(theta^T phi) g`` without the
-    ``1/sqrt(d)`` scale. The attention runs through
-    :func:`torch.nn.functional.scaled_dot_product_attention` with
-    ``scale=1.0``, which never materialises the ``HW x HW`` affinity matrix
-    on the backends that have a fused kernel (flash attention on CPU and
-    CUDA, memory-efficient attention on CUDA).
-
-    Args:
-        use_sdpa (bool or str): ``True`` always uses the fused attention,
-            ``False`` the explicit ``matmul``/``softmax`` of mmcv, and
-            ``'auto'`` (default) the fused attention where it measured
-            faster: on CUDA with 16-bit activations (fp16/bf16 inputs or
-            autocast; 0.75-0.87x the time and half the memory on an H100),
-            the explicit form for float32 (fused 1.3-2.0x slower on the
-            H100, 4-9% slower on CPU).
-        **kwargs: Arguments of mmcv's ``NonLocal2d``.
-    """
-
-    def __init__(
-        self, *args: Any, use_sdpa: str = 'auto', **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        if self.mode != 'embedded_gaussian':
-            raise ValueError(
-                f'SDPANonLocal2d supports mode='
-                f'"embedded_gaussian" only, got {self.mode!r}'
-            )
-        if self.sub_sample:
-            raise ValueError('SDPANonLocal2d does not support sub_sample=True')
-        if use_sdpa not in (True, False, 'auto'):
-            raise ValueError(
-                f"use_sdpa must be True, False or 'auto', got {use_sdpa!r}"
-            )
-        self.use_sdpa = use_sdpa
-
-    def _fused(self, x: Tensor) -> bool:
-        if self.use_sdpa != 'auto':
-            return bool(self.use_sdpa)
-        if x.device.type != 'cuda':
-            return False
-        half = (torch.float16, torch.bfloat16)
-        try:
-            autocast = (
-                torch.is_autocast_enabled('cuda')
-                and torch.get_autocast_dtype('cuda') in half
-            )
-        except TypeError:  # torch < 2.4
-            autocast = torch.is_autocast_enabled()
-        return x.dtype in half or autocast
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Add the attention-refined features to ``x``."""
-        if not self._fused(x):
-            return super().forward(x)
-        n, _, h, w = x.shape
-        c = self.inter_channels
-        # (N, 1, HW, C): one explicit head, the layout the fused kernels
-        # take (a 3-d input falls back to slower paths).
-        query = self.theta(x).view(n, 1, c, h * w).transpose(2, 3)
-        key = self.phi(x).view(n, 1, c, h * w).transpose(2, 3)
-        value = self.g(x).view(n, 1, c, h * w).transpose(2, 3)
-        scale = (1.0 / c**0.5) if self.use_scale else 1.0
-        if SDPA_HAS_SCALE:
-            y = F.scaled_dot_product_attention(query, key, value, scale=scale)
-        else:  # torch < 2.1: the default scale is 1 / sqrt(c)
-            query = query * (scale * c**0.5)
-            y = F.scaled_dot_product_attention(query, key, value)
-        y = y.transpose(2, 3).reshape(n, c, h, w)
-        return x + self.conv_out(y)
-
-
-def adaptive_windows(in_size: int, out_size: int) -> List[Tuple[int, int]]:
-    """The ``[start, end)`` input window of every output cell of adaptive
-    pooling: ``floor(i * in / out)`` to ``ceil((i + 1) * in / out)``."""
-    return [
-        (i * in_size // out_size, -(-(i + 1) * in_size // out_size))
-        for i in range(out_size)
-    ]
-
-
-def static_adaptive_max_pool2d(x: Tensor, size: Sequence[int]) -> Tensor:
-    """``adaptive_max_pool2d(x, size)`` from slices and ``amax`` over sizes
-    known when the graph is built: exact for sizes that do not divide, and
-    exportable to ONNX (``Slice``, ``ReduceMax``, ``Concat``) by both torch
-    exporters. The 2-d window maximum is taken along the rows, then the
-    columns (the windows are rectangles)."""
-    in_h, in_w = (int(v) for v in x.shape[-2:])
-    rows = [
-        x[..., s:e, :].amax(dim=-2, keepdim=True)
-        for s, e in adaptive_windows(in_h, int(size[0]))
-    ]
-    x = torch.cat(rows, dim=-2) if len(rows) > 1 else rows[0]
-    cols = [
-        x[..., s:e].amax(dim=-1, keepdim=True)
-        for s, e in adaptive_windows(in_w, int(size[1]))
-    ]
-    return torch.cat(cols, dim=-1) if len(cols) > 1 else cols[0]
-
-
-def _max_pool_to(x: Tensor, size: Sequence[int]) -> Tensor:
-    """``adaptive_max_pool2d(x, size)``; plain max-pool when sizes divide.
-
-    Adaptive pooling of ``H`` onto ``h`` with ``H % h == 0`` uses the windows
-    ``[i*k, (i+1)*k)`` with ``k = H // h``: exactly ``max_pool2d`` with
-    kernel and stride ``k``, whose kernels are much faster. During ONNX
-    export the sizes are taken as constants (static shapes), and sizes that
-    do not divide go through :func:`static_adaptive_max_pool2d`, which both
-    exporters translate (neither translates ``adaptive_max_pool2d`` there).
-    """
-    exporting = torch.onnx.is_in_onnx_export()
-    x_size: Sequence[int]
-    if exporting:
-        x_size = [int(v) for v in x.shape[-2:]]
-        size = [int(v) for v in size]
-    else:
-        x_size = x.shape[-2:]
-    (in_h, in_w), (out_h, out_w) = x_size, size
-    if in_h % out_h == 0 and in_w % out_w == 0:
-        kernel = (in_h // out_h, in_w // out_w)
-        if kernel == (1, 1):
-            return x
-        return F.max_pool2d(x, kernel_size=kernel, stride=kernel)
-    if exporting:
-        return static_adaptive_max_pool2d(x, size)
-    return F.adaptive_max_pool2d(x, output_size=tuple(size))
 
 
 def _nearest_to(x: Tensor, size: Sequence[int]) -> Tensor:
@@ -283,7 +151,7 @@ class BFP(BaseModule):
         bsf: Optional[Tensor] = None
         for i, x in enumerate(inputs):
             if i < self.refine_level:
-                gathered = _max_pool_to(x, gather_size)
+                gathered = max_pool_to(x, gather_size)
             else:
                 gathered = _nearest_to(x, gather_size)
             bsf = gathered.clone() if bsf is None else bsf.add_(gathered)
@@ -298,6 +166,6 @@ class BFP(BaseModule):
             if i < self.refine_level:
                 residual = _nearest_to(bsf, x.shape[-2:])
             else:
-                residual = _max_pool_to(bsf, x.shape[-2:])
+                residual = max_pool_to(bsf, x.shape[-2:])
             outs.append(residual + x)
         return tuple(outs)

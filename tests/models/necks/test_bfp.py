@@ -106,11 +106,11 @@ def test_state_dict_keys_equal_mmdet():
 def test_sdpa_and_explicit_attention_agree(has_scale, monkeypatch):
     """Fused attention equals mmcv's explicit form, also along the path for
     torch < 2.1 (no ``scale=`` argument: the query is pre-scaled)."""
-    from mmdet_libra_ext.models.necks import bfp
+    from mmdet_libra_ext.models.layers import sdpa_non_local
 
-    if has_scale and not bfp.SDPA_HAS_SCALE:
+    if has_scale and not sdpa_non_local.SDPA_HAS_SCALE:
         pytest.skip('torch < 2.1: scaled_dot_product_attention has no scale')
-    monkeypatch.setattr(bfp, 'SDPA_HAS_SCALE', has_scale)
+    monkeypatch.setattr(sdpa_non_local, 'SDPA_HAS_SCALE', has_scale)
     ours, _ = _pair('non_local', 2, use_sdpa=True)
     plain = BFP(16, 5, 2, 'non_local', use_sdpa=False)
     plain.load_state_dict(ours.state_dict())
@@ -245,7 +245,7 @@ def test_detector_from_our_config_loads_mmdet_libra_weights():
     ],
 )
 def test_static_adaptive_max_pool_is_adaptive_max_pool(in_size, out_size):
-    from mmdet_libra_ext.models.necks.bfp import static_adaptive_max_pool2d
+    from mmdet_libra_ext.models.layers import static_adaptive_max_pool2d
 
     x = torch.randn(2, 3, *in_size)
     torch.testing.assert_close(
@@ -377,7 +377,7 @@ def test_property_parity_with_mmdet(case, refine_type, seed):
     out_hw=st.tuples(st.integers(1, 30), st.integers(1, 30)),
 )
 def test_property_static_pool_is_adaptive_max_pool(in_hw, out_hw):
-    from mmdet_libra_ext.models.necks.bfp import static_adaptive_max_pool2d
+    from mmdet_libra_ext.models.layers import static_adaptive_max_pool2d
 
     x = torch.randn(1, 3, *in_hw)
     torch.testing.assert_close(
