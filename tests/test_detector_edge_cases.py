@@ -17,7 +17,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(ROOT, 'configs', 'demo')
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def build(name):
     """Built once per config; the tests only run forward and backward."""
     from mmdet.registry import MODELS
