@@ -292,8 +292,9 @@ def export(
         samples = data['data_samples']
         dets, labels = session.run(None, {'input': inputs.cpu().numpy()})
         with torch.no_grad():
-            with torch_compat(), RewriterContext(
-                cfg=deploy_cfg, backend='onnxruntime'
+            with (
+                torch_compat(),
+                RewriterContext(cfg=deploy_cfg, backend='onnxruntime'),
             ):
                 ref_dets, ref_labels = model(inputs, samples, mode='predict')
             pred = model.predict(inputs, samples, rescale=False)[
