@@ -3,8 +3,6 @@ for any MMDetection detector, switched on by config."""
 
 from __future__ import annotations
 
-import logging
-import math
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -21,12 +19,12 @@ import torch
 import torch.distributed as dist
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.hooks.hook import DATA_BATCH
-from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from torch import Tensor
 
 from mmdet_libra_ext.registry import HOOKS
-from mmdet_libra_ext.utils.checks import check_one_of
+
+from .alwa_rule import ALWARule
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
 #: Pairs tried when ``pairs`` is not given: the RPN and the RoI head of a
 #: two-stage detector, or the head of a one-stage detector.
 DEFAULT_PAIRS = (('loss_rpn_cls', 'loss_rpn_bbox'), ('loss_cls', 'loss_bbox'))
-STATISTICS = ('std', 'mean+std', 'diff_std')
 
 
 def _total(value: Union[Tensor, List[Tensor]]) -> Tensor:
@@ -162,51 +159,18 @@ class ALWAHook(Hook):
         ema_momentum: Optional[float] = None,
         min_weight: float = 0.01,
     ) -> None:
-        if (
-            not isinstance(interval, int)
-            or isinstance(interval, bool)
-            or interval < 2
-        ):
-            raise ValueError(f'interval must be an int >= 2, got {interval!r}')
-        check_one_of(statistic, STATISTICS, 'statistic')
-        if weight_bounds is not None:
-            if (
-                len(weight_bounds) != 2
-                or not all(isinstance(b, (int, float)) for b in weight_bounds)
-                or not 0 < weight_bounds[0] <= weight_bounds[1] <= 1
-            ):
-                raise ValueError(
-                    f'weight_bounds must be (low, high) with '
-                    f'0 < low <= high <= 1, got '
-                    f'{weight_bounds!r}'
-                )
-            weight_bounds = (float(weight_bounds[0]), float(weight_bounds[1]))
         if not isinstance(warmup_iters, int) or warmup_iters < 0:
             raise ValueError(
                 f'warmup_iters must be an int >= 0, got {warmup_iters!r}'
             )
-        if ema_momentum is not None and not (
-            isinstance(ema_momentum, (int, float)) and 0 < ema_momentum < 1
-        ):
-            raise ValueError(
-                f'ema_momentum must be in (0, 1), got {ema_momentum!r}'
-            )
-        if (
-            not isinstance(min_weight, (int, float))
-            or isinstance(min_weight, bool)
-            or not 0 <= min_weight < 1
-        ):
-            raise ValueError(
-                f'min_weight must be in [0, 1), got {min_weight!r}'
-            )
-        if statistic == 'diff_std' and (
-            ema_momentum is not None or interval < 3
-        ):
-            raise ValueError(
-                f"statistic='diff_std' needs interval >= 3 and no "
-                f'ema_momentum, got interval={interval}, '
-                f'ema_momentum={ema_momentum!r}'
-            )
+        self.rule = ALWARule(
+            interval=interval,
+            statistic=statistic,
+            weighted_stats=weighted_stats,
+            weight_bounds=weight_bounds,
+            ema_momentum=ema_momentum,
+            min_weight=min_weight,
+        )
         if pairs is not None:
             pairs = [tuple(p) for p in pairs]
             if not pairs or any(
@@ -221,112 +185,15 @@ class ALWAHook(Hook):
             None if pairs is None else [(str(c), str(r)) for c, r in pairs]
         )
         self.interval = interval
-        self.statistic = statistic
-        self.weighted_stats = bool(weighted_stats)
-        self.weight_bounds = weight_bounds
         self.warmup_iters = warmup_iters
-        self.ema_momentum = ema_momentum
-        self.min_weight = float(min_weight)
-        self.weights: Dict[str, float] = {}
         self._steps = 0  # calls of parse_losses seen (training iterations)
         self._rows: List[Tensor] = []  # per iteration: (P, 2) raw losses
         self._row_weights: List[List[float]] = []
-        self._ema: Dict[str, List[float]] = {}
 
-    # -- the rule -------------------------------------------------------
-    @staticmethod
-    def _std(values: List[float]) -> float:
-        n = len(values)
-        mean = sum(values) / n
-        return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-
-    def _statistic(self, values: List[float]) -> float:
-        if self.statistic == 'diff_std':
-            diffs = [b - a for a, b in zip(values, values[1:])]
-            return self._std(diffs) / math.sqrt(2)
-        std = self._std(values)
-        if self.statistic == 'mean+std':
-            return sum(values) / len(values) + std
-        return std
-
-    def _ema_statistic(self, key: str, values: List[float]) -> float:
-        a = self.ema_momentum
-        assert a is not None
-        state: Optional[List[float]] = self._ema.get(key)
-        for v in values:
-            if state is None:
-                state = [v, 0.0]
-            else:
-                mean, var = state
-                delta = v - mean
-                state = [mean + a * delta, (1 - a) * (var + a * delta * delta)]
-        assert state is not None  # values is not empty
-        self._ema[key] = state
-        std = math.sqrt(state[1])
-        return std if self.statistic == 'std' else state[0] + std
-
-    def _update(self, window: List[List[List[float]]]) -> None:
-        """New weights from a window of rank-averaged raw losses.
-
-        Iterations whose losses are not finite (on any rank: the rank mean
-        is then not finite on every rank alike) are left out of the
-        statistics with a warning; with fewer than 2 finite iterations (3
-        for ``'diff_std'``) the weights stay as they are.
-        """
-        row_weights = self._row_weights
-        finite = [
-            i
-            for i, row in enumerate(window)
-            if all(math.isfinite(v) for pair in row for v in pair)
-        ]
-        if len(finite) < len(window):
-            print_log(
-                f'ALWAHook: {len(window) - len(finite)} of {len(window)} '
-                f'iterations of this window had non-finite losses; they are '
-                f'left out of the loss-weight statistics',
-                'current',
-                logging.WARNING,
-            )
-            window = [window[i] for i in finite]
-            row_weights = [row_weights[i] for i in finite]
-            if len(window) < (3 if self.statistic == 'diff_std' else 2):
-                return
-        assert self.pairs is not None  # resolved at the first iteration
-        for p, (cls_key, reg_key) in enumerate(self.pairs):
-            cls_vals = [row[p][0] for row in window]
-            reg_vals = [row[p][1] for row in window]
-            if self.weighted_stats:
-                cls_vals = [v * w[p] for v, w in zip(cls_vals, row_weights)]
-            if self.ema_momentum is None:
-                s_cls = self._statistic(cls_vals)
-                s_reg = self._statistic(reg_vals)
-            else:
-                s_cls = self._ema_statistic(cls_key, cls_vals)
-                s_reg = self._ema_statistic(reg_key, reg_vals)
-            weight = self.weights[cls_key]
-            if s_cls > s_reg:
-                proposed = 1 - (s_cls - s_reg) / s_cls
-                if not proposed > self.min_weight:
-                    print_log(
-                        f'ALWAHook: the window ending at iteration '
-                        f'{self._steps} would set the weight of {cls_key!r} '
-                        f'to {proposed:.4g} (S_cls={s_cls:.4g}, '
-                        f'S_reg={s_reg:.4g} of {reg_key!r}), at or below '
-                        f'min_weight={self.min_weight:g}: no regression '
-                        f'signal to balance against; the weight stays '
-                        f'{weight:.4g}',
-                        'current',
-                        logging.WARNING,
-                    )
-                    continue
-                weight = proposed
-            elif not self.weighted_stats:
-                weight = 1.0
-            if self.weight_bounds is not None:
-                weight = min(
-                    max(weight, self.weight_bounds[0]), self.weight_bounds[1]
-                )
-            self.weights[cls_key] = weight
+    @property
+    def weights(self) -> Dict[str, float]:
+        """The current weight of each classification loss key."""
+        return self.rule.weights
 
     # -- the wrapper around parse_losses --------------------------------
     def _resolve_pairs(self, losses: dict) -> None:
@@ -368,7 +235,10 @@ class ALWAHook(Hook):
             self._row_weights.append(weights_now)
             if len(self._rows) == self.interval:
                 window = _rank_mean(self._stacked_rows())  # one all-reduce
-                self._update(window.tolist())  # one host read per window
+                # One host read per window.
+                self.rule.update(
+                    self.pairs, window.tolist(), self._row_weights, self._steps
+                )
                 self._rows, self._row_weights = [], []
         out = dict(losses)
         for (cls_key, reg_key), w, (rc, rr) in zip(
@@ -411,20 +281,20 @@ class ALWAHook(Hook):
                 torch.stack(self._rows).cpu() if self._rows else torch.zeros(0)
             ),
             'row_weights': [list(w) for w in self._row_weights],
-            'ema': {k: list(v) for k, v in self._ema.items()},
+            'ema': {k: list(v) for k, v in self.rule.ema.items()},
         }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` saved."""
         if state['pairs']:
             self.pairs = [tuple(p) for p in state['pairs']]
-        self.weights = dict(state['weights'])
+        self.rule.weights = dict(state['weights'])
         self._steps = int(state['steps'])
         self._rows = (
             list(state['rows'].unbind(0)) if state['rows'].numel() else []
         )
         self._row_weights = [list(w) for w in state['row_weights']]
-        self._ema = {k: list(v) for k, v in state['ema'].items()}
+        self.rule.ema = {k: list(v) for k, v in state['ema'].items()}
 
     def _stacked_rows(self) -> Tensor:
         """The current window as one float tensor on the training device

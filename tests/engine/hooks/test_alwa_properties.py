@@ -60,7 +60,7 @@ CONSTANT_REG = (
 def test_weight_stays_in_unit_interval(seq, options):
     hook = ALWAHook(**options)
     trace = run_hook(hook, *seq)
-    assert all(hook.min_weight < w <= 1 for w in trace)
+    assert all(hook.rule.min_weight < w <= 1 for w in trace)
 
 
 @settings(max_examples=30, deadline=None)
