@@ -42,6 +42,7 @@ def check_known_options(
         if close:
             hints.append(f'{key!r}: did you mean {close[0]!r}?')
     hint = (' (' + '; '.join(hints) + ')') if hints else ''
+    got = ', '.join(f'{k}={given[k]!r}' for k in unknown)
     raise TypeError(
-        f'{owner} got unknown option(s) {unknown}{hint}; it accepts {accepted}'
+        f'{owner} got unknown option(s) {got}{hint}; it accepts {accepted}'
     )
