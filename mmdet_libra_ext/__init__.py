@@ -20,7 +20,7 @@ from . import (  # noqa: F401,E402
     registry,  # noqa: F401,E402
     task_modules,
 )
-from .utils import checkpoint as _checkpoint  # noqa: F401  (safe torch.load)
+from .utils import weights_only as _weights_only  # noqa: F401 (safe load)
 from .version import __version__
 
 if importlib.util.find_spec('mmdeploy') is not None:

@@ -101,7 +101,7 @@ def test_train_evaluate_resume_with_tools_train(
     )
     # The resumed message hub continued its histories (the logged 'time'
     # buffer is restored, not restarted).
-    from mmdet_libra_ext.utils.checkpoint import from_weights_only
+    from mmdet_libra_ext.utils import from_weights_only
 
     hub = from_weights_only(
         torch.load(osp.join(work, 'epoch_2.pth'), weights_only=True)[

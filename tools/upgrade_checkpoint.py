@@ -6,7 +6,7 @@
 Loading IN uses ``weights_only=False``, which can run code stored in the
 file: only do it for checkpoints you trust (e.g. your own runs). OUT holds
 the same content with the runtime state in plain Python and tensor values
-(see mmdet_libra_ext.utils.checkpoint); MMDetection loads it with or
+(see mmdet_libra_ext.utils.weights_only); MMDetection loads it with or
 without this package, and runs with WeightsOnlyCheckpointHook restore it.
 """
 
@@ -14,7 +14,7 @@ import argparse
 
 import torch
 
-from mmdet_libra_ext.utils.checkpoint import to_weights_only, unsafe_globals
+from mmdet_libra_ext.utils import to_weights_only, unsafe_globals
 
 
 def main():

@@ -12,17 +12,19 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
-from mmdet_libra_ext.utils import checkpoint as ckpt_module
-from mmdet_libra_ext.utils.checkpoint import (
-    check_weights_only_loadable,
-    from_weights_only,
-    pickle_globals,
-    to_weights_only,
-    unsafe_globals,
-)
+from mmdet_libra_ext.utils import pickle_scan
 from mmdet_libra_ext.utils.compat import (
     HAS_SAFE_GLOBALS,
     HAS_UNSAFE_GLOBALS_SCAN,
+)
+from mmdet_libra_ext.utils.pickle_scan import (
+    check_weights_only_loadable,
+    pickle_globals,
+    unsafe_globals,
+)
+from mmdet_libra_ext.utils.weights_only import (
+    from_weights_only,
+    to_weights_only,
 )
 
 needs_allow_list = pytest.mark.skipif(
@@ -194,7 +196,7 @@ def test_scan_for_older_torch_agrees_with_torch(tmp_path):
         },
         path,
     )
-    ours = ckpt_module._unsafe_globals_scanned(str(path))
+    ours = pickle_scan._unsafe_globals_scanned(str(path))
     theirs = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
     assert sorted(ours) == sorted(theirs)
     assert sorted(ours) == ['argparse.Namespace', 'fractions.Fraction']

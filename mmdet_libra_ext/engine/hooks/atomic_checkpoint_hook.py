@@ -12,7 +12,7 @@ from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 
 from mmdet_libra_ext.registry import HOOKS
-from mmdet_libra_ext.utils.checkpoint import atomic_replace, write_text_atomic
+from mmdet_libra_ext.utils.atomic_io import atomic_replace, write_text_atomic
 from mmdet_libra_ext.utils.checks import check_known_options
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from mmengine.hooks import Hook
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from mmdet_libra_ext.registry import HOOKS
-from mmdet_libra_ext.utils.checkpoint import (
+from mmdet_libra_ext.utils import (
     check_checkpoint_file,
     check_weights_only_loadable,
     from_weights_only,
