@@ -66,7 +66,7 @@ setup(
     # what `mim` looks for; the repository's configs/ stays the source).
     package_data={'mmdet_libra_ext': ['.mim/configs/**/*.py']},
     include_package_data=True,
-    # Exactly the tested range (docs/compatibility.md, tools/stacks.sh;
+    # Exactly the tested range (docs/compatibility.md, .dev_scripts/stacks.sh;
     # tests/test_stacks.py holds this list to that table): the lowest
     # versions that passed every check. Upper bounds only where a break is
     # known: mmdet 3.x refuses mmcv >= 2.2 and mmengine >= 1.0. A GPU user

@@ -1,5 +1,5 @@
-"""tools/stacks.sh (the compatibility matrix) and what setup.py claims from
-its results in docs/compatibility.md."""
+""".dev_scripts/stacks.sh (the compatibility matrix) and what setup.py
+claims from its results in docs/compatibility.md."""
 
 import os.path as osp
 import re
@@ -9,7 +9,7 @@ import sys
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-TOOL = osp.join(ROOT, 'tools', 'stacks.sh')
+TOOL = osp.join(ROOT, '.dev_scripts', 'stacks.sh')
 PACKAGES = ('python', 'torch', 'mmcv', 'mmengine', 'mmdet', 'numpy')
 
 

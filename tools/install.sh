@@ -7,7 +7,7 @@
 # mmdeploy==1.3.1 without its dependency pins.
 # Usage: bash tools/install.sh            (PYTHON=python3.11 to pick the interpreter)
 #
-# The versions can be overridden (tools/stacks.sh does, one virtual
+# The versions can be overridden (.dev_scripts/stacks.sh does, one virtual
 # environment per stack): VENV, TORCH_VERSION, MMCV_VERSION,
 # MMENGINE_VERSION, MMDET_VERSION, NUMPY_SPEC (a pip requirement such as
 # 'numpy==1.26.4'), WITH_DEPLOY=0 to leave out the ONNX tools.

@@ -1,96 +1,35 @@
 """CUDA check of the fused losses, the sampler kernels and the resume
-hook's seeding, for a machine that has a CUDA torch but no
-mmcv/mmdet/mmengine build.
-
-MMDetection and MMEngine are replaced by stand-ins so that the package's
-loss, sampler-utility and ResumableRandomnessHook modules import: a
-registry that only records names, ``weight_reduce_loss`` for the reductions
-used here, and the few MMEngine names the hook module imports. Every result
-on CUDA is compared with the same function on CPU (whose equality with
+hook's seeding, against the same functions on CPU (whose equality with
 MMDetection's built-ins the test suite checks), plus gradcheck in float64
-on CUDA, autocast, empty input and large logits.
+on CUDA, autocast, empty input and large logits. Without CUDA it says so in
+one line and exits with status 2; the test suite imports it and runs that
+path, so it cannot rot.
 
-    python tools/gpu/check_cuda_losses.py
+    python .dev_scripts/gpu/check_cuda_losses.py
 """
 
-import importlib.util
-import os.path as osp
+import argparse
 import sys
 import time
-import types
 
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmdet_libra_ext.engine.hooks import resumable_randomness_hook as rrh
+from mmdet_libra_ext.models.losses import balanced_l1_loss as bl1
+from mmdet_libra_ext.models.losses import focal_loss as fl
+from mmdet_libra_ext.task_modules.samplers import utils as su
 
 
-def _stub_modules():
-    class Registry:
-        def register_module(self, *args, **kwargs):
-            return lambda cls: cls
-
-    def weight_reduce_loss(
-        loss, weight=None, reduction='mean', avg_factor=None
-    ):
-        if weight is not None:
-            loss = loss * weight
-        if avg_factor is None:
-            return {'none': loss, 'mean': loss.mean(), 'sum': loss.sum()}[
-                reduction
-            ]
-        assert reduction == 'mean'
-        return loss.sum() / (avg_factor + torch.finfo(torch.float32).eps)
-
-    pkg = types.ModuleType('mmdet_libra_ext')
-    pkg.__path__ = [osp.join(ROOT, 'mmdet_libra_ext')]
-    reg = types.ModuleType('mmdet_libra_ext.registry')
-    reg.MODELS = reg.TASK_UTILS = reg.HOOKS = Registry()
-    dist = types.ModuleType('mmengine.dist')
-    dist.get_rank = lambda: 0
-    hooks = types.ModuleType('mmengine.hooks')
-    hooks.Hook = type('Hook', (), {})
-    runner = types.ModuleType('mmengine.runner')
-    runner.EpochBasedTrainLoop = type('EpochBasedTrainLoop', (), {})
-    runner.IterBasedTrainLoop = type('IterBasedTrainLoop', (), {})
-    mm = types.ModuleType('mmdet.models.losses.utils')
-    mm.weight_reduce_loss = weight_reduce_loss
-    for name, mod in [
-        ('mmdet_libra_ext', pkg),
-        ('mmdet_libra_ext.registry', reg),
-        ('mmdet', types.ModuleType('mmdet')),
-        ('mmdet.models', types.ModuleType('mmdet.models')),
-        ('mmdet.models.losses', types.ModuleType('mmdet.models.losses')),
-        ('mmdet.models.losses.utils', mm),
-        ('mmengine', types.ModuleType('mmengine')),
-        ('mmengine.dist', dist),
-        ('mmengine.hooks', hooks),
-        ('mmengine.runner', runner),
-    ]:
-        sys.modules[name] = mod
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    return parser.parse_args(argv)
 
 
-def _load(dotted):
-    path = osp.join(ROOT, *dotted.split('.')) + '.py'
-    parent = dotted.rsplit('.', 1)[0]
-    if parent not in sys.modules:
-        m = types.ModuleType(parent)
-        m.__path__ = [osp.dirname(path)]
-        sys.modules[parent] = m
-    spec = importlib.util.spec_from_file_location(dotted, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[dotted] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def main():
-    assert torch.cuda.is_available(), 'no CUDA device'
-    _stub_modules()
-    _load('mmdet_libra_ext.models.losses.utils')
-    bl1 = _load('mmdet_libra_ext.models.losses.balanced_l1_loss')
-    fl = _load('mmdet_libra_ext.models.losses.focal_loss')
-    su = _load('mmdet_libra_ext.task_modules.samplers.utils')
-    rrh = _load('mmdet_libra_ext.engine.hooks.resumable_randomness_hook')
+def main(argv=None):
+    parse_args(argv)
+    if not torch.cuda.is_available():
+        print('check_cuda_losses: no CUDA device here; nothing checked')
+        sys.exit(2)
     dev = torch.device('cuda')
     print(torch.__version__, torch.cuda.get_device_name())
     failures = []

@@ -3,7 +3,7 @@ scaled_dot_product_attention(scale=1) against the explicit
 matmul/softmax/matmul of mmcv's NonLocal2d (same math), forward+backward,
 for the refine level of an 800x1216 input (50x76 positions, 256 channels).
 
-    python tools/gpu/bench_cuda_attention.py
+    python .dev_scripts/gpu/bench_cuda_attention.py
 """
 
 import time

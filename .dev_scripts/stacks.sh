@@ -3,10 +3,10 @@
 # mmdet / numpy in its own virtual environment and run this package's checks
 # on it, one line per check.
 #
-#   bash tools/stacks.sh list                 the stacks and their versions
-#   bash tools/stacks.sh NAME [CHECK...]      build (cached) and check NAME
-#   bash tools/stacks.sh all [CHECK...]       every stack in turn
-#   bash tools/stacks.sh table                the latest results as the rows
+#   bash .dev_scripts/stacks.sh list                 the stacks and their versions
+#   bash .dev_scripts/stacks.sh NAME [CHECK...]      build (cached) and check NAME
+#   bash .dev_scripts/stacks.sh all [CHECK...]       every stack in turn
+#   bash .dev_scripts/stacks.sh table                the latest results as the rows
 #                                             of docs/compatibility.md
 #
 # Checks (all by default, in this order):
@@ -64,7 +64,7 @@ fi
 if [ "${1:-}" = list ] || [ $# -eq 0 ]; then
     printf '%-8s %-7s %-8s %-7s %-9s %-7s %s\n' stack python torch mmcv mmengine mmdet numpy
     printf '%s\n' "$STACKS" | cut -d'|' -f1-7 | tr '|' ' ' | xargs -n7 printf '%-8s %-7s %-8s %-7s %-9s %-7s %s\n'
-    [ $# -eq 0 ] && echo "usage: bash tools/stacks.sh NAME|all [CHECK...]  (checks: $ALL_CHECKS)"
+    [ $# -eq 0 ] && echo "usage: bash .dev_scripts/stacks.sh NAME|all [CHECK...]  (checks: $ALL_CHECKS)"
     exit 0
 fi
 
@@ -77,7 +77,7 @@ if [ "$NAME" = all ]; then
     done
     exit $rc
 fi
-LINE="$(stack_line "$NAME")" || { echo "unknown stack '$NAME' (bash tools/stacks.sh list)" >&2; exit 2; }
+LINE="$(stack_line "$NAME")" || { echo "unknown stack '$NAME' (bash .dev_scripts/stacks.sh list)" >&2; exit 2; }
 for c in $CHECKS; do
     case " $ALL_CHECKS " in *" $c "*) ;; *) echo "unknown check '$c' (one of: $ALL_CHECKS)" >&2; exit 2;; esac
 done
@@ -89,7 +89,7 @@ if [ "$NAME" = pinned ]; then VENV="$ROOT/.venv"; else VENV="$ROOT/.stacks/$NAME
 PY="$VENV/bin/python"
 report() {
     printf '%-8s %-7s %-4s %s\n' "$NAME" "$1" "$2" "$3"
-    # The latest result of each check, for 'bash tools/stacks.sh table'.
+    # The latest result of each check, for 'bash .dev_scripts/stacks.sh table'.
     { grep -v "^$1|" "$LOGS/$NAME.results" 2>/dev/null; printf '%s|%s|%s\n' "$1" "$2" "$3"; } > "$LOGS/$NAME.results.tmp"
     mv "$LOGS/$NAME.results.tmp" "$LOGS/$NAME.results"
 }
