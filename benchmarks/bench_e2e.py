@@ -38,7 +38,6 @@ from common import build_training, paired_ratio  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO = os.path.join(ROOT, 'configs', 'demo')
-sys.path.insert(0, os.path.join(ROOT, 'tools'))
 
 
 def wrap_method(obj, attr, around):
@@ -202,7 +201,7 @@ def rpn_sampler_rounds(configs, data_root, repeats, iters):
     names (ours), MMDetection's samplers of the same names, and the stock
     ``RandomSampler`` (twice: the A/A control), printed as ratios to
     ``RandomSampler``'s iteration."""
-    from sampling_data import rpn_samplers
+    from mmdet_libra_ext.analysis import rpn_samplers
 
     print(
         '\n## Training iteration with the RPN sampler replaced '

@@ -23,14 +23,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import paired_ratio, print_table, time_ratio  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'tools'))
-from sampling_data import (  # noqa: E402
+
+from mmdet_libra_ext.analysis import (  # noqa: E402
     assigned_images,
     coco_scale_image,
     load_config,
     rpn_samplers,
 )
-
 from mmdet_libra_ext.task_modules.samplers import (  # noqa: E402
     InstanceBalancedPosSampler,
     IoUBalancedNegSampler,

@@ -11,7 +11,11 @@ from tool_runs import ROOT, run_tool  # noqa: E402
 def test_plot_balanced_l1(tmp_path):
     out = tmp_path / 'bl1.png'
     run_tool(
-        [osp.join(ROOT, 'tools', 'plot_balanced_l1.py'), '--out', str(out)],
+        [
+            osp.join(ROOT, 'tools', 'analysis_tools', 'plot_balanced_l1.py'),
+            '--out',
+            str(out),
+        ],
         ROOT,
     )
     assert out.stat().st_size > 10_000
@@ -21,7 +25,7 @@ def test_visualize_bfp(tmp_path, shapes_root):
     out = tmp_path / 'bfp.png'
     log = run_tool(
         [
-            osp.join(ROOT, 'tools', 'visualize_bfp.py'),
+            osp.join(ROOT, 'tools', 'analysis_tools', 'visualize_bfp.py'),
             '--image',
             osp.join(shapes_root, 'val', '000000.png'),
             '--out',
@@ -50,10 +54,13 @@ def _shares(log):
 
 
 def _analyze_sampling(tmp_path, shapes_root, *args):
-    """Run tools/analyze_sampling.py on two batches; its log."""
+    """Run tools/analysis_tools/analyze_sampling.py on two batches; its log."""
     out = tmp_path / 'sampling.png'
     log = run_tool(
-        [osp.join(ROOT, 'tools', 'analyze_sampling.py'), *args]
+        [
+            osp.join(ROOT, 'tools', 'analysis_tools', 'analyze_sampling.py'),
+            *args,
+        ]
         + ['--batches', '2', '--data-root', shapes_root, '--out', str(out)],
         ROOT,
     )
@@ -93,7 +100,7 @@ def test_analyze_sampling_rpn_anchors(tmp_path, shapes_root):
 def test_compare_samplers(shapes_root):
     log = run_tool(
         [
-            osp.join(ROOT, 'tools', 'compare_samplers.py'),
+            osp.join(ROOT, 'tools', 'analysis_tools', 'compare_samplers.py'),
             '--batches',
             '1',
             '--draws',

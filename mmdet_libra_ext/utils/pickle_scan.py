@@ -127,7 +127,8 @@ def check_weights_only_loadable(filename: str) -> None:
             f'torch.load(weights_only=True): it needs the pickle globals '
             f'{bad}, and allow-listing them would let the file run code. '
             f'If you trust the file, convert it once with '
-            f'`python tools/upgrade_checkpoint.py {filename} OUT.pth` and '
+            f'`python tools/model_converters/upgrade_checkpoint.py '
+            f'{filename} OUT.pth` and '
             f'load OUT.pth; checkpoints saved with '
             f'mmdet_libra_ext.WeightsOnlyCheckpointHook need no conversion.'
         )

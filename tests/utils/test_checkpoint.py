@@ -213,7 +213,9 @@ def test_upgrade_checkpoint_tool(tmp_path):
     out = subprocess.run(
         [
             sys.executable,
-            osp.join(root, 'tools', 'upgrade_checkpoint.py'),
+            osp.join(
+                root, 'tools', 'model_converters', 'upgrade_checkpoint.py'
+            ),
             str(src),
             str(dst),
         ],

@@ -3,7 +3,6 @@ anchors, 256 samples, 60 ground truths), through MMDetection's
 CombinedSampler as the Libra RPN configs build it."""
 
 import os.path as osp
-import sys
 import time
 
 import pytest
@@ -16,8 +15,7 @@ import mmdet_libra_ext  # noqa: F401
 ROOT = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 )
-sys.path.insert(0, osp.join(ROOT, 'tools'))
-from sampling_data import coco_scale_image, rpn_samplers  # noqa: E402
+from mmdet_libra_ext.analysis import coco_scale_image, rpn_samplers  # noqa
 
 DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
 

@@ -1,5 +1,6 @@
 """What a config's RoI or RPN sampler receives, image by image: shared by
-``analyze_sampling.py`` and ``compare_samplers.py``.
+``tools/analysis_tools/analyze_sampling.py`` and ``compare_samplers.py``,
+the sampler benchmarks and tests.
 
 The config's training loader (4 images per batch, its augmentation) gives
 the ground truths; the RoI head's proposals come from a detector's RPN or
@@ -8,12 +9,12 @@ config's assigner of that stage labels them. Everything is
 seeded, so a tool prints the same numbers on every run.
 """
 
-from typing import Callable, Iterator, Optional, Tuple
+from typing import Any, Callable, Iterator, Optional, Tuple
 
 import torch
 
 
-def load_config(config: str, data_root: Optional[str] = None):
+def load_config(config: str, data_root: Optional[str] = None) -> Any:
     """The config with MMDetection's and this package's modules registered
     (``data_root`` replaces the training data root)."""
     from mmdet.utils import register_all_modules
@@ -28,7 +29,7 @@ def load_config(config: str, data_root: Optional[str] = None):
     return cfg
 
 
-def anchors(cfg, img_shape) -> torch.Tensor:
+def anchors(cfg: Any, img_shape: Tuple[int, ...]) -> torch.Tensor:
     """All anchors of ``cfg``'s RPN head for an image of ``img_shape``
     (padded as the config's data preprocessor pads it), every level."""
     from mmdet.registry import TASK_UTILS
@@ -41,10 +42,10 @@ def anchors(cfg, img_shape) -> torch.Tensor:
 
 
 def assigned_images(
-    cfg,
+    cfg: Any,
     batches: int,
     seed: int = 0,
-    model=None,
+    model: Any = None,
     proposals: Optional[Callable] = None,
     stage: str = 'rcnn',
 ) -> Iterator[Tuple]:
@@ -67,6 +68,10 @@ def assigned_images(
     from mmengine.runner.utils import set_random_seed
     from mmengine.structures import InstanceData
 
+    if stage != 'rpn' and model is None and proposals is None:
+        raise ValueError(
+            "assigned_images(stage='rcnn') needs a model or proposals"
+        )
     set_random_seed(seed)
     assigner = TASK_UTILS.build(cfg.model.train_cfg[stage].assigner)
     if stage == 'rpn':
@@ -95,12 +100,15 @@ def assigned_images(
             if props is not None:
                 priors = props[i].bboxes
             else:
+                assert proposals is not None  # (refused at the start)
                 priors = proposals(gt.bboxes, sample.img_shape)
             pred = InstanceData(priors=priors)
             yield assigner.assign(pred, gt), pred, gt
 
 
-def coco_scale_image(num_gts: int = 60, seed: int = 0, device='cpu'):
+def coco_scale_image(
+    num_gts: int = 60, seed: int = 0, device: Any = 'cpu'
+) -> Tuple[Any, Any, Any]:
     """``(assign_result, pred_instances, gt_instances)`` of an RPN at COCO
     scale: the anchors of MMDetection's RPN R-50-FPN on an 800x1344 image
     (268,569), ``num_gts`` boxes of COCO-like sizes (12 to 400 px, seeded),

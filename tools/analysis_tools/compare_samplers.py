@@ -1,8 +1,8 @@
 """This package's Libra samplers against MMDetection's on a detector's own
 RPN proposals: what each selects, draw after draw.
 
-    python tools/compare_samplers.py [CONFIG] [--checkpoint CKPT]
-        [--batches 4] [--draws 300] [--data-root DIR]
+    python tools/analysis_tools/compare_samplers.py [CONFIG]
+        [--checkpoint CKPT] [--batches 4] [--draws 300] [--data-root DIR]
 
 For every training image the config's RoI assigner labels the detector's
 proposals (from the checkpoint, or from the initial weights); then the
@@ -17,14 +17,12 @@ first-call configuration change is behind it.
 import argparse
 import copy
 import os.path as osp
-import sys
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from sampling_data import assigned_images, load_config  # noqa: E402
+from mmdet_libra_ext.analysis import assigned_images, load_config  # noqa: E402
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(
     ROOT, 'configs', 'demo', 'libra-faster-rcnn_r18_fpn_shapes_demo.py'
 )

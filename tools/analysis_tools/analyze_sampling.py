@@ -4,8 +4,9 @@ Runs the RoI assigner of CONFIG and five samplers over a few batches of the
 config's training data (Libra R-CNN, figure 2 argument: the share of sampled
 negatives with IoU > 0.05), prints a table and writes a histogram PNG.
 
-    python tools/analyze_sampling.py [CONFIG] [--rpn] [--batches 8]
-        [--checkpoint CKPT] [--out sampling_iou.png] [--data-root DIR]
+    python tools/analysis_tools/analyze_sampling.py [CONFIG] [--rpn]
+        [--batches 8] [--checkpoint CKPT] [--out sampling_iou.png]
+        [--data-root DIR]
 
 Proposals come from the config's RPN when a checkpoint is given; otherwise
 they imitate an RPN's output: the ground truths jittered at several scales
@@ -22,7 +23,6 @@ MMDetection's bins degenerate (mmdetection#5323): the bins span
 import argparse
 import copy
 import os.path as osp
-import sys
 
 import matplotlib
 import torch
@@ -30,10 +30,9 @@ import torch
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from sampling_data import assigned_images, load_config  # noqa: E402
+from mmdet_libra_ext.analysis import assigned_images, load_config  # noqa: E402
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(
     ROOT, 'configs', 'demo', 'libra-faster-rcnn_r18_fpn_shapes_demo.py'
 )

@@ -1,7 +1,7 @@
 """Draw the Libra R-CNN figure: gradient and loss of Balanced L1 (several
 alpha/gamma) against smooth L1 and L1, computed by the package's loss.
 
-    python tools/plot_balanced_l1.py [--out balanced_l1.png]
+    python tools/analysis_tools/plot_balanced_l1.py [--out balanced_l1.png]
 """
 
 import argparse

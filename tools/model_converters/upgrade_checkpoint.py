@@ -1,7 +1,7 @@
 """Rewrite a trusted mmengine checkpoint so that it loads with
 ``torch.load(weights_only=True)``.
 
-    python tools/upgrade_checkpoint.py IN.pth OUT.pth
+    python tools/model_converters/upgrade_checkpoint.py IN.pth OUT.pth
 
 Loading IN uses ``weights_only=False``, which can run code stored in the
 file: only do it for checkpoints you trust (e.g. your own runs). OUT holds

@@ -2,7 +2,7 @@
 energy (mean squared activation over channels) of every level before and
 after BFP, as a PNG.
 
-    python tools/visualize_bfp.py [CONFIG] [--checkpoint CKPT]
+    python tools/analysis_tools/visualize_bfp.py [CONFIG] [--checkpoint CKPT]
         [--image data/shapes/val/000000.png] [--out bfp_energy.png]
 
 CONFIG must have a neck list ``[FPN, BFP]`` (default: the Libra demo). Without
@@ -19,7 +19,7 @@ import torch
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(
     ROOT, 'configs', 'demo', 'libra-faster-rcnn_r18_fpn_shapes_demo.py'
 )
