@@ -23,9 +23,9 @@ import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools', 'deploy'))
 from common import paired_ratio  # noqa: E402
-from export_onnx import export  # noqa: E402
+
+from mmdet_libra_ext.deploy.export import export  # noqa: E402
 
 DEMO = osp.join(
     ROOT, 'configs', 'demo', 'libra-faster-rcnn_r18_fpn_shapes_demo.py'
@@ -49,9 +49,11 @@ def initial_checkpoint(config, path):
 
 def latency(config, checkpoint, shape_hw, repeats, work, image=None):
     import onnxruntime as ort
-    from export_onnx import deploy_config, parity_images
     from mmdeploy.apis.utils import build_task_processor
     from mmengine.config import Config
+
+    from mmdet_libra_ext.deploy.export import deploy_config
+    from mmdet_libra_ext.deploy.parity import parity_images
 
     out = osp.join(work, 'model.onnx')
     images = [image] if image else []

@@ -1,4 +1,4 @@
-"""tools/deploy/export_onnx.py: Libra detectors (ours, MMDetection's BFP,
+"""tools/deployment/export_onnx.py: Libra detectors (ours, MMDetection's BFP,
 RetinaNet, the Libra RPN) export for a stock onnxruntime, and the parity
 check compares what it says it compares."""
 
@@ -18,9 +18,10 @@ pytest.importorskip('onnxruntime')
 onnx = pytest.importorskip('onnx')
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-TOOL = osp.join(ROOT, 'tools', 'deploy', 'export_onnx.py')
-sys.path.insert(0, osp.dirname(TOOL))
-import export_onnx  # noqa: E402
+TOOL = osp.join(ROOT, 'tools', 'deployment', 'export_onnx.py')
+from mmdet_libra_ext.deploy import evaluate as deploy_evaluate  # noqa: E402
+from mmdet_libra_ext.deploy import export as deploy_export  # noqa: E402
+from mmdet_libra_ext.deploy import parity  # noqa: E402
 
 
 def trained(name, tmp_path, shapes_root):
@@ -150,7 +151,7 @@ def test_refusals_name_what_is_unsupported(config, shape, message):
         config = osp.join(mim, config[len('mmdet::') :])
     cfg = Config.fromfile(osp.join(ROOT, config))
     with pytest.raises(SystemExit, match=message):
-        export_onnx.check_supported(cfg, shape)
+        deploy_export.check_supported(cfg, shape)
 
 
 def test_refusal_reaches_the_command_line():
@@ -188,7 +189,7 @@ def test_parity_helpers_detect_differences():
     perm = rng.permutation(6)
     # Same rows in another order: no difference.
     assert (
-        export_onnx.rows_without_counterpart(
+        parity.rows_without_counterpart(
             dets, labels, dets[perm], labels[perm], 1e-3
         )
         == 0
@@ -196,15 +197,12 @@ def test_parity_helpers_detect_differences():
     moved = dets.copy()
     moved[2, 0] += 0.01
     assert (
-        export_onnx.rows_without_counterpart(dets, labels, moved, labels, 1e-3)
-        == 1
+        parity.rows_without_counterpart(dets, labels, moved, labels, 1e-3) == 1
     )
     relabelled = labels.copy()
     relabelled[4] = 9
     assert (
-        export_onnx.rows_without_counterpart(
-            dets, labels, dets, relabelled, 1e-3
-        )
+        parity.rows_without_counterpart(dets, labels, dets, relabelled, 1e-3)
         == 1
     )
     # Detection-level agreement: a box of ~50 px shifted by 1 px keeps
@@ -212,13 +210,13 @@ def test_parity_helpers_detect_differences():
     src = (boxes, dets[:, 4], labels)
     shifted = (boxes + 1, dets[:, 4], labels)
     thr = float(np.sort(dets[:, 4])[1])
-    assert export_onnx.matched(src, src, thr, 0.9, 0.05) == (5, 5)
-    m, t = export_onnx.matched(
+    assert parity.matched(src, src, thr, 0.9, 0.05) == (5, 5)
+    m, t = parity.matched(
         src, (boxes, dets[:, 4] + 0.1, labels), thr, 0.9, 0.05
     )
     assert (m, t) == (0, 5)
-    assert export_onnx.matched(src, shifted, thr, 0.9, 0.05)[0] == 5
-    assert export_onnx.matched(src, shifted, thr, 0.99, 0.05)[0] == 0
+    assert parity.matched(src, shifted, thr, 0.9, 0.05)[0] == 5
+    assert parity.matched(src, shifted, thr, 0.99, 0.05)[0] == 0
 
 
 def test_parity_images_come_from_the_test_data_list(tmp_path, shapes_root):
@@ -240,7 +238,7 @@ def test_parity_images_come_from_the_test_data_list(tmp_path, shapes_root):
     cfg.test_dataloader.dataset.update(
         data_root=shapes_root, ann_file=str(ann_file), data_prefix=dict(img='')
     )
-    images = export_onnx.parity_images(cfg, [], 3)
+    images = parity.parity_images(cfg, [], 3)
     expected = [
         osp.join(shapes_root, 'val', i['file_name'][len('val/') :])
         for i in sorted(ann['images'], key=lambda i: i['id'])[:3]
@@ -267,7 +265,7 @@ def test_checkpoint_that_does_not_fit_is_refused(tmp_path):
     cfg.dump(three)
     ckpt = initial_checkpoint(three, str(tmp_path / 'three.pth'))
     with pytest.raises(SystemExit) as err:
-        export_onnx.check_checkpoint_fits(
+        deploy_export.check_checkpoint_fits(
             Config.fromfile(osp.join(ROOT, DEMO)), ckpt
         )
     message = str(err.value)
@@ -278,7 +276,7 @@ def test_checkpoint_that_does_not_fit_is_refused(tmp_path):
     assert 'roi_head.bbox_head.fc_reg.weight' in message
     # The config it was trained with fits.
     assert (
-        export_onnx.checkpoint_mismatches(Config.fromfile(three), ckpt) == []
+        deploy_export.checkpoint_mismatches(Config.fromfile(three), ckpt) == []
     )
     proc = run_tool(
         [
@@ -376,13 +374,13 @@ def test_ground_truth_reaches_the_deployed_sample():
         bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long)
     )
     sample = DetDataSample(metainfo=dict(img_id='a'))
-    out = export_onnx.with_ground_truth(sample, packed)
+    out = deploy_evaluate.with_ground_truth(sample, packed)
     assert out is sample and sample.img_id == 'a'
     assert sample.gt_instances.bboxes.tolist() == [[1.0, 2.0, 30.0, 40.0]]
     assert sample.gt_instances.labels.tolist() == [1]
     assert len(sample.ignored_instances) == 0
     assert sample.instances == [{'bbox_label': 1}]
-    bare = export_onnx.with_ground_truth(
+    bare = deploy_evaluate.with_ground_truth(
         DetDataSample(metainfo=dict(img_id='b')), DetDataSample()
     )
     assert 'gt_instances' not in bare and 'instances' not in bare.metainfo

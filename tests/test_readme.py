@@ -79,7 +79,7 @@ COVERED = {
     'pip install --no-deps mmdeploy==1.3.1': (
         'test_pip_commands_are_the_installers'
     ),
-    'python tools/deploy/export_onnx.py': 'test_export_command_is_tested',
+    'python tools/deployment/export_onnx.py': 'test_export_command_is_tested',
 }
 
 

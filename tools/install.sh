@@ -116,7 +116,7 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$SETUP_SHA" ] || ! "$VENV/bin/python" -c 
     step "installing mmdet_libra_ext (editable, with the $EXTRAS extras)" "${PIP[@]}" install --no-build-isolation -e "$ROOT[$EXTRAS]"
     echo "$SETUP_SHA" > "$STAMP"
 fi
-# mmdeploy 1.3.1 (tools/deploy/export_onnx.py) without its dependency list:
+# mmdeploy 1.3.1 (tools/deployment/export_onnx.py) without its dependency list:
 # it pins protobuf<=3.20.2, which current onnx cannot use; the deploy extra
 # brings what it imports.
 if [ "$WITH_DEPLOY" = 1 ]; then

@@ -2,7 +2,7 @@
 
 ``import mmdet_libra_ext`` imports this module when mmdeploy is installed,
 so mmdeploy's own tools (``tools/deploy.py``) and this package's
-``tools/deploy/export_onnx.py`` find the rewriters.
+``tools/deployment/export_onnx.py`` find the rewriters.
 """
 
 from .bbox_head_rewriter import bbox_head__predict_by_feat__per_class_boxes

@@ -4,7 +4,6 @@ own regressed box), where mmdeploy's own rewriter gives every class the
 box of the RoI's best class."""
 
 import os.path as osp
-import sys
 
 import pytest
 import torch
@@ -18,8 +17,7 @@ import mmdet_libra_ext  # noqa: E402,F401  (registers the rewriter)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'configs/demo/libra-faster-rcnn_r18_fpn_shapes_demo.py')
-sys.path.insert(0, osp.join(ROOT, 'tools', 'deploy'))
-import export_onnx  # noqa: E402
+from mmdet_libra_ext.deploy.export import deploy_config  # noqa: E402
 
 
 def _head_outputs(seed, num=30):
@@ -54,7 +52,7 @@ def test_detections_equal_mmdetections(seed):
         ref = head.predict_by_feat(
             (rois,), (cls_scores,), (bbox_preds,), metas, rcnn
         )[0]
-    deploy_cfg = export_onnx.deploy_config(cfg, (256, 256), 'end2end.onnx')
+    deploy_cfg = deploy_config(cfg, (256, 256), 'end2end.onnx')
     batched = (rois[None], cls_scores[None], bbox_preds[None])
     results = {}
     for backend in ('onnxruntime', 'default'):  # ours, mmdeploy's

@@ -3,7 +3,6 @@ exported computation makes MMDetection's proposals (per-level NMS, no score
 threshold), where mmdeploy's own rewriter does not."""
 
 import os.path as osp
-import sys
 
 import pytest
 import torch
@@ -17,8 +16,7 @@ import mmdet_libra_ext  # noqa: E402,F401  (registers the rewriter)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'configs/demo/libra-faster-rcnn_r18_fpn_shapes_demo.py')
-sys.path.insert(0, osp.join(ROOT, 'tools', 'deploy'))
-import export_onnx  # noqa: E402
+from mmdet_libra_ext.deploy.export import deploy_config  # noqa: E402
 
 
 def _rpn_outputs(seed):
@@ -55,7 +53,7 @@ def test_proposals_equal_mmdetections(seed):
         ref = rpn.predict_by_feat(
             cls_scores, bbox_preds, batch_img_metas=metas, cfg=rpn_cfg
         )[0]
-    deploy_cfg = export_onnx.deploy_config(cfg, (256, 256), 'end2end.onnx')
+    deploy_cfg = deploy_config(cfg, (256, 256), 'end2end.onnx')
     with RewriterContext(cfg=deploy_cfg, backend='onnxruntime'):
         with torch.no_grad():
             dets, _ = rpn.predict_by_feat(

@@ -19,13 +19,14 @@ Each patch is applied only where torch needs it and undone on exit.
 
 import contextlib
 import functools
+from typing import Any, Iterator
 
 import torch
 
 from mmdet_libra_ext.utils.compat import torchscript_onnx_export_kwargs
 
 
-def _cast_long(g, input, non_blocking):  # noqa: A002 (torch's signature)
+def _cast_long(g: Any, input: Any, non_blocking: Any) -> Any:  # noqa: A002
     from torch.onnx._internal.torchscript_exporter import _type_utils
 
     return g.op(
@@ -34,7 +35,7 @@ def _cast_long(g, input, non_blocking):  # noqa: A002 (torch's signature)
 
 
 @contextlib.contextmanager
-def torch_compat():
+def torch_compat() -> Iterator[None]:
     """Run mmdeploy's export inside this context."""
     import mmdeploy.core.rewriters.function_rewriter as function_rewriter
     import torch.onnx.symbolic_opset9 as opset9
@@ -47,7 +48,7 @@ def torch_compat():
             lambda: setattr(function_rewriter, '_wrapped_fns_to_patch', old)
         )
     if not hasattr(opset9, '_cast_Long'):
-        opset9._cast_Long = _cast_long
+        setattr(opset9, '_cast_Long', _cast_long)  # noqa: B010 (gone in torch)
         undo.append(lambda: delattr(opset9, '_cast_Long'))
     export = torch.onnx.export
     torchscript = torchscript_onnx_export_kwargs()
