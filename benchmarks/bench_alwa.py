@@ -2,19 +2,17 @@
 without the hook, interleaved in one process, and the hook's own time per
 iteration.
 
-    python benchmarks/bench_alwa.py [--repeats 6]
+    python -m benchmarks.bench_alwa [--repeats 6]
 """
 
 import argparse
 import os
 import statistics
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import build_training  # noqa: E402
+from benchmarks.common import build_training  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -1,20 +1,16 @@
 """BFP forward+backward against MMDetection's BFP (same weights, same
 process): 256 channels, 5 levels of an 800x1216 input (strides 4..64).
 
-    python benchmarks/bench_bfp.py [--repeats 7] [--batch 1]
+    python -m benchmarks.bench_bfp [--repeats 7] [--batch 1]
 """
 
 import argparse
 import math
-import os
-import sys
 
 import torch
 from mmdet.models.necks import BFP as MMDetBFP
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import peak_memory_mb, print_table, time_ratio  # noqa: E402
-
+from benchmarks.common import peak_memory_mb, print_table, time_ratio  # noqa: E402
 from mmdet_libra_ext.models.necks import BFP  # noqa: E402
 
 BATCH = 1

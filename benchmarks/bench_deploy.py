@@ -1,7 +1,7 @@
 """ONNX Runtime CPU latency of an exported detector against PyTorch eager
 (MMDetection's ``predict``), interleaved in one process.
 
-    python benchmarks/bench_deploy.py [CONFIG CHECKPOINT] [--shape H W]
+    python -m benchmarks.bench_deploy [CONFIG CHECKPOINT] [--shape H W]
         [--repeats 30] [--image IMG]
 
 Without a checkpoint the config's detector is exported with its initial
@@ -15,16 +15,13 @@ rounds is the A/A control.
 
 import argparse
 import os.path as osp
-import sys
 import tempfile
 import time
 
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from common import paired_ratio  # noqa: E402
-
+from benchmarks.common import paired_ratio  # noqa: E402
 from mmdet_libra_ext.deploy.export import export  # noqa: E402
 
 DEMO = osp.join(

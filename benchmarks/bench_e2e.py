@@ -3,9 +3,9 @@ components against MMDetection's built-in Libra components in the same
 config, interleaved in one process, plus a breakdown of where one training
 iteration's time goes, by module.
 
-    python benchmarks/bench_e2e.py [--repeats 30] [--iters 3]
+    python -m benchmarks.bench_e2e [--repeats 30] [--iters 3]
         [--ours CONFIG] [--ref CONFIG]
-    python benchmarks/bench_e2e.py --rpn-samplers [CONFIG ...]
+    python -m benchmarks.bench_e2e --rpn-samplers [CONFIG ...]
 
 Both detectors are built with the same seed (identical initial weights,
 identical batches), so the only difference is the four Libra components.
@@ -28,13 +28,11 @@ import collections
 import copy
 import os
 import statistics
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import build_training, paired_ratio  # noqa: E402
+from benchmarks.common import build_training, paired_ratio  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO = os.path.join(ROOT, 'configs', 'demo')

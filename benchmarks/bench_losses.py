@@ -1,21 +1,17 @@
 """Balanced L1 and Focal loss: forward+backward time against MMDetection's
 built-ins (and F.l1_loss, the floor of one elementwise pass) in one process.
 
-    python benchmarks/bench_losses.py [--repeats 15]
+    python -m benchmarks.bench_losses [--repeats 15]
 """
 
 import argparse
-import os
-import sys
 
 import torch
 import torch.nn.functional as F
 from mmdet.models.losses import BalancedL1Loss as MMDetBalancedL1Loss
 from mmdet.models.losses import FocalLoss as MMDetFocalLoss
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import peak_memory_mb, print_table, time_ratio  # noqa: E402
-
+from benchmarks.common import peak_memory_mb, print_table, time_ratio  # noqa: E402
 from mmdet_libra_ext.models.losses import BalancedL1Loss, FocalLoss  # noqa
 
 

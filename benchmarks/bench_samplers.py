@@ -2,12 +2,11 @@
 (20,000 proposals, 512 samples) and instance-balanced positives (100 gts);
 with ``--rpn``, the RPN sampling step instead (see :func:`rpn_step`).
 
-    python benchmarks/bench_samplers.py [--repeats 15] [--rpn]
+    python -m benchmarks.bench_samplers [--repeats 15] [--rpn]
 """
 
 import argparse
 import os
-import sys
 import time
 
 import torch
@@ -19,8 +18,7 @@ from mmdet.models.task_modules.samplers import (
     IoUBalancedNegSampler as MMDetNeg,
 )
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import paired_ratio, print_table, time_ratio  # noqa: E402
+from benchmarks.common import paired_ratio, print_table, time_ratio  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -4,7 +4,7 @@ MMDetection >= 3.3) on the same boxes, in one process, interleaved, with an
 A/A control (MMDetection's against itself); and, for scale, the NMS merge of
 MMDetection's ``DetTTAModel`` (other work: it keeps one box per group).
 
-    python benchmarks/bench_tta.py [--repeats 15]
+    python -m benchmarks.bench_tta [--repeats 15]
 
 The views: 4 flips of a 640 x 480 image with 30 objects (a BCCD smear has
 about 20), each view 100 boxes of 3 classes: the objects seen with a few
@@ -12,16 +12,12 @@ pixels of jitter, the rest clutter.
 """
 
 import argparse
-import os
-import sys
 
 import numpy as np
 import torch
 from mmcv.ops import batched_nms
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import print_table, time_ratio  # noqa: E402
-
+from benchmarks.common import print_table, time_ratio  # noqa: E402
 from mmdet_libra_ext.models.test_time_augs import (  # noqa: E402
     weighted_boxes_fusion,
 )

@@ -23,7 +23,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+# (Run as a script: its folder is on sys.path.)
 from tiny import tiny_settings  # noqa: E402
 
 

@@ -9,8 +9,7 @@ import sys
 
 import pytest
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from tool_runs import ROOT, run_tool  # noqa: E402
+from tests.tool_runs import ROOT, run_tool  # noqa: E402
 
 
 @pytest.mark.slow

@@ -3,15 +3,12 @@ they made in real training iterations: the recorded calls must be exactly
 those of an iteration, redo real work, and leave the detector as it was."""
 
 import os.path as osp
-import sys
 
 import pytest
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
-
-bench_e2e = pytest.importorskip('bench_e2e')
+bench_e2e = pytest.importorskip('benchmarks.bench_e2e')
 
 
 def test_component_calls_redo_the_iterations_calls(shapes_root):
@@ -46,7 +43,7 @@ def test_component_calls_redo_the_iterations_calls(shapes_root):
 
 
 def test_paired_ratio_median_and_interval():
-    from common import paired_ratio
+    from benchmarks.common import paired_ratio
 
     a = [2.0, 3.0, 4.0, 5.0, 6.0]
     b = [1.0, 1.0, 2.0, 2.0, 4.0]  # per-round ratios 2, 3, 2, 2.5, 1.5

@@ -2,14 +2,11 @@
 timed and reported at both scales."""
 
 import os.path as osp
-import sys
 
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
-
-bench_samplers = pytest.importorskip('bench_samplers')
+bench_samplers = pytest.importorskip('benchmarks.bench_samplers')
 
 
 def test_rpn_step_reports_both_scales(shapes_root, capsys):

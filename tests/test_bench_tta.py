@@ -2,14 +2,11 @@
 MMDetection's on the same views, with the A/A control."""
 
 import os.path as osp
-import sys
 
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
-
-bench_tta = pytest.importorskip('bench_tta')
+bench_tta = pytest.importorskip('benchmarks.bench_tta')
 
 
 def test_reports_the_three_ratios(capsys):

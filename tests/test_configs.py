@@ -9,8 +9,7 @@ import pytest
 from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tests'))
-from config_dicts import without  # noqa: E402
+from tests.config_dicts import without  # noqa: E402
 
 CONFIGS = sorted(
     glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)

@@ -29,8 +29,7 @@ def trained(name, tmp_path, shapes_root):
     (MMDetection's tools/train.py, one epoch of 8 images)."""
     import mmdet
 
-    sys.path.insert(0, osp.join(ROOT, 'tests'))
-    from tiny import tiny_options
+    from tests.tiny import tiny_options
 
     config = osp.join(
         ROOT, 'configs', 'demo', f'{name}_r18_fpn_shapes_demo.py'
@@ -51,8 +50,7 @@ def trained(name, tmp_path, shapes_root):
 
 def initial(name, tmp_path):
     """The demo config and its initial weights (seed 0) as a checkpoint."""
-    sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
-    from bench_deploy import initial_checkpoint
+    from benchmarks.bench_deploy import initial_checkpoint
 
     config = osp.join(
         ROOT, 'configs', 'demo', f'{name}_r18_fpn_shapes_demo.py'
@@ -164,8 +162,7 @@ def test_refusal_reaches_the_command_line():
 
 @pytest.mark.slow
 def test_latency_benchmark_reports_ratios(capsys, shapes_root):
-    sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
-    import bench_deploy
+    from benchmarks import bench_deploy
 
     config = osp.join(
         ROOT, 'configs', 'demo', 'libra-retinanet_r18_fpn_shapes_demo.py'
@@ -255,8 +252,7 @@ def test_checkpoint_that_does_not_fit_is_refused(tmp_path):
     status on the command line."""
     from mmengine.config import Config
 
-    sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
-    from bench_deploy import initial_checkpoint
+    from benchmarks.bench_deploy import initial_checkpoint
 
     cfg = Config.fromfile(osp.join(ROOT, DEMO))
     assert cfg.model.roi_head.bbox_head.num_classes == 4

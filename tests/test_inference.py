@@ -3,7 +3,6 @@ package's config (its ``custom_imports``) and a checkpoint: ``DetInferencer``
 gives what ``init_detector`` + ``inference_detector`` give."""
 
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
@@ -14,8 +13,7 @@ DEMO = osp.join(ROOT, 'configs/demo/libra-faster-rcnn_r18_fpn_shapes_demo.py')
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
-    sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
-    from bench_deploy import initial_checkpoint
+    from benchmarks.bench_deploy import initial_checkpoint
 
     path = tmp_path_factory.mktemp('ckpt') / 'libra.pth'
     return initial_checkpoint(DEMO, str(path))

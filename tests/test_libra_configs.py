@@ -1,15 +1,13 @@
 """The COCO Libra configs are MMDetection's stock recipes with our types."""
 
 import os.path as osp
-import sys
 
 import mmdet
 import pytest
 from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tests'))
-from config_dicts import without  # noqa: E402
+from tests.config_dicts import without  # noqa: E402
 
 STOCK = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'libra_rcnn')
 NAMES = [

@@ -131,8 +131,7 @@ def test_run_demo_sh(shapes_root, tmp_path):
     """Quick-start command 1, shrunk to two iterations on a small copy of
     the dataset: installs, trains and evaluates with MMDetection's
     tools/train.py, prints the box mAP and writes the report."""
-    sys.path.insert(0, osp.join(ROOT, 'tests'))
-    from tiny import tiny_options
+    from tests.tiny import tiny_options
 
     work = str(tmp_path / 'demo')
     config = 'configs/demo/libra-faster-rcnn_r18_fpn_shapes_demo.py'

@@ -23,11 +23,9 @@ EPOCH_CFG = osp.join(
 ITER_CFG = osp.join(TESTS, 'configs', 'iter-based-alwa-libra-demo.py')
 MARKED_TRAIN = osp.join(TESTS, 'train_with_markers.py')
 
-sys.path.insert(0, TESTS)
-from resume_checks import assert_same_end  # noqa: E402
-from tiny import tiny_options  # noqa: E402
-
 from mmdet_libra_ext.utils import checkpoint_problem  # noqa: E402
+from tests.resume_checks import assert_same_end  # noqa: E402
+from tests.tiny import tiny_options  # noqa: E402
 
 # Deterministic kernels; 12 training images in batches of 4: 3 iterations
 # per epoch (or pass over the data), so an ALWA window of 2 iterations is

@@ -2,10 +2,8 @@
 
 import os.path as osp
 import re
-import sys
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from tool_runs import ROOT, run_tool  # noqa: E402
+from tests.tool_runs import ROOT, run_tool  # noqa: E402
 
 
 def test_plot_balanced_l1(tmp_path):

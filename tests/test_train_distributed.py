@@ -12,8 +12,7 @@ import pytest
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tests'))
-from resume_checks import assert_same_end  # noqa: E402
+from tests.resume_checks import assert_same_end  # noqa: E402
 
 WORKER = osp.join(ROOT, 'tests', 'dist_train_worker.py')
 DEMO = osp.join(ROOT, 'configs', 'demo')

@@ -18,8 +18,7 @@ LIBRA_DEMO = osp.join(
     ROOT, 'configs', 'demo', 'libra-faster-rcnn_r18_fpn_shapes_demo.py'
 )
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from tiny import tiny_options  # noqa: E402
+from tests.tiny import tiny_options  # noqa: E402
 
 
 def run(cmd, cwd):

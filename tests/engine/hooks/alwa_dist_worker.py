@@ -2,7 +2,6 @@
 by test_alwa_hook.py: spawned children must import this module by path)."""
 
 import os
-import os.path as osp
 import socket
 import sys
 
@@ -10,7 +9,7 @@ import numpy as np
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+# (Run as a script: its folder is on sys.path.)
 from alwa_helpers import loss_sequence, run_hook  # noqa: E402
 
 from mmdet_libra_ext.engine.hooks import ALWAHook  # noqa: E402

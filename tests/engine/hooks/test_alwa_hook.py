@@ -10,9 +10,12 @@ import pytest
 import torch
 
 from mmdet_libra_ext.engine.hooks import ALWAHook
-
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from alwa_helpers import FakeDetector, loss_sequence, reference_alwa, run_hook  # noqa: E402
+from tests.engine.hooks.alwa_helpers import (  # noqa: E402
+    FakeDetector,
+    loss_sequence,
+    reference_alwa,
+    run_hook,
+)
 
 
 @pytest.mark.parametrize('statistic', ['std', 'mean+std'])

@@ -6,9 +6,6 @@ The examples are derandomized by default (``tests/conftest.py``); run
 ``HYPOTHESIS_PROFILE=random pytest tests/engine/hooks/test_alwa_properties.py``
 to search afresh, and keep what it finds as an ``@example``."""
 
-import os.path as osp
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -16,9 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mmdet_libra_ext.engine.hooks import ALWAHook
-
-sys.path.insert(0, osp.dirname(__file__))
-from alwa_helpers import run_hook  # noqa: E402
+from tests.engine.hooks.alwa_helpers import run_hook  # noqa: E402
 
 positive = st.floats(1e-4, 50.0, allow_nan=False, allow_infinity=False)
 

@@ -2,9 +2,7 @@
 (seed, iteration, rank) only, so a resumed run draws what the uninterrupted
 one drew, and validation does not shift the training streams."""
 
-import os.path as osp
 import random
-import sys
 from types import SimpleNamespace
 from unittest import mock
 
@@ -15,16 +13,7 @@ import torch
 from mmdet_libra_ext.engine.hooks import ResumableRandomnessHook
 from mmdet_libra_ext.engine.hooks import resumable_randomness_hook as rrh
 from mmdet_libra_ext.task_modules.samplers import IoUBalancedNegSampler
-
-sys.path.insert(
-    0,
-    osp.join(
-        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-        'task_modules',
-        'samplers',
-    ),
-)
-from helpers import make_assign  # noqa: E402
+from tests.task_modules.samplers.helpers import make_assign  # noqa: E402
 
 
 def fake_runner(seed=0, it=0, diff_rank_seed=False):

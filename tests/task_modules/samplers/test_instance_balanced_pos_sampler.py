@@ -1,9 +1,6 @@
 """Instance-balanced positive sampler: per-instance distribution of
 MMDetection's sampler, without duplicates, reproducible."""
 
-import os.path as osp
-import sys
-
 import pytest
 import torch
 from mmdet.models.task_modules.assigners import AssignResult
@@ -12,9 +9,7 @@ from mmdet.models.task_modules.samplers import (
 )
 
 from mmdet_libra_ext.task_modules.samplers import InstanceBalancedPosSampler
-
-sys.path.insert(0, osp.dirname(__file__))
-from helpers import make_assign  # noqa: E402
+from tests.task_modules.samplers.helpers import make_assign  # noqa: E402
 
 SIZES = (200, 40, 5, 60, 100)  # positives of gts 1..5
 
@@ -167,7 +162,7 @@ def test_joint_distribution_equals_mmdet(gts, num_expected):
     """Whole samples, where MMDetection's sampler has no duplicates (no
     fill step): the same distribution over subsets, not just the same
     per-instance counts."""
-    from helpers import subset_pvalue, tiny_assign
+    from tests.task_modules.samplers.helpers import subset_pvalue, tiny_assign
 
     assign = tiny_assign([0.1, 0.2], pos_ious=[0.7] * len(gts), pos_gts=gts)
     ours = InstanceBalancedPosSampler(num=512, pos_fraction=0.25)

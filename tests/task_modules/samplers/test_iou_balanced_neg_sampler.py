@@ -3,8 +3,6 @@ distribution of MMDetection's sampler (after its first call) as reference,
 uniqueness, reproducibility, edge cases."""
 
 import copy
-import os.path as osp
-import sys
 
 import pytest
 import torch
@@ -19,9 +17,7 @@ from mmdet.models.task_modules.samplers import SamplingResult
 from mmengine.structures import InstanceData
 
 from mmdet_libra_ext.task_modules.samplers import IoUBalancedNegSampler
-
-sys.path.insert(0, osp.dirname(__file__))
-from helpers import make_assign  # noqa: E402
+from tests.task_modules.samplers.helpers import make_assign  # noqa: E402
 
 
 def _check_valid(inds, assign):
@@ -355,7 +351,7 @@ def test_bfloat16_overlaps_under_autocast():
 def test_joint_distribution_equals_mmdet_steady_state(case):
     """Whole samples, not only per-index frequencies: a sampler could match
     MMDetection's marginals and still couple its draws differently."""
-    from helpers import subset_pvalue, tiny_assign
+    from tests.task_modules.samplers.helpers import subset_pvalue, tiny_assign
 
     assign = tiny_assign(case['neg'], pos_ious=[0.9], pos_gts=[1])
     base = dict(num=512, pos_fraction=0.25, **case['kwargs'])

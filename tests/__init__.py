@@ -1,0 +1,1 @@
+"""The test suite (its helpers import as ``tests.<module>``)."""
