@@ -1,13 +1,19 @@
-"""What the installed torch and numpy provide, decided once at import.
+"""What the installed torch, numpy and mmengine provide, decided once at
+import, and the one place where the package reads their private
+attributes.
 
 This package runs on every stack ``setup.py`` claims (docs/compatibility.md);
 code whose behaviour depends on a version asks here instead of testing
-versions or private attributes itself.
+versions or private attributes itself. Each private name read below is
+checked against a real object on every stack of the tested range
+(tests/utils/test_compat.py): a release that renames one fails there, not in
+a training run.
 """
 
 import importlib
 import inspect
 from types import ModuleType
+from typing import Any, Optional, Set, Tuple
 
 import numpy as np
 import torch
@@ -45,3 +51,38 @@ def numpy_multiarray() -> ModuleType:
     before (numpy 1.26 has a ``numpy._core`` stub without it)."""
     name = 'numpy._core' if NUMPY_VERSION >= (2,) else 'numpy.core'
     return importlib.import_module(f'{name}.multiarray')
+
+
+def runner_randomness(runner: Any) -> dict:
+    """The ``randomness`` settings a runner was built with (``seed``,
+    ``diff_rank_seed``, ``deterministic``): mmengine keeps them only in the
+    private ``Runner._randomness_cfg``."""
+    return dict(getattr(runner, '_randomness_cfg', None) or {})
+
+
+def runner_checkpoint_to_load(runner: Any) -> Tuple[bool, Optional[str]]:
+    """``(resume, load_from)`` as the runner will act on them before
+    training (mmengine's private ``Runner._resume`` and ``_load_from``)."""
+    return bool(getattr(runner, '_resume', False)), getattr(
+        runner, '_load_from', None
+    )
+
+
+#: mmengine's ``CheckpointHook`` saves through the private
+#: ``_save_checkpoint_with_step`` (mmengine >= 0.7.4), the method
+#: ``AtomicCheckpointHook`` overrides.
+CHECKPOINT_HOOK_SAVES_BY_STEP = hasattr(
+    importlib.import_module('mmengine.hooks').CheckpointHook,
+    '_save_checkpoint_with_step',
+)
+
+
+def weights_only_allowed_globals() -> Optional[Set[str]]:
+    """The globals torch's ``weights_only`` unpickler allows
+    (``module.qualname``), from its private ``_get_allowed_globals``, for
+    torch < 2.5, which has no public scan of a checkpoint's globals; None
+    where this torch does not expose them."""
+    from torch import _weights_only_unpickler
+
+    allowed_fn = getattr(_weights_only_unpickler, '_get_allowed_globals', None)
+    return None if allowed_fn is None else set(allowed_fn())

@@ -8,7 +8,10 @@ from typing import List, Optional, Tuple
 
 import torch
 
-from mmdet_libra_ext.utils.compat import HAS_UNSAFE_GLOBALS_SCAN
+from mmdet_libra_ext.utils.compat import (
+    HAS_UNSAFE_GLOBALS_SCAN,
+    weights_only_allowed_globals,
+)
 
 
 def unsafe_globals(filename: str) -> List[str]:
@@ -109,12 +112,9 @@ def _unsafe_globals_scanned(filename: str) -> List[str]:
     the checkpoint's globals that torch's ``weights_only`` loader does not
     allow. Where that torch does not expose its allow-list, nothing is
     reported here and torch names the global itself when loading."""
-    from torch import _weights_only_unpickler
-
-    allowed_fn = getattr(_weights_only_unpickler, '_get_allowed_globals', None)
-    if allowed_fn is None:
+    allowed = weights_only_allowed_globals()
+    if allowed is None:
         return []
-    allowed = set(allowed_fn())
     return [g for g in pickle_globals(filename) if g not in allowed]
 
 

@@ -77,8 +77,9 @@ def to_weights_only(obj: Any) -> Any:
     if isinstance(obj, HistoryBuffer):
         return {
             TYPE_KEY: 'HistoryBuffer',
-            'log_history': torch.from_numpy(np.array(obj._log_history)),
-            'count_history': torch.from_numpy(np.array(obj._count_history)),
+            # (HistoryBuffer.data: its public (log, count) histories.)
+            'log_history': torch.from_numpy(np.array(obj.data[0])),
+            'count_history': torch.from_numpy(np.array(obj.data[1])),
             'max_length': int(obj.max_length),
         }
     if isinstance(obj, np.ndarray):
@@ -105,10 +106,11 @@ def from_weights_only(obj: Any) -> Any:
     if isinstance(obj, dict) and TYPE_KEY in obj:
         kind = obj[TYPE_KEY]
         if kind == 'HistoryBuffer':
-            buf = HistoryBuffer(max_length=obj['max_length'])
-            buf._log_history = obj['log_history'].numpy()
-            buf._count_history = obj['count_history'].numpy()
-            return buf
+            return HistoryBuffer(
+                log_history=obj['log_history'].numpy(),
+                count_history=obj['count_history'].numpy(),
+                max_length=obj['max_length'],
+            )
         if kind == 'ndarray':
             return obj['data'].numpy()
         if kind == 'numpy_scalar':

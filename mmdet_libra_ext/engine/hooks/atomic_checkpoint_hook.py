@@ -14,6 +14,7 @@ from mmengine.hooks import CheckpointHook
 from mmdet_libra_ext.registry import HOOKS
 from mmdet_libra_ext.utils.atomic_io import atomic_replace, write_text_atomic
 from mmdet_libra_ext.utils.checks import check_known_options
+from mmdet_libra_ext.utils.compat import CHECKPOINT_HOOK_SAVES_BY_STEP
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
@@ -85,7 +86,7 @@ class AtomicCheckpointHook(CheckpointHook):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if not hasattr(CheckpointHook, '_save_checkpoint_with_step'):
+        if not CHECKPOINT_HOOK_SAVES_BY_STEP:
             import mmengine
 
             raise RuntimeError(

@@ -14,6 +14,7 @@ from mmengine.hooks.hook import DATA_BATCH
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from mmdet_libra_ext.registry import HOOKS
+from mmdet_libra_ext.utils.compat import runner_randomness
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
@@ -123,7 +124,7 @@ class ResumableRandomnessHook(Hook):
 
     def _reseed(self, runner: Runner, iteration: int) -> None:
         seed = runner.seed if runner.seed is not None else 0
-        diff_rank = runner._randomness_cfg.get('diff_rank_seed', False)
+        diff_rank = runner_randomness(runner).get('diff_rank_seed', False)
         rank = get_rank() if diff_rank else 0
         seed_everything(iteration_seed(seed, iteration, rank))
 

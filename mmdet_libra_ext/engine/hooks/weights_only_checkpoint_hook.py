@@ -15,6 +15,7 @@ from mmdet_libra_ext.utils import (
     to_weights_only,
 )
 from mmdet_libra_ext.utils.checks import check_known_options
+from mmdet_libra_ext.utils.compat import runner_checkpoint_to_load
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
@@ -53,7 +54,8 @@ class WeightsOnlyCheckpointHook(Hook):
         """Refuse, before training, a checkpoint to resume from or load that
         is missing, truncated, corrupt or needs unsafe globals."""
         filename: Optional[str] = None
-        if getattr(runner, '_resume', False) and runner._load_from is None:
+        resume, load_from = runner_checkpoint_to_load(runner)
+        if resume and load_from is None:
             filename = find_latest_checkpoint(runner.work_dir)
             if filename == '':
                 raise RuntimeError(
@@ -61,8 +63,8 @@ class WeightsOnlyCheckpointHook(Hook):
                     '(a save was killed while writing it). Pass a checkpoint '
                     'explicitly with --resume FILE.'
                 )
-        elif runner._load_from is not None:
-            filename = runner._load_from
+        elif load_from is not None:
+            filename = load_from
         if filename and '://' not in str(filename):
             check_checkpoint_file(filename)
             check_weights_only_loadable(filename)

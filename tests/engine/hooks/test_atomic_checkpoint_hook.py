@@ -86,6 +86,11 @@ def test_kill_during_save_with_max_keep_one(hook_type, tmp_path):
 def test_refused_by_name_where_mmengine_is_too_old(monkeypatch):
     """mmengine < 0.7.4 has no _save_checkpoint_with_step to override: the
     hook would silently be MMEngine's, so it refuses, naming the version."""
-    monkeypatch.delattr(CheckpointHook, '_save_checkpoint_with_step')
+    from mmdet_libra_ext.engine.hooks import atomic_checkpoint_hook
+
+    # (What utils/compat.py finds on such an mmengine.)
+    monkeypatch.setattr(
+        atomic_checkpoint_hook, 'CHECKPOINT_HOOK_SAVES_BY_STEP', False
+    )
     with pytest.raises(RuntimeError, match=r'needs mmengine >= 0\.7\.4'):
         AtomicCheckpointHook(interval=1)

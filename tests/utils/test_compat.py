@@ -1,0 +1,62 @@
+"""The private names the package reads from mmengine and torch, checked
+against real objects of this stack (the suite runs on every stack of the
+tested range: .dev_scripts/stacks.sh), through the accessors of
+mmdet_libra_ext/utils/compat.py, the one place that reads them."""
+
+import torch
+from mmengine.hooks import CheckpointHook
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+
+from mmdet_libra_ext.utils import compat
+
+
+class _Model(BaseModel):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, *args, **kwargs):
+        return {}
+
+
+def _runner(tmp_path, **kwargs):
+    return Runner(
+        model=_Model(),
+        work_dir=str(tmp_path),
+        experiment_name=f'compat_{len(list(tmp_path.iterdir()))}',
+        **kwargs,
+    )
+
+
+def test_runner_randomness(tmp_path):
+    runner = _runner(tmp_path, randomness=dict(seed=3, diff_rank_seed=True))
+    got = compat.runner_randomness(runner)
+    assert got['seed'] == 3 and got['diff_rank_seed'] is True
+    assert runner.seed == 3  # (the public part agrees)
+
+
+def test_runner_checkpoint_to_load(tmp_path):
+    ckpt = str(tmp_path / 'x.pth')
+    assert compat.runner_checkpoint_to_load(
+        _runner(tmp_path, resume=True, load_from=ckpt)
+    ) == (True, ckpt)
+    assert compat.runner_checkpoint_to_load(_runner(tmp_path)) == (
+        False,
+        None,
+    )
+
+
+def test_checkpoint_hook_saves_by_step():
+    assert compat.CHECKPOINT_HOOK_SAVES_BY_STEP
+    assert callable(CheckpointHook._save_checkpoint_with_step)
+
+
+def test_weights_only_allowed_globals():
+    allowed = compat.weights_only_allowed_globals()
+    if not compat.HAS_UNSAFE_GLOBALS_SCAN:
+        # torch < 2.5: the scan of a checkpoint's globals relies on it.
+        assert allowed is not None
+    if allowed is not None:
+        assert 'collections.OrderedDict' in allowed
+        assert 'torch._utils._rebuild_tensor_v2' in allowed
