@@ -152,3 +152,8 @@ def test_run_demo_sh(shapes_root, tmp_path):
     # What the detector finds, drawn on validation images.
     assert osp.getsize(osp.join(work, 'report', 'detections.png')) > 20000
     assert 'detections on 4 validation images' in log
+
+
+def test_readme_is_short():
+    """A newcomer reads it in five minutes; details live in docs/."""
+    assert len(README) <= 9000, len(README)
