@@ -60,7 +60,15 @@ setup(
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
     packages=find_packages(
-        exclude=('tests', 'tests.*', 'benchmarks', 'tools')
+        exclude=(
+            'tests',
+            'tests.*',
+            'benchmarks',
+            'benchmarks.*',
+            'experiments',
+            'experiments.*',
+            'tools',
+        )
     ),
     # The configs travel with the package (mmdet_libra_ext/.mim/configs is
     # what `mim` looks for; the repository's configs/ stays the source).

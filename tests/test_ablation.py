@@ -1,4 +1,4 @@
-"""tools/ablation.py: runs, resume, tables, comparisons, evaluations and
+"""experiments/ablation.py: runs, resume, tables, comparisons, evaluations and
 its plans."""
 
 import glob
@@ -18,7 +18,7 @@ def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
     mAP and proposal recall in their own tables) and compared; a control
     run with more overrides is recorded under its label."""
     results = str(tmp_path / 'results.json')
-    tool = osp.join(ROOT, 'tools', 'ablation.py')
+    tool = ['-m', 'experiments.ablation']
     args = [
         'run',
         '--variants',
@@ -35,7 +35,7 @@ def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
         '--results',
         results,
     ]
-    log = run_tool([tool] + args, ROOT)
+    log = run_tool(tool + args, ROOT)
     assert '2 runs to do' in log
     assert 'RPN: plain seed 0: AR@100' in log
     recs = {r['variant']: r for r in json.load(open(results))}
@@ -64,8 +64,8 @@ def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
     assert cfg.param_scheduler[1]['T_max'] == 1
     assert cfg.train_cfg.val_interval == 1
     # Runs already recorded are not repeated.
-    assert '0 runs to do' in run_tool([tool] + args, ROOT)
-    table = run_tool([tool, 'table', '--results', results], ROOT)
+    assert '0 runs to do' in run_tool(tool + args, ROOT)
+    table = run_tool([*tool, 'table', '--results', results], ROOT)
     rows = [ln for ln in table.splitlines() if ln.startswith('| ')]
     assert rows[1].startswith('| baseline | 0 |')
     assert '| variant | seeds | AR@100 | AR@300 | AR@1000 | s/iter |' in table
@@ -74,14 +74,14 @@ def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
     # label, tabulated and compared with the plain variant.
     one = ['run', '--variants', 'baseline'] + args[4:]
     with pytest.raises(AssertionError, match='needs a --label'):
-        run_tool([tool] + one + ['--cfg-options', 'x=1'], ROOT)
+        run_tool(tool + one + ['--cfg-options', 'x=1'], ROOT)
     control = one + [
         '--cfg-options',
         'model.roi_head.bbox_head.loss_bbox.loss_weight=2.0',
         '--label',
         'loss weight 2',
     ]
-    assert '1 runs to do' in run_tool([tool] + control, ROOT)
+    assert '1 runs to do' in run_tool(tool + control, ROOT)
     last = json.load(open(results))[-1]
     assert last['variant'] == 'baseline [loss weight 2]'
     dumped = glob.glob(
@@ -95,9 +95,9 @@ def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
     )
     cfg = Config.fromfile(dumped[0])
     assert cfg.model.roi_head.bbox_head.loss_bbox.loss_weight == 2.0
-    table = run_tool([tool, 'table', '--results', results], ROOT)
+    table = run_tool([*tool, 'table', '--results', results], ROOT)
     assert '| baseline [loss weight 2] | 0 |' in table
-    compare = [tool, 'compare', '--epochs', '1', '--results', results]
+    compare = [*tool, 'compare', '--epochs', '1', '--results', results]
     out = run_tool(compare + ['baseline [loss weight 2]', 'baseline'], ROOT)
     assert f'| difference | {last["bbox_mAP"] - det["bbox_mAP"]:+.3f} |' in out
     # Proposal recall is compared by --metric (a second RPN record, made
@@ -120,38 +120,40 @@ def test_ablation_evaluations_and_tta_config(tmp_path):
     predates test-time augmentation gets its variant's; val-tta evaluates
     the val split with the val evaluator; compare refuses a variant against
     itself on the same evaluation."""
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    import ablation
     from mmengine.config import Config
 
-    assert ablation.evaluation_key('val', True) == 'val-tta'
-    assert ablation.evaluation_key('test', False) == 'test'
-    with pytest.raises(SystemExit, match='recorded by the training'):
-        ablation.evaluation_key('val', False)
-    variant = 'BCCD: baseline + ALWA (alwa-rpn-diffstd)'
-    cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', ablation.VARIANTS[variant])
+    from experiments import (
+        evaluation,
+        plans,
+        stats,
     )
+
+    assert evaluation.evaluation_key('val', True) == 'val-tta'
+    assert evaluation.evaluation_key('test', False) == 'test'
+    with pytest.raises(SystemExit, match='recorded by the training'):
+        evaluation.evaluation_key('val', False)
+    variant = 'BCCD: baseline + ALWA (alwa-rpn-diffstd)'
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', plans.VARIANTS[variant]))
     for key in ('tta_model', 'tta_pipeline'):
         cfg.pop(key)
     cfg.val_dataloader.dataset.ann_file = 'val-list.txt'
     old = str(tmp_path / 'old.py')
     cfg.dump(old)
     rec = dict(variant=variant + ' [a label]')
-    path = ablation.test_config(rec, old, 'val-tta', str(tmp_path / 'v'))
+    path = evaluation.test_config(rec, old, 'val-tta', str(tmp_path / 'v'))
     new = Config.fromfile(path)
     assert new.tta_model.type == 'mmdet_libra_ext.WBFTTAModel'
     assert new.tta_pipeline[-1].type == 'TestTimeAug'
     assert new.test_dataloader.dataset.ann_file == 'val-list.txt'
     assert new.test_evaluator == cfg.val_evaluator
-    path = ablation.test_config(rec, old, 'test-tta', str(tmp_path / 't'))
+    path = evaluation.test_config(rec, old, 'test-tta', str(tmp_path / 't'))
     new = Config.fromfile(path)
     assert new.test_dataloader.dataset.ann_file == 'ImageSets/Main/test.txt'
     # A demo variant has no test-time augmentation of its own.
     with pytest.raises(SystemExit, match='no tta_model'):
-        ablation.test_config(
+        evaluation.test_config(
             dict(variant='baseline'),
-            osp.join(ROOT, 'configs', ablation.VARIANTS['baseline']),
+            osp.join(ROOT, 'configs', plans.VARIANTS['baseline']),
             'test-tta',
             str(tmp_path / 'd'),
         )
@@ -167,15 +169,15 @@ def test_ablation_evaluations_and_tta_config(tmp_path):
     ]
     # A run trained on trainval has test metrics only: no val row.
     trainval = dict(variant='B', seed=0, epochs=1, test=dict(bbox_mAP=0.7))
-    assert ablation.on_split(results + [trainval], 'val') == results
-    (only,) = ablation.on_split(results, 'val-tta')
+    assert stats.on_split(results + [trainval], 'val') == results
+    (only,) = stats.on_split(results, 'val-tta')
     assert only['bbox_mAP'] == 0.6 and 'val-tta' not in only
-    (only,) = ablation.on_split(results + [trainval], 'test')
+    (only,) = stats.on_split(results + [trainval], 'test')
     assert only['variant'] == 'B' and only['bbox_mAP'] == 0.7
     file = tmp_path / 'r.json'
     file.write_text(json.dumps(results))
     out = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools', 'ablation.py'), 'compare']
+        [sys.executable, '-m', 'experiments.ablation', 'compare']
         + ['A', 'A', '--results', str(file)],
         capture_output=True,
         text=True,
@@ -184,9 +186,9 @@ def test_ablation_evaluations_and_tta_config(tmp_path):
     # The recipe trained on trainval (val is its training data) is
     # evaluated on test only.
     trainval = 'BCCD: baseline, trained on trainval'
-    assert ablation.validates(variant) and not ablation.validates(trainval)
+    assert plans.validates(variant) and not plans.validates(trainval)
     out = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools', 'ablation.py'), 'test']
+        [sys.executable, '-m', 'experiments.ablation', 'test']
         + [trainval, '--split', 'val', '--tta', '--results', str(file)],
         capture_output=True,
         text=True,
@@ -195,35 +197,42 @@ def test_ablation_evaluations_and_tta_config(tmp_path):
 
 
 def test_ablation_plans_and_schedules():
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    import ablation
+    from experiments import (
+        plans,
+        pretrain_backbone,
+        runner,
+        store,
+    )
 
     assert (
-        ablation.schedule_options(12, transfer=True)[-1]
+        pretrain_backbone.schedule_options(12, transfer=True)[-1]
         == 'param_scheduler.1.milestones=[8,11]'
     )
-    assert ablation.schedule_options(6)[-1] == 'param_scheduler.1.T_max=6'
-    for name, stages in ablation.PLANS.items():
+    assert (
+        pretrain_backbone.schedule_options(6)[-1]
+        == 'param_scheduler.1.T_max=6'
+    )
+    for name, stages in plans.PLANS.items():
         for variant, label, opts, _ in sum(stages, []):
-            assert variant in ablation.VARIANTS, (name, variant)
+            assert variant in plans.VARIANTS, (name, variant)
             assert bool(label) == bool(opts)
     counts = {}
     for variant, label, _, seeds in sum(
-        ablation.PLANS['transfer'] + ablation.PLANS['transfer-losses'], []
+        plans.PLANS['transfer'] + plans.PLANS['transfer-losses'], []
     ):
-        counts[ablation.labelled(variant, label)] = len(seeds)
+        counts[store.labelled(variant, label)] = len(seeds)
     # The issue's table: 5 seeds for the four main rows, 3 for the others.
     assert counts['transfer: Libra + ALWA'] == 5
     assert counts['transfer: baseline + ALWA [weighted_stats=False]'] == 3
     assert counts['transfer: baseline + ALWA [CIoU]'] == 3
-    candidate = f'transfer: baseline + ALWA [{ablation.ALWA_CANDIDATE}]'
+    candidate = f'transfer: baseline + ALWA [{plans.ALWA_CANDIDATE}]'
     assert counts[candidate] == 5
     assert counts[candidate.replace('baseline', 'Libra')] == 5
-    assert counts[f'transfer: baseline + ALWA [{ablation.ALWA_WARMUP}]'] == 5
-    assert len(counts) == 4 + len(ablation.ALWA_OPTIONS) + 1 + 1 + 4
+    assert counts[f'transfer: baseline + ALWA [{plans.ALWA_WARMUP}]'] == 5
+    assert len(counts) == 4 + len(plans.ALWA_OPTIONS) + 1 + 1 + 4
     # Seed by seed across the main rows first.
     args = type('Args', (), dict(plan='transfer', seeds_given=None))
-    runs = ablation.planned_runs(args)
+    runs = runner.planned_runs(args)
     assert [(v, s) for v, s, *_ in runs[:5]] == [
         ('transfer: baseline', 0),
         ('transfer: Libra', 0),
@@ -231,14 +240,14 @@ def test_ablation_plans_and_schedules():
         ('transfer: Libra + ALWA', 0),
         ('transfer: baseline', 1),
     ]
-    assert len(runs) == (4 + 2 + 1) * 5 + (len(ablation.ALWA_OPTIONS) - 2) * 3
+    assert len(runs) == (4 + 2 + 1) * 5 + (len(plans.ALWA_OPTIONS) - 2) * 3
     # The candidate's seeds come before the other options'.
     assert runs[20][:3] == (
         'transfer: baseline + ALWA',
         0,
-        ablation.ALWA_CANDIDATE,
+        plans.ALWA_CANDIDATE,
     )
-    demo = ablation.PLANS['alwa-demo']
+    demo = plans.PLANS['alwa-demo']
     assert [v for v, *_ in demo[0]] == ['baseline', 'baseline + ALWA']
     assert demo[2] == [
         (
@@ -250,20 +259,20 @@ def test_ablation_plans_and_schedules():
     ]
     # The RPN table: five RPN variants, the beta row and the Libra Faster
     # R-CNN with a Libra RPN, 5 seeds each; then the sampler's options.
-    rpn = sum(ablation.PLANS['rpn'], [])
+    rpn = sum(plans.PLANS['rpn'], [])
     assert len(rpn) == 11
     assert all(seeds == [0, 1, 2, 3, 4] for *_, seeds in rpn[:-1])
     assert rpn[-1][-1] == list(range(9))
-    assert len(ablation.PLANS['rpn'][0]) == 7  # the main table first
+    assert len(plans.PLANS['rpn'][0]) == 7  # the main table first
     floor = 'model.train_cfg.rpn.sampler.neg_sampler.floor_fraction=0.5'
-    assert [(v, opts) for v, _, opts, _ in ablation.PLANS['rpn'][2]] == [
+    assert [(v, opts) for v, _, opts, _ in plans.PLANS['rpn'][2]] == [
         ('RPN: Libra (all three)', [floor]),
         ('Libra with Libra RPN', [floor]),
     ]
     assert {v for v, *_ in rpn} == {
         v
-        for v in ablation.VARIANTS
-        if 'RPN' in v and not v.startswith(ablation.BCCD)
+        for v in plans.VARIANTS
+        if 'RPN' in v and not v.startswith(plans.BCCD)
     }
 
 
@@ -283,7 +292,8 @@ def test_compare_rows_of_several_variants_and_metrics(tmp_path):
     file = tmp_path / 'r.json'
     file.write_text(json.dumps(results))
     compare = [
-        osp.join(ROOT, 'tools', 'ablation.py'),
+        '-m',
+        'experiments.ablation',
         'compare',
         'A',
         'C',
@@ -316,17 +326,18 @@ def test_compare_rows_of_several_variants_and_metrics(tmp_path):
 def test_p_values_under_a_thousandth_are_not_printed_as_zero():
     """Three decimals would print p = 0.000: such p-values read p < 0.001
     in the rows and the detailed comparison alike."""
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    import ablation
+    from experiments import (
+        stats,
+    )
 
-    assert ablation.p_text(0.225) == 'p = 0.225'
-    assert ablation.p_text(0.0006) == 'p = 0.001'
-    assert ablation.p_text(0.0004) == 'p < 0.001'
+    assert stats.p_text(0.225) == 'p = 0.225'
+    assert stats.p_text(0.0006) == 'p = 0.001'
+    assert stats.p_text(0.0004) == 'p < 0.001'
     # Differences 0.100, 0.101, 0.099, 0.100: t = 0.1 / (0.000816 / 2)
     # = 245 at 3 degrees of freedom, p about 2e-7.
     a = {0: 0.6, 1: 0.601, 2: 0.599, 3: 0.6}
     b = {s: 0.5 for s in a}
-    row = ablation.summary_row('A', 'val', 'bbox_mAP', a, b)
+    row = stats.summary_row('A', 'val', 'bbox_mAP', a, b)
     assert row.endswith('| t = 244.95, p < 0.001 | 4 of 4, p = 0.125 |')
 
 
@@ -336,11 +347,12 @@ def test_equal_differences_have_no_t_test(capsys):
     scipy's t would be inf and p 0 at any number of seeds: the tables say
     the test is undefined and keep the sign test. Nearly equal ones still
     get a t."""
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    import ablation
+    from experiments import (
+        stats,
+    )
 
     a, b = {0: 0.893, 1: 0.895}, {0: 0.891, 1: 0.893}
-    row = ablation.summary_row('A', 'val', 'voc07/AP50', a, b)
+    row = stats.summary_row('A', 'val', 'voc07/AP50', a, b)
     assert row.endswith(
         '| +0.002, +0.002 | +0.0020 | t undefined (equal differences) '
         '| 2 of 2, p = 0.500 |'
@@ -348,24 +360,24 @@ def test_equal_differences_have_no_t_test(capsys):
     # Equal to the recorded decimals, not as floats: 0.9 - 0.8 and 0.8 -
     # 0.7 differ in the last bits (scipy: t = 1.8e15, p = 3.5e-16).
     assert 0.9 - 0.8 != 0.8 - 0.7
-    row = ablation.summary_row(
+    row = stats.summary_row(
         'A', 'val', 'AP', {0: 0.9, 1: 0.8}, {0: 0.8, 1: 0.7}
     )
     assert '| t undefined (equal differences) |' in row
-    ablation.print_comparison('AP50', 'A', 'B', a, b)
+    stats.print_comparison('AP50', 'A', 'B', a, b)
     out = capsys.readouterr().out
     assert 't undefined (equal differences); sign test 2 of 2' in out
     # Welch's test: b varies, so it is defined (a's variance is 0).
     assert 'Welch (all seeds): t = ' in out
-    ablation.print_comparison('AP50', 'A', 'B', {0: 0.9, 1: 0.9}, {0: 0.8})
+    stats.print_comparison('AP50', 'A', 'B', {0: 0.9, 1: 0.9}, {0: 0.8})
     assert 'paired' not in capsys.readouterr().out  # one common seed
-    ablation.print_comparison(
+    stats.print_comparison(
         'AP50', 'A', 'B', {0: 0.9, 1: 0.9}, {0: 0.8, 1: 0.8, 2: 0.8}
     )
     out = capsys.readouterr().out
     assert 'Welch (all seeds): t undefined' in out
     # Differences 0.002 and 0.003: t = 0.0025 / (0.000707 / sqrt 2) = 5.
-    row = ablation.summary_row('A', 'val', 'bbox_mAP', a, {0: 0.891, 1: 0.892})
+    row = stats.summary_row('A', 'val', 'bbox_mAP', a, {0: 0.891, 1: 0.892})
     assert '| t = 5.00, p = 0.126 |' in row
 
 
@@ -374,8 +386,9 @@ def test_compare_pairs_variants_at_their_own_schedules(tmp_path):
     another run at another only (the BCCD recipe on trainval, 17 epochs,
     against the train split's 24); where a variant has runs of two
     schedules and none in common, --epochs must choose."""
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    import ablation
+    from experiments import (
+        stats,
+    )
 
     results = [
         dict(variant=v, seed=s, epochs=e, bbox_mAP=m)
@@ -385,19 +398,19 @@ def test_compare_pairs_variants_at_their_own_schedules(tmp_path):
     file = tmp_path / 'r.json'
     file.write_text(json.dumps(results))
     out = run_tool(
-        [osp.join(ROOT, 'tools', 'ablation.py'), 'compare', 'T', 'B']
+        ['-m', 'experiments.ablation', 'compare', 'T', 'B']
         + ['--results', str(file)],
         ROOT,
     )
     assert "bbox_mAP, 17 and 24 epochs: 'T' minus 'B'" in out
     assert '| difference | +0.010 | +0.020 |' in out
     sides = [('T', 'val', results), ('B', 'val', results)]
-    assert ablation.side_epochs(None, sides) == [17, 24]
-    assert ablation.side_epochs(12, sides) == [12, 12]
+    assert stats.side_epochs(None, sides) == [17, 24]
+    assert stats.side_epochs(12, sides) == [12, 12]
     more = results + [dict(variant='B', seed=0, epochs=12, bbox_mAP=0.5)]
     sides = [('T', 'val', more), ('B', 'val', more)]
     with pytest.raises(SystemExit, match=r'\[17\] and \[12, 24\]: choose'):
-        ablation.side_epochs(None, sides)
+        stats.side_epochs(None, sides)
     # One schedule in common: that one, as before.
     more.append(dict(variant='T', seed=0, epochs=24, bbox_mAP=0.7))
-    assert ablation.side_epochs(None, sides) == [24, 24]
+    assert stats.side_epochs(None, sides) == [24, 24]

@@ -1,10 +1,9 @@
-"""The BCCD variants through tools/ablation.py and tools/report.py (a
+"""The BCCD variants through experiments/ablation.py and the report tool (a
 BCCD-like dataset), and the BCCD plan."""
 
 import glob
 import json
 import os.path as osp
-import sys
 
 import pytest
 
@@ -22,11 +21,11 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     recipe trained on trainval is evaluated on test (one view and fused)
     as it lands, and tabulated on test only."""
     results = str(tmp_path / 'results.json')
-    tool = osp.join(ROOT, 'tools', 'ablation.py')
+    tool = ['-m', 'experiments.ablation']
     trainval = 'BCCD: baseline, trained on trainval'
     log = run_tool(
         [
-            tool,
+            *tool,
             'run',
             '--variants',
             'BCCD: Libra',
@@ -67,7 +66,7 @@ def test_bccd_variant_trains_records_per_class_and_draws(
             assert 0 <= rec[f'{prefix}/{c}_AP50'] <= 1
     for c in classes:
         assert f'coco/{c}_precision' in rec
-    table = run_tool([tool, 'table', '--results', results], ROOT)
+    table = run_tool([*tool, 'table', '--results', results], ROOT)
     assert trainval not in table
     assert (
         '| variant | seeds | AP50 (11-pt) | AP50 (area) | RBC AP50 | '
@@ -77,7 +76,7 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     assert f'| BCCD: Libra | 0 | {rec["voc07/AP50"]:.3f} |' in table
     # The test split, once: MMDetection's tools/test.py on the run's final
     # checkpoint, recorded beside the validation metrics.
-    test = [tool, 'test', 'BCCD: Libra', '--results', results]
+    test = [*tool, 'test', 'BCCD: Libra', '--results', results]
     assert '1 runs to evaluate (test)' in run_tool(test, ROOT)
     rec = load('BCCD: Libra')
     assert set(rec['test']) >= {'voc07/AP50', 'voc12/WBC_AP50', 'bbox_mAP'}
@@ -109,7 +108,7 @@ def test_bccd_variant_trains_records_per_class_and_draws(
         "ann_file='ImageSets/Main/val.txt'" in log.split('test_dataloader')[1]
     )
     compare = run_tool(
-        [tool, 'compare', 'BCCD: Libra', 'BCCD: Libra', '--results', results]
+        [*tool, 'compare', 'BCCD: Libra', 'BCCD: Libra', '--results', results]
         + ['--split', 'val-tta', '--split-b', 'val']
         + ['--metric', 'voc07/Platelets_AP50'],
         ROOT,
@@ -118,7 +117,7 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     assert f'| difference | {diff:+.3f} |' in compare
     assert "'BCCD: Libra (val-tta)' minus 'BCCD: Libra (val)'" in compare
     table = run_tool(
-        [tool, 'table', '--split', 'test', '--results', results], ROOT
+        [*tool, 'table', '--split', 'test', '--results', results], ROOT
     )
     assert 'Evaluated on the test split.' in table
     assert f'| BCCD: Libra | 0 | {rec["test"]["voc07/AP50"]:.3f} |' in table
@@ -127,7 +126,8 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     # error table.
     work = rec['work_dir']
     out = run_tool(
-        [osp.join(ROOT, 'tools', 'report.py'), work, '--images', '2']
+        [osp.join(ROOT, 'tools', 'analysis_tools', 'report.py'), work]
+        + ['--images', '2']
         + ['--errors', '--score-thr', '0.05'],
         ROOT,
     )
@@ -136,14 +136,18 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     # What it drew: each image's ground truth as the dataset has it (the
     # first val image, with its zero-size box, 6), and the detections at
     # the threshold as MMDetection's inference_detector gives them.
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    import report
     from mmdet.apis import inference_detector, init_detector
+
+    from mmdet_libra_ext.analysis.errors import error_table
+    from mmdet_libra_ext.analysis.work_dir import run_config
+    from tests.tool_runs import load_tool
+
+    report = load_tool('tools/analysis_tools/report.py')
 
     counts = report.draw_detections(
         work, str(tmp_path / 'det.png'), num_images=2, score_thr=0.05
     )
-    config, ckpt = report.run_config(work)
+    config, ckpt = run_config(work)
     model = init_detector(config, ckpt, device='cpu')
     images = sorted(glob.glob(bccd_like_root + 'JPEGImages/*.jpg'))[4:6]
     scores = [
@@ -155,7 +159,7 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     # every annotation counted, and the AP50 the training's evaluation
     # recorded for the same checkpoint.
     assert osp.isfile(osp.join(work, 'report', 'errors.md'))
-    rows = report.error_table(work, score_thr=0.05)
+    rows = error_table(work, score_thr=0.05)
     assert [r['cls'] for r in rows] == list(classes)
     assert [r['annotated'] for r in rows] == [3 + 4, 1 + 1, 1 + 1]
     labels = [inference_detector(model, i).pred_instances for i in images]
@@ -179,7 +183,7 @@ def test_bccd_variant_trains_records_per_class_and_draws(
         assert (points[-1] == 0) == (r['found'] < 1)
         assert f'| {r["cls"]} | {r["found"]:.3f} | {points[0]:.2f} |' in out
     # The test split, when asked: its annotations.
-    rows = report.error_table(work, score_thr=0.05, split='test')
+    rows = error_table(work, score_thr=0.05, split='test')
     assert [r['annotated'] for r in rows] == [6, 2, 2]
     # The run trained on trainval has no validation split: drawn on its
     # test images (five annotated cells each).
@@ -192,10 +196,9 @@ def test_bccd_variant_trains_records_per_class_and_draws(
 
 
 def test_bccd_plan_and_missing_dataset(tmp_path):
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    import ablation
+    from experiments import plans, runner
 
-    stages = ablation.PLANS['bccd']
+    stages = plans.PLANS['bccd']
     rows = [v for v, *_ in stages[0]]
     assert rows == [
         'BCCD: baseline',
@@ -214,19 +217,17 @@ def test_bccd_plan_and_missing_dataset(tmp_path):
     bccd = Config.fromfile(
         osp.join(ROOT, 'configs', 'bccd', 'faster-rcnn_r18_fpn_bccd.py')
     )
-    assert (
-        ablation.default_epochs('BCCD: baseline') == bccd.train_cfg.max_epochs
-    )
-    assert ablation.default_epochs('Libra RetinaNet') == 12
-    assert ablation.voc_data_root_options('/x/BCCD') == [
+    assert plans.default_epochs('BCCD: baseline') == bccd.train_cfg.max_epochs
+    assert plans.default_epochs('Libra RetinaNet') == 12
+    assert plans.voc_data_root_options('/x/BCCD') == [
         f'{s}_dataloader.dataset.data_root=/x/BCCD/'
         for s in ('train', 'val', 'test')
     ]
     # (A config without validation gets no val_dataloader.)
-    assert ablation.voc_data_root_options('/x/BCCD/', val=False) == [
+    assert plans.voc_data_root_options('/x/BCCD/', val=False) == [
         f'{s}_dataloader.dataset.data_root=/x/BCCD/' for s in ('train', 'test')
     ]
     # No dataset where it is looked for: a message naming the place and
     # where to get it, before anything trains.
     with pytest.raises(SystemExit, match='Shenggan/BCCD_Dataset'):
-        ablation.prepare({'BCCD: baseline'}, str(tmp_path) + '/')
+        runner.prepare({'BCCD: baseline'}, str(tmp_path) + '/')

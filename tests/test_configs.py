@@ -3,7 +3,6 @@
 import copy
 import glob
 import os.path as osp
-import sys
 
 import pytest
 from mmengine.config import Config
@@ -36,7 +35,7 @@ def test_config_builds(path):
     text = open(path).read()
     if '/demo/' in path or '/transfer/' in path:
         # Demo and transfer configs download nothing (the transfer ones
-        # load the backbone tools/pretrain_backbone.py makes). (COCO/VOC
+        # load the backbone experiments/pretrain_backbone.py makes). (COCO/VOC
         # recipes keep MMDetection's ImageNet-pretrained backbones.)
         assert 'torchvision://' not in cfg.pretty_text
         assert 'http' not in cfg.pretty_text.replace('https://mmengine', '')
@@ -212,8 +211,7 @@ def test_shipped_alwa_setting_is_the_evidenced_one(
 
     from mmengine.config import DictAction
 
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    import ablation
+    from experiments import plans
 
     def load(name):
         return Config.fromfile(osp.join(ROOT, 'configs', folder, name + '.py'))
@@ -221,7 +219,7 @@ def test_shipped_alwa_setting_is_the_evidenced_one(
     want = load(published)
     parser = argparse.ArgumentParser()
     parser.add_argument('--o', nargs='+', action=DictAction)
-    options = ablation.ALWA_OPTIONS[ablation.ALWA_CANDIDATE]
+    options = plans.ALWA_OPTIONS[plans.ALWA_CANDIDATE]
     want.merge_from_dict(parser.parse_args(['--o', *options]).o)
     got = load(candidate)
     assert got.to_dict() == want.to_dict()

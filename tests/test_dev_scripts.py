@@ -1,28 +1,14 @@
 """The maintainer scripts of .dev_scripts/ import and run their CPU path,
 so that they cannot rot between the days a GPU is at hand."""
 
-import importlib.util
-import os.path as osp
-
 import pytest
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-
-def load(relpath):
-    """A script as a module, from its file (it is not a package)."""
-    path = osp.join(ROOT, relpath)
-    spec = importlib.util.spec_from_file_location(
-        osp.splitext(osp.basename(path))[0], path
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.tool_runs import load_tool
 
 
 def test_gpu_check_imports_parses_and_says_when_there_is_no_cuda(capsys):
-    check = load('.dev_scripts/gpu/check_cuda_losses.py')
+    check = load_tool('.dev_scripts/gpu/check_cuda_losses.py')
     check.parse_args([])
     with pytest.raises(SystemExit):
         check.parse_args(['--no-such-flag'])
@@ -40,7 +26,7 @@ def test_cuda_attention_benchmark_imports():
 
     if not SDPA_HAS_SCALE:
         pytest.skip('torch < 2.1: scaled_dot_product_attention has no scale')
-    bench = load('.dev_scripts/gpu/bench_cuda_attention.py')
+    bench = load_tool('.dev_scripts/gpu/bench_cuda_attention.py')
     q = torch.randn(1, 16, 8)
     torch.testing.assert_close(
         bench.fused(q, q, q), bench.explicit(q, q, q), rtol=1e-4, atol=1e-5

@@ -1,4 +1,4 @@
-"""tools/pretrain_backbone.py and a transfer variant that loads its
+"""experiments/pretrain_backbone.py and a transfer variant that loads its
 backbone."""
 
 import glob
@@ -22,10 +22,10 @@ def test_pretrain_backbone_then_transfer_ablation(
     import torch
     from mmengine.config import Config
 
-    tool = osp.join(ROOT, 'tools', 'pretrain_backbone.py')
+    tool = ['-m', 'experiments.pretrain_backbone']
     out = str(tmp_path / 'backbone.pth')
     args = [
-        tool,
+        *tool,
         '--out',
         out,
         '--epochs',
@@ -72,7 +72,8 @@ def test_pretrain_backbone_then_transfer_ablation(
     # The ablation tool runs a transfer variant with it.
     results = str(tmp_path / 'results.json')
     log_args = [
-        osp.join(ROOT, 'tools', 'ablation.py'),
+        '-m',
+        'experiments.ablation',
         'run',
         '--variants',
         'transfer: baseline + ALWA',

@@ -245,7 +245,12 @@ def test_alwa_demo_trains_logs_and_resumes(shapes_root, mmdet_tools, tmp_path):
     )
     # The report draws the weight trace and the raw/weighted losses.
     log = run(
-        [sys.executable, osp.join(ROOT, 'tools', 'report.py'), work], cwd=ROOT
+        [
+            sys.executable,
+            osp.join(ROOT, 'tools', 'analysis_tools', 'report.py'),
+            work,
+        ],
+        cwd=ROOT,
     )
     assert 'COCO box mAP' in log
     for png in ('losses.png', 'loss_weights.png', 'alwa_losses.png'):
@@ -259,7 +264,7 @@ def test_alwa_demo_trains_logs_and_resumes(shapes_root, mmdet_tools, tmp_path):
         log = run(
             [
                 sys.executable,
-                osp.join(ROOT, 'tools', 'report.py'),
+                osp.join(ROOT, 'tools', 'analysis_tools', 'report.py'),
                 '--traces',
                 *[work] * n,
                 '--labels',

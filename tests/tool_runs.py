@@ -18,3 +18,17 @@ def run_tool(args, cwd=ROOT):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout
+
+
+def load_tool(relpath):
+    """A command-line script of this repository (``tools/...``,
+    ``.dev_scripts/...``: not packages) as a module, from its file."""
+    import importlib.util
+
+    path = osp.join(ROOT, relpath)
+    spec = importlib.util.spec_from_file_location(
+        osp.splitext(osp.basename(path))[0], path
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

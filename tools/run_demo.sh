@@ -22,4 +22,4 @@ echo "[demo] training $CONFIG with $TRAIN (work dir $WORK_DIR)"
 start=$(date +%s)
 "$PY" "$TRAIN" "$CONFIG" --work-dir "$WORK_DIR" "$@"
 echo "[demo] trained and evaluated in $(( $(date +%s) - start )) s"
-"$PY" tools/report.py "$WORK_DIR"
+"$PY" tools/analysis_tools/report.py "$WORK_DIR"

@@ -5,7 +5,7 @@
 # Data: the BCCD dataset of the public repository Shenggan/BCCD_Dataset (its
 # `BCCD/` folder: Annotations/, ImageSets/Main/, JPEGImages/), at data_root
 # (default data/BCCD/; or --cfg-options data_root=... plus the dataloaders'
-# data_root, as tools/ablation.py --data-root does). 640 x 480 images, three
+# data_root, as experiments/ablation.py --data-root does). 640 x 480 images, three
 # classes (RBC 4155 boxes, WBC 372, Platelets 361), splits train 205, val 87,
 # test 72.
 #

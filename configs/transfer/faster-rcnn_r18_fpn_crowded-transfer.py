@@ -1,7 +1,7 @@
 # Transfer recipe: the papers' regime at demo scale. The demo Faster R-CNN
 # (half-width ResNet-18 FPN) fine-tuned from a pretrained backbone on the
 # embedded `crowded` dataset, with MMDetection's COCO habits:
-# - backbone pretrained by `python tools/pretrain_backbone.py` (detection on
+# - backbone pretrained by `python -m experiments.pretrain_backbone` (detection on
 #   the `shapes` dataset: other classes, larger and fewer objects), loaded
 #   with init_cfg=Pretrained; stem and stage 1 frozen, BatchNorm frozen
 #   (frozen_stages=1, requires_grad=False, norm_eval=True), as the COCO

@@ -4,9 +4,9 @@ model on a few validation images beside their ground truth and, for ALWA
 runs, the loss-weight traces and the raw against the weighted losses, as
 PNGs; or put the ALWA weight traces of several runs side by side.
 
-    python tools/report.py WORK_DIR [--out WORK_DIR/report]
+    python tools/analysis_tools/report.py WORK_DIR [--out WORK_DIR/report]
         [--images 4] [--score-thr 0.3] [--errors] [--split val|test]
-    python tools/report.py --traces WORK_DIR [WORK_DIR ...] \
+    python tools/analysis_tools/report.py --traces WORK_DIR [WORK_DIR ...] \
         [--labels LABEL ...] --out FILE.png
 
 The detections (``detections.png``) come from the run's own config (the
@@ -21,46 +21,26 @@ run without a validation split (a config trained on trainval).
 """
 
 import argparse
-import glob
-import json
 import os
 import os.path as osp
 
-METRICS = (
-    'bbox_mAP',
-    'bbox_mAP_50',
-    'bbox_mAP_75',
-    'bbox_mAP_s',
-    'bbox_mAP_m',
-    'bbox_mAP_l',
+from mmdet_libra_ext.analysis.errors import (
+    error_table,
+    format_error_table,
 )
-#: The BCCD configs' Pascal VOC evaluators (11-point and area AP).
-VOC_PREFIXES = ('voc07/', 'voc12/')
+from mmdet_libra_ext.analysis.work_dir import (
+    METRICS,
+    VOC_PREFIXES,
+    load_scalars,
+    predict_images,
+    run_config,
+)
 
 
-def is_val(record):
-    """Whether a scalars record is an evaluation (``coco/...`` keys)."""
-    return any(k.startswith('coco/') for k in record)
-
-
-def load_scalars(work_dir):
-    """The records of a run's ``*/vis_data/scalars.json``, by step. A run
-    resumed with ``--resume`` logs the steps after the resume point into a
-    new timestamped folder, a restarted one all of them: the newest record
-    of each step (training or evaluation) wins."""
-    files = sorted(
-        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
-    )
-    if not files:
-        raise FileNotFoundError(f'no */vis_data/scalars.json in {work_dir}')
-    by_step = {}
-    for file in files:
-        with open(file) as f:
-            for line in f:
-                if line.strip():
-                    r = json.loads(line)
-                    by_step[(is_val(r), r.get('step'))] = r
-    return [by_step[k] for k in sorted(by_step, key=lambda k: k[1])]
+def check_score_thr(score_thr):
+    """Refuse a score threshold outside [0, 1] before any inference."""
+    if not 0 <= score_thr <= 1:
+        raise SystemExit(f'--score-thr must lie in [0, 1], got {score_thr}')
 
 
 def save_figure(fig, out, what):
@@ -72,182 +52,6 @@ def save_figure(fig, out, what):
     fig.savefig(out, dpi=100)
     plt.close(fig)
     print(f'{what}: {out}')
-
-
-def run_config(work_dir):
-    """The config tools/train.py copied into the work dir (the newest
-    ``*.py`` there) and the checkpoint named by ``last_checkpoint``."""
-    configs = sorted(glob.glob(osp.join(work_dir, '*.py')), key=osp.getmtime)
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if not configs or not osp.isfile(pointer):
-        raise FileNotFoundError(
-            f'{work_dir}: no config copy (*.py) or no last_checkpoint: '
-            'not a finished tools/train.py run'
-        )
-    with open(pointer) as f:
-        checkpoint = f.read().strip()
-    if not osp.isfile(checkpoint):
-        # A work dir moved after training: the checkpoint beside it.
-        checkpoint = osp.join(work_dir, osp.basename(checkpoint))
-    return configs[-1], checkpoint
-
-
-def predict_images(config, checkpoint, num_images, split='val'):
-    """(image path, ground-truth boxes and labels, prediction) of the first
-    ``num_images`` images of the config's ``split`` (``'val'`` or
-    ``'test'``; val is test for a config without one, as a config trained
-    on trainval), the model in eval mode on the CPU; and the classes and
-    the split read."""
-    from mmdet.apis import inference_detector, init_detector
-    from mmdet.registry import DATASETS
-    from mmdet.utils import register_all_modules
-    from mmengine.config import Config
-
-    register_all_modules()
-    cfg = Config.fromfile(config)
-    if not cfg.get(f'{split}_dataloader'):
-        split = 'test'
-    dataset = DATASETS.build(cfg[f'{split}_dataloader'].dataset)
-    model = init_detector(cfg, checkpoint, device='cpu')
-    out = []
-    for i in range(min(num_images, len(dataset))):
-        info = dataset.get_data_info(i)
-        gts = [
-            (inst['bbox'], inst['bbox_label'])
-            for inst in info['instances']
-            if not inst.get('ignore_flag', 0)
-        ]
-        pred = inference_detector(model, info['img_path']).pred_instances
-        out.append((info['img_path'], gts, pred))
-    return out, tuple(dataset.metainfo['classes']), split
-
-
-#: Detections overlapping no annotated box of any class by this IoU or
-#: more count as unmatched (on BCCD: mostly cells nobody annotated).
-UNMATCHED_IOU = 0.1
-
-
-def check_score_thr(score_thr):
-    """Refuse a score threshold outside [0, 1] before any inference."""
-    if not 0 <= score_thr <= 1:
-        raise SystemExit(f'--score-thr must lie in [0, 1], got {score_thr}')
-
-
-def error_table(work_dir, score_thr=0.5, split='val'):
-    """Where the run's AP50 goes, per class, on its whole ``split``:
-    the share of annotated boxes found at all (the recall at IoU 0.5 over
-    every detection); the detections scored ``score_thr`` or more that
-    match an annotated box of their class (IoU >= 0.5, each box once), that
-    overlap one poorly or twice, or that overlap no annotated box of any
-    class (IoU < :data:`UNMATCHED_IOU`); VOC AP50 (11-point) as evaluated,
-    and with every such unmatched detection left out (an upper bound on
-    what unannotated objects cost); and the 11 points the 11-point AP50
-    averages (``points``: the highest precision at recall 0, 0.1, ... 1,
-    zero where the recall is never reached, so the last is zero for a class
-    with one annotated box never found). Returns the rows as dicts."""
-    import numpy as np
-    from mmdet.evaluation.functional import bbox_overlaps, eval_map
-
-    check_score_thr(score_thr)
-    config, checkpoint = run_config(work_dir)
-    samples, classes, _ = predict_images(config, checkpoint, 10**9, split)
-    anns, dets, kept = [], [], []
-    rows = [
-        dict(cls=c, annotated=0, matched=0, poor=0, unmatched=0)
-        for c in classes
-    ]
-    for _, gts, pred in samples:
-        boxes = np.array([b for b, _ in gts], np.float32).reshape(-1, 4)
-        labels = np.array([lb for _, lb in gts], np.int64)
-        anns.append(
-            dict(
-                bboxes=boxes,
-                labels=labels,
-                bboxes_ignore=np.zeros((0, 4), np.float32),
-                labels_ignore=np.zeros(0, np.int64),
-            )
-        )
-        det, det_kept = [], []
-        for c, row in enumerate(rows):
-            mine = pred.labels == c
-            d = np.hstack(
-                [pred.bboxes[mine].numpy(), pred.scores[mine].numpy()[:, None]]
-            )
-            d = d[np.argsort(-d[:, 4], kind='stable')]
-            det.append(d)
-            ious = bbox_overlaps(d[:, :4], boxes, use_legacy_coordinate=True)
-            near = ious.max(1) if boxes.size else np.zeros(len(d))
-            det_kept.append(d[near >= UNMATCHED_IOU])
-            row['annotated'] += int((labels == c).sum())
-            own = ious[:, labels == c]
-            taken = np.zeros(own.shape[1], bool)
-            for j in np.flatnonzero(d[:, 4] >= score_thr):
-                k = int(own[j].argmax()) if own.shape[1] else -1
-                if k >= 0 and own[j, k] >= 0.5 and not taken[k]:
-                    taken[k] = True
-                    row['matched'] += 1
-                elif near[j] >= UNMATCHED_IOU:
-                    row['poor'] += 1
-                else:
-                    row['unmatched'] += 1
-        dets.append(det)
-        kept.append(det_kept)
-    for name, results in (('ap50', dets), ('ap50_without_unmatched', kept)):
-        _, per_class = eval_map(
-            results,
-            anns,
-            iou_thr=0.5,
-            eval_mode='11points',
-            logger='silent',
-            use_legacy_coordinate=True,
-        )
-        for row, res in zip(rows, per_class):
-            row[name] = float(res['ap'])
-            if name == 'ap50':
-                recall = np.asarray(res['recall']).ravel()
-                precision = np.asarray(res['precision']).ravel()
-                row['found'] = float(recall.max()) if recall.size else 0.0
-                # (eval_map's own recall levels.)
-                row['points'] = [
-                    float(precision[recall >= r].max())
-                    if (recall >= r).any()
-                    else 0.0
-                    for r in np.arange(0, 1 + 1e-3, 0.1)
-                ]
-    return rows
-
-
-def format_error_table(rows, score_thr):
-    lines = [
-        f'| class | annotated | found (recall, all scores) | detections >= '
-        f'{score_thr}: matched | poor or repeated | unmatched (IoU < '
-        f'{UNMATCHED_IOU} with every annotation) | AP50 (11-pt) | AP50 '
-        'without unmatched |',
-        '|---' * 8 + '|',
-    ]
-    lines += [
-        f'| {r["cls"]} | {r["annotated"]} | {r["found"]:.3f} | '
-        f'{r["matched"]} | {r["poor"]} | {r["unmatched"]} | '
-        f'{r["ap50"]:.3f} | {r["ap50_without_unmatched"]:.3f} |'
-        for r in rows
-    ]
-    lines += [
-        '',
-        'The 11 points of the 11-point AP50 (its mean): the highest '
-        'precision at recall >= r, zero where r is never reached.',
-        '',
-        '| class | found | '
-        + ' | '.join(f'r = {r / 10:.1f}' for r in range(11))
-        + ' | AP50 (11-pt) |',
-        '|---' * 14 + '|',
-    ]
-    lines += [
-        f'| {r["cls"]} | {r["found"]:.3f} | '
-        + ' | '.join(f'{p:.2f}' for p in r['points'])
-        + f' | {r["ap50"]:.3f} |'
-        for r in rows
-    ]
-    return '\n'.join(lines)
 
 
 def draw_detections(work_dir, out, num_images=4, score_thr=0.3, split='val'):

@@ -1,6 +1,6 @@
 """Pretrain the demo backbone, once per machine, for the transfer recipes.
 
-    python tools/pretrain_backbone.py
+    python -m experiments.pretrain_backbone
         [--out data/pretrained/r18-half_shapes.pth] [--seed 0] [--epochs 12]
         [--threads 1] [--data-root DIR/] [--cfg-options ...] [--force]
 

@@ -1,0 +1,242 @@
+"""The runner: trains the planned (variant, seed) runs with MMDetection's
+tools/train.py, resumes unfinished ones, records each as it lands."""
+
+import concurrent.futures as futures
+import datetime
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import time
+
+from experiments.evaluation import (
+    test_run,
+)
+from experiments.plans import (
+    BCCD_ROOT,
+    CONFIGS,
+    PLANS,
+    ROOT,
+    VARIANTS,
+    default_epochs,
+    is_bccd,
+    is_transfer,
+    validates,
+    voc_data_root_options,
+)
+from experiments.pretrain_backbone import (
+    data_root_options,
+    schedule_options,
+    train_script,
+)
+from experiments.store import (
+    labelled,
+    load_results,
+    read_run,
+    save_results,
+)
+
+
+def run_one(
+    variant,
+    seed,
+    epochs,
+    threads,
+    out_dir,
+    data_root,
+    cfg_options=(),
+    label=None,
+    pretrained=None,
+):
+    config = osp.join(CONFIGS, VARIANTS[variant])
+    tag = osp.splitext(osp.basename(VARIANTS[variant]))[0]
+    if label:
+        tag += '_' + re.sub(r'[^A-Za-z0-9.=-]+', '_', label)
+    work = osp.join(out_dir, f'{tag}_e{epochs}', f'seed{seed}')
+    opts = [f'randomness.seed={seed}'] + schedule_options(
+        epochs, is_transfer(variant)
+    )
+    if data_root:
+        opts += (
+            voc_data_root_options(data_root, validates(variant))
+            if is_bccd(variant)
+            else data_root_options(data_root)
+        )
+    if pretrained and is_transfer(variant):
+        opts.append(f'model.backbone.init_cfg.checkpoint={pretrained}')
+    # A checkpoint every epoch (only the newest kept) so that a stopped
+    # plan resumes its runs where they were: resume is exact, so the
+    # result is the uninterrupted run's.
+    opts += [
+        'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=1',
+    ]
+    opts += list(cfg_options)
+    env = dict(
+        os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads)
+    )
+    cmd = [
+        sys.executable,
+        train_script(),
+        config,
+        '--work-dir',
+        work,
+        '--cfg-options',
+    ] + opts
+    resume = osp.isfile(osp.join(work, 'last_checkpoint'))
+    if resume:
+        cmd.append('--resume')
+    os.makedirs(work, exist_ok=True)
+    t0 = time.time()
+    with open(osp.join(work, 'train.log'), 'a' if resume else 'w') as log:
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    if proc.returncode:
+        raise RuntimeError(
+            f'{variant} seed {seed} failed: see {work}/train.log'
+        )
+    rec = dict(
+        variant=labelled(variant, label),
+        config=config,
+        work_dir=work,
+        seed=seed,
+        epochs=epochs,
+        threads=threads,
+        wall_s=round(time.time() - t0, 1),
+        date=datetime.date.today().isoformat(),
+    )
+    if resume:
+        rec['resumed'] = True  # wall_s is the resumed part's
+    if cfg_options:
+        rec['cfg_options'] = list(cfg_options)
+    rec.update(read_run(work, validates(variant)))
+    if is_bccd(variant):
+        # The BCCD recipe evaluates with test-time augmentation: val with
+        # it too, recorded as soon as the run lands; a run trained on
+        # trainval, on test once, with one view and with the fusion.
+        keys = ['val-tta'] if validates(variant) else ['test', 'test-tta']
+        for key in keys:
+            rec[key] = test_run(rec, threads, key)
+    return rec
+
+
+def planned_runs(args) -> list:
+    """(variant, seed, label, cfg options) of every run asked for."""
+    if args.plan:
+        return [
+            (v, s, label, opts)
+            for stage in PLANS[args.plan]
+            for s in sorted({s for *_, seeds in stage for s in seeds})
+            for v, label, opts, seeds in stage
+            if s in seeds
+            if args.seeds_given is None or s in args.seeds_given
+        ]
+    if args.cfg_options and not args.label:
+        raise SystemExit(
+            '--cfg-options needs a --label: the runs are '
+            'recorded as "VARIANT [LABEL]"'
+        )
+    return [
+        (v, s, args.label, args.cfg_options)
+        for s in args.seeds
+        for v in args.variants
+    ]
+
+
+def prepare(variants, data_root, pretrained=None) -> None:
+    """Make the datasets and the pretrained backbone the variants use
+    (skipped for a dataset given with --data-root and a backbone given with
+    --pretrained)."""
+    transfer = any(is_transfer(v) for v in variants)
+    bccd = [v for v in variants if is_bccd(v)]
+    root = data_root or BCCD_ROOT
+    if bccd and not osp.isfile(osp.join(root, 'ImageSets', 'Main', 'val.txt')):
+        raise SystemExit(
+            f'{bccd[0]} reads the BCCD dataset from {root}, which has no '
+            'ImageSets/Main/val.txt: clone github.com/Shenggan/BCCD_Dataset '
+            'and give its BCCD/ folder with --data-root (or link it to '
+            f'{BCCD_ROOT})'
+        )
+    if not data_root:
+        shapes = [v for v in variants if not is_transfer(v) and not is_bccd(v)]
+        for name, needed in (('shapes', shapes), ('crowded', transfer)):
+            if needed and not osp.isfile(
+                f'data/{name}/annotations/instances_val.json'
+            ):
+                subprocess.run(
+                    [
+                        sys.executable,
+                        '-m',
+                        'mmdet_libra_ext.datasets.make_shapes',
+                        f'data/{name}',
+                        '--variant',
+                        name,
+                    ],
+                    check=True,
+                )
+    if transfer and not pretrained:
+        subprocess.run(
+            [sys.executable, '-m', 'experiments.pretrain_backbone'],
+            check=True,
+        )
+
+
+def cmd_run(args) -> None:
+    results = load_results(args.results)
+    done = {(r['variant'], r['seed'], r['epochs']) for r in results}
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    todo = [
+        (v, s, label, opts, epochs)
+        for v, s, label, opts in planned_runs(args)
+        for epochs in [args.epochs or default_epochs(v)]
+        if (labelled(v, label), s, epochs) not in done
+    ]
+    print(
+        f'{len(todo)} runs to do ({len(done)} in {args.results}), '
+        f'{args.jobs} at a time with {threads} threads each',
+        flush=True,
+    )
+    prepare({v for v, *_ in todo}, args.data_root, args.pretrained)
+    with futures.ThreadPoolExecutor(args.jobs) as pool:
+        jobs = {
+            pool.submit(
+                run_one,
+                v,
+                s,
+                epochs,
+                threads,
+                args.out,
+                args.data_root,
+                opts,
+                label,
+                args.pretrained,
+            ): (labelled(v, label), s)
+            for v, s, label, opts, epochs in todo
+        }
+        for job in futures.as_completed(jobs):
+            v, s = jobs[job]
+            try:
+                rec = job.result()
+            except RuntimeError as err:
+                print(f'FAILED {err}', flush=True)
+                continue
+            results = load_results(args.results) + [rec]
+            save_results(args.results, results)
+            alwa = ''.join(
+                f', {k} {w:.3f} (min {rec["alwa_min"][k]:.3f})'
+                for k, w in rec.get('alwa_final', {}).items()
+            )
+            score = (
+                f'mAP {rec["bbox_mAP"]:.3f}'
+                if 'bbox_mAP' in rec
+                else f'AR@100 {rec["AR@100"]:.3f}, AR@1000 '
+                f'{rec["AR@1000"]:.3f}'
+                if 'AR@100' in rec
+                else f'test-tta mAP {rec["test-tta"]["bbox_mAP"]:.3f}'
+            )
+            print(
+                f'{v} seed {s}: {score}, {rec["s_per_iter"]:.2f} s/iter{alwa}',
+                flush=True,
+            )

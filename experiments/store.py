@@ -1,0 +1,77 @@
+"""The results store: one record per finished run (its metrics read from
+the work dir), appended to ``results.json``."""
+
+import json
+import os
+import os.path as osp
+import statistics
+from typing import Optional
+
+from experiments.plans import (
+    RPN_METRICS,
+)
+from mmdet_libra_ext.analysis.work_dir import (
+    METRICS,
+    VOC_PREFIXES,
+    is_val,
+    load_scalars,
+)
+
+
+def metrics_of(evaluation: dict) -> dict:
+    """The recorded metrics of an evaluation's scalars: COCO box mAP (or
+    proposal recall) without the ``coco/`` prefix, Pascal VOC mAP (the
+    BCCD configs' 11-point and area evaluators) and per-class AP
+    (ClasswiseVOCMetric's, CocoMetric's with ``classwise=True``)."""
+    metrics = RPN_METRICS if 'coco/AR@100' in evaluation else METRICS
+    out = {m: evaluation[f'coco/{m}'] for m in metrics}
+    out.update(
+        (k, v)
+        for k, v in evaluation.items()
+        if k.startswith(VOC_PREFIXES)
+        or (k.startswith('coco/') and k.endswith('_precision'))
+    )
+    return out
+
+
+def read_run(work_dir: str, validated: bool = True) -> dict:
+    """Final COCO metrics (of a run that ``validated``) and the median time
+    per iteration of a run."""
+    records = load_scalars(work_dir)
+    val = [r for r in records if is_val(r)]
+    train = [r for r in records if 'loss' in r and 'time' in r]
+    if (validated and not val) or not train:
+        raise RuntimeError(f'{work_dir}: no evaluation or training records')
+    times = [r['time'] for r in train[len(train) // 10 :]]
+    out = metrics_of(val[-1]) if validated else {}
+    out['s_per_iter'] = statistics.median(times)
+    out['iters'] = train[-1]['iter']
+    weights = sorted(
+        k for k in train[-1] if k.startswith('alwa_') and k.endswith('_weight')
+    )
+    if weights:
+        out['alwa_final'] = {k: train[-1][k] for k in weights}
+        out['alwa_min'] = {
+            k: min(r[k] for r in train if k in r) for k in weights
+        }
+    return out
+
+
+def load_results(path: str) -> list:
+    if osp.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    return []
+
+
+def save_results(path: str, results: list) -> None:
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(results, f, indent=1)
+    os.replace(tmp, path)
+
+
+def labelled(variant: str, label: Optional[str]) -> str:
+    """The name a run of ``variant`` is recorded under."""
+    return f'{variant} [{label}]' if label else variant
