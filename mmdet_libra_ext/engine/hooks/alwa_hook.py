@@ -11,8 +11,6 @@ from typing import (
     Optional,
     Sequence,
     Tuple,
-    Union,
-    cast,
 )
 
 import torch
@@ -24,30 +22,11 @@ from torch import Tensor
 
 from mmdet_libra_ext.registry import HOOKS
 
+from .alwa_losses import log_name, loss_total, resolve_pairs, scaled
 from .alwa_rule import ALWARule
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
-
-#: Pairs tried when ``pairs`` is not given: the RPN and the RoI head of a
-#: two-stage detector, or the head of a one-stage detector.
-DEFAULT_PAIRS = (('loss_rpn_cls', 'loss_rpn_bbox'), ('loss_cls', 'loss_bbox'))
-
-
-def _total(value: Union[Tensor, List[Tensor]]) -> Tensor:
-    """A loss entry as one detached float32 scalar (sum over FPN levels;
-    losses of other dtypes, e.g. float64 or bfloat16, are stacked with the
-    rest)."""
-    if isinstance(value, Tensor):
-        return value.detach().sum().float()
-    return cast(Tensor, sum(v.detach().sum().float() for v in value))
-
-
-def log_name(loss_key: str, what: str) -> str:
-    """Log name of a loss key's weight or raw value, without 'loss' (keys
-    with 'loss' are summed into the total loss by ``parse_losses``)."""
-    name = loss_key.replace('loss_', '').replace('loss', 'l')
-    return f'alwa_{name}_{what}'
 
 
 def _world_size() -> int:
@@ -63,14 +42,6 @@ def _rank_mean(t: Tensor) -> Tensor:
         dist.all_reduce(t)
         t /= world
     return t
-
-
-def _scale(
-    value: Union[Tensor, List[Tensor]], weight: Union[float, Tensor]
-) -> Union[Tensor, List[Tensor]]:
-    if isinstance(value, Tensor):
-        return value * weight
-    return [v * weight for v in value]
 
 
 @HOOKS.register_module()
@@ -99,24 +70,19 @@ class ALWAHook(Hook):
     and the raw losses as ``alwa_cls_raw``, ``alwa_bbox_raw``...), so they
     reach the text log, the json scalars and TensorBoard.
 
-    The hook wraps the model's ``parse_losses`` on its instance: the
-    detector's code, its state-dict keys and MMDetection's files are
-    untouched. The per-iteration work is a few small device operations; the
-    host reads the statistics once per window.
+    The rule itself is :class:`~.alwa_rule.ALWARule`; the hook wraps the
+    model's ``parse_losses`` on its instance (the detector's code and
+    state-dict keys untouched) and reads the statistics once per window.
 
     Args:
         pairs (sequence of (str, str), optional): ``(cls_key, reg_key)``
-            pairs of loss names. Defaults to those of :data:`DEFAULT_PAIRS`
+            pairs of loss names. Defaults to the RPN's and the head's
             present in the model's losses (checked at the first iteration).
         interval (int): Window length C, >= 2. Defaults to 100.
         statistic (str): ``'std'`` (the paper's ALWA_2), ``'mean+std'``
             (ALWA_1), or ``'diff_std'``: the standard deviation of the
             window's successive differences over sqrt(2), the loss's noise
-            without its trend (von Neumann's estimator). A window's plain
-            standard deviation also measures how far the loss fell within
-            it; while the classification loss falls faster than the
-            regression loss, that trend dominates and the published rule
-            drives the weight towards the ratio of the two trends. Not with
+            without its trend (docs/alwa.md: why). Not with
             ``ema_momentum``; needs ``interval >= 3``. Defaults to ``'std'``.
         weighted_stats (bool): Statistics over the weighted classification
             loss, as published (each new weight then replaces the previous
@@ -137,16 +103,10 @@ class ALWAHook(Hook):
             the hard window. Defaults to None.
         min_weight (float): In ``[0, 1)``. A window whose rule gives a
             weight at or below it leaves the weight as it was and logs a
-            warning. The published rule has no such guard: a window without
-            regression signal (S_reg = 0, e.g. iterations without a positive
-            sample) sets the weight to 0, and with weighted statistics
-            ``0 x S_cls`` never exceeds S_reg again, so classification
-            would stop training for good. Defaults to 0.01 (below every
-            weight the published rule reached in this package's recorded
-            runs).
+            warning: without it, a window without regression signal
+            (S_reg = 0) sets the weight to 0 for good (docs/alwa.md).
+            Defaults to 0.01.
     """
-
-    priority = 'NORMAL'
 
     def __init__(
         self,
@@ -197,24 +157,7 @@ class ALWAHook(Hook):
 
     # -- the wrapper around parse_losses --------------------------------
     def _resolve_pairs(self, losses: dict) -> None:
-        if self.pairs is None:
-            found = [
-                p for p in DEFAULT_PAIRS if p[0] in losses and p[1] in losses
-            ]
-            if not found:
-                raise ValueError(
-                    f'ALWAHook found none of the default loss pairs '
-                    f"{list(DEFAULT_PAIRS)} in the model's losses "
-                    f'{sorted(losses)}; set pairs=[(cls_key, reg_key)]'
-                )
-            self.pairs = found
-        for cls_key, reg_key in self.pairs:
-            for key in (cls_key, reg_key):
-                if key not in losses:
-                    raise ValueError(
-                        f'ALWAHook: loss key {key!r} is not among the '
-                        f"model's losses {sorted(losses)}"
-                    )
+        self.pairs = resolve_pairs(self.pairs, losses)
         for cls_key, _ in self.pairs:
             self.weights.setdefault(cls_key, 1.0)
 
@@ -228,7 +171,10 @@ class ALWAHook(Hook):
             self._resolve_pairs(losses)
         assert self.pairs is not None
         self._steps += 1
-        raw = [[_total(losses[c]), _total(losses[r])] for c, r in self.pairs]
+        raw = [
+            [loss_total(losses[c]), loss_total(losses[r])]
+            for c, r in self.pairs
+        ]
         weights_now = [self.weights[c] for c, _ in self.pairs]
         if self._steps > self.warmup_iters:
             self._rows.append(torch.stack([torch.stack(p) for p in raw]))
@@ -244,7 +190,7 @@ class ALWAHook(Hook):
         for (cls_key, reg_key), w, (rc, rr) in zip(
             self.pairs, weights_now, raw
         ):
-            out[cls_key] = _scale(losses[cls_key], w)
+            out[cls_key] = scaled(losses[cls_key], w)
             # Logged with the losses (same host read as theirs); the names
             # hold no 'loss', so parse_losses does not add them to the
             # total.
