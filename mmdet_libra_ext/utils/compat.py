@@ -86,3 +86,16 @@ def weights_only_allowed_globals() -> Optional[Set[str]]:
 
     allowed_fn = getattr(_weights_only_unpickler, '_get_allowed_globals', None)
     return None if allowed_fn is None else set(allowed_fn())
+
+
+def checkpoint_hook_saves_after_iter(hook: Any, runner: Any) -> bool:
+    """Whether an iteration-based ``CheckpointHook`` saves after the
+    runner's current iteration, as its own ``after_train_iter`` decides:
+    every ``interval`` iterations from ``save_begin`` (mmengine >= 0.8; from
+    the start before), and after the last one with ``save_last``."""
+    save_begin = getattr(hook, 'save_begin', None)
+    if save_begin is None:
+        every = hook.every_n_train_iters(runner, hook.interval)
+    else:
+        every = hook.every_n_train_iters(runner, hook.interval, save_begin)
+    return bool(every or (hook.save_last and hook.is_last_train_iter(runner)))

@@ -60,3 +60,14 @@ def test_weights_only_allowed_globals():
     if allowed is not None:
         assert 'collections.OrderedDict' in allowed
         assert 'torch._utils._rebuild_tensor_v2' in allowed
+
+
+def test_checkpoint_hook_saves_after_iter(tmp_path):
+    """As the hook's own after_train_iter decides, on every mmengine of the
+    range (save_begin is mmengine >= 0.8)."""
+    runner = _runner(tmp_path)
+    every_iter = CheckpointHook(interval=1, by_epoch=False, save_last=False)
+    every_fifth = CheckpointHook(interval=5, by_epoch=False, save_last=False)
+    assert runner.iter == 0
+    assert compat.checkpoint_hook_saves_after_iter(every_iter, runner)
+    assert not compat.checkpoint_hook_saves_after_iter(every_fifth, runner)

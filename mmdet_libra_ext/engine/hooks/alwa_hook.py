@@ -21,6 +21,7 @@ from mmengine.model import is_model_wrapper
 from torch import Tensor
 
 from mmdet_libra_ext.registry import HOOKS
+from mmdet_libra_ext.utils.compat import checkpoint_hook_saves_after_iter
 
 from .alwa_losses import log_name, loss_total, resolve_pairs, scaled
 from .alwa_rule import ALWARule
@@ -280,12 +281,7 @@ class ALWAHook(Hook):
             if (
                 isinstance(hook, CheckpointHook)
                 and not hook.by_epoch
-                and (
-                    hook.every_n_train_iters(
-                        runner, hook.interval, hook.save_begin
-                    )
-                    or (hook.save_last and hook.is_last_train_iter(runner))
-                )
+                and checkpoint_hook_saves_after_iter(hook, runner)
             ):
                 self.sync_window()
                 return
