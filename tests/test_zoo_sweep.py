@@ -1,24 +1,26 @@
 """MMDetection's own model zoo with this package's components dropped in.
 
-For every family (config folder) of the model zoo MMDetection installs
-(``mmdet/.mim/configs``) whose configs name a built-in this package replaces
-(``FocalLoss``, ``BalancedL1Loss``, ``BFP``, ``IoUBalancedNegSampler``,
-``InstanceBalancedPosSampler``), one config is built twice: as MMDetection
-ships it, and with each replaced type renamed ``mmdet_libra_ext.<type>``
-(same arguments). The second loads the first's weights and both run one
-training step (``loss`` + ``parse_losses`` + ``backward``) on the same
-generated batch (``mmdet.testing.demo_mm_inputs``, boxes, masks and a
-semantic map) from the same random state:
+Every config of the model zoo MMDetection installs (``mmdet/.mim/configs``)
+that names a built-in this package replaces (``FocalLoss``,
+``BalancedL1Loss``, ``BFP``, ``IoUBalancedNegSampler``,
+``InstanceBalancedPosSampler``) once inherited is found; one config per
+detector family (model and head types, :func:`architecture`) and set of
+replaced types is built twice: as MMDetection ships it, and with each
+replaced type renamed ``mmdet_libra_ext.<type>`` (same arguments). The
+second loads the first's weights and both run one training step (``loss`` +
+``parse_losses`` + ``backward``) on the same generated image
+(``mmdet.testing.demo_mm_inputs``: boxes, masks, a semantic map,
+proposals; a two-frame clip for a tracker) from the same random state:
 
 - deterministic components (the losses, BFP): every loss and every
   parameter's gradient equals MMDetection's (:data:`LOSS_RTOL`,
-  :data:`GRAD_RTOL`);
+  :data:`GRAD_RTOL`, :data:`GRAD_FLOOR`);
 - a config whose Libra samplers draw: compared equal with MMDetection's
   samplers left in place, then run with ours too, finite, backward run.
 
-A family whose own MMDetection build or step cannot run here (a package or
-weights it needs, CUDA) is skipped with the reason. ``python
-tests/test_zoo_sweep.py`` prints the family table of ``docs/components.md``.
+A config whose own MMDetection model cannot run here (a package it needs)
+is skipped with the reason. ``python tests/test_zoo_sweep.py`` prints the
+tables of ``docs/components.md``.
 """
 
 import ast
