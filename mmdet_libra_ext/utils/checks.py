@@ -2,7 +2,8 @@
 construction time with an error that names it."""
 
 import difflib
-from typing import Any, Iterable, Mapping
+import inspect
+from typing import Any, Callable, Iterable, Mapping, Optional, Set
 
 
 def check_one_of(value: Any, choices: tuple, name: str) -> None:
@@ -46,3 +47,25 @@ def check_known_options(
     raise TypeError(
         f'{owner} got unknown option(s) {got}{hint}; it accepts {accepted}'
     )
+
+
+def named_args(fn: Callable) -> Set[str]:
+    """The arguments of ``fn`` that can be given by name (not ``self``,
+    ``*args`` or ``**kwargs``)."""
+    return {
+        p.name
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    } - {'self'}
+
+
+def check_int(name: str, value: Any, low: Optional[int] = None) -> None:
+    """Raise a ValueError naming ``name`` unless ``value`` is an int (not a
+    bool), at least ``low`` when given."""
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or (low is not None and value < low)
+    ):
+        bound = '' if low is None else f' >= {low}'
+        raise ValueError(f'{name} must be an int{bound}, got {value!r}')

@@ -3,9 +3,8 @@ saves."""
 
 from __future__ import annotations
 
-import inspect
 import os.path as osp
-from typing import TYPE_CHECKING, Any, Optional, Set
+from typing import TYPE_CHECKING, Any, Set
 
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
@@ -13,19 +12,15 @@ from mmengine.hooks import CheckpointHook
 
 from mmdet_libra_ext.registry import HOOKS
 from mmdet_libra_ext.utils.atomic_io import atomic_replace, write_text_atomic
-from mmdet_libra_ext.utils.checks import check_known_options
+from mmdet_libra_ext.utils.checks import (
+    check_int,
+    check_known_options,
+    named_args,
+)
 from mmdet_libra_ext.utils.compat import CHECKPOINT_HOOK_SAVES_BY_STEP
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
-
-
-def _named_args(fn: Any) -> Set[str]:
-    return {
-        p.name
-        for p in inspect.signature(fn).parameters.values()
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    } - {'self'}
 
 
 def checkpoint_hook_options() -> Set[str]:
@@ -34,24 +29,9 @@ def checkpoint_hook_options() -> Set[str]:
     forward (those the hook does not pass itself)."""
     from mmengine.runner import Runner
 
-    passed = {'out_dir', 'filename', 'meta'} | _named_args(
-        CheckpointHook.__init__
-    )
-    return _named_args(CheckpointHook.__init__) | (
-        _named_args(Runner.save_checkpoint) - passed
-    )
-
-
-def _check_int(name: str, value: Any, low: Optional[int]) -> None:
-    """Raise a ValueError naming ``name`` unless ``value`` is an int (at
-    least ``low`` when given)."""
-    if (
-        not isinstance(value, int)
-        or isinstance(value, bool)
-        or (low is not None and value < low)
-    ):
-        bound = '' if low is None else f' >= {low}'
-        raise ValueError(f'{name} must be an int{bound}, got {value!r}')
+    hook = named_args(CheckpointHook.__init__)
+    passed = {'out_dir', 'filename', 'meta'} | hook
+    return hook | (named_args(Runner.save_checkpoint) - passed)
 
 
 @HOOKS.register_module()
@@ -100,7 +80,7 @@ class AtomicCheckpointHook(CheckpointHook):
         )
         for name in ('interval', 'max_keep_ckpts', 'save_begin'):
             if name in kwargs:
-                _check_int(
+                check_int(
                     name, kwargs[name], 0 if name == 'save_begin' else None
                 )
         super().__init__(*args, **kwargs)

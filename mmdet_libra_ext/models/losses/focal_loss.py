@@ -74,6 +74,17 @@ def _soft_terms(
     return loss, grad
 
 
+def _class_positions(
+    target: Tensor, num_classes: int
+) -> Tuple[Tensor, Tensor]:
+    """``(rows, classes)`` of the class-index targets in ``[0, C)``; any
+    other index (``C``: MMDetection's background) has none."""
+    rows = torch.nonzero(
+        (target >= 0) & (target < num_classes), as_tuple=True
+    )[0]
+    return rows, target[rows].long()
+
+
 class _SigmoidFocalFunction(torch.autograd.Function):
     """Fused sigmoid focal loss; keeps only the gradient for backward."""
 
@@ -94,11 +105,7 @@ class _SigmoidFocalFunction(torch.autograd.Function):
             torch.int8,
         ):
             loss, grad = _negative_terms(logits, alpha, gamma)
-            num_classes = logits.size(1)
-            rows = torch.nonzero(
-                (target >= 0) & (target < num_classes), as_tuple=True
-            )[0]
-            cols = target[rows].long()
+            rows, cols = _class_positions(target, logits.size(1))
             pos_loss, pos_grad = _positive_terms(
                 logits[rows, cols], alpha, gamma
             )
@@ -138,12 +145,8 @@ def _prob_terms(
 def _dense_target(target: Tensor, pred: Tensor) -> Tensor:
     """Class indices ``(N,)`` as one-hot rows of ``pred``'s shape (an index
     outside ``[0, C)`` is background: an all-zero row)."""
-    num_classes = pred.size(1)
     dense = torch.zeros_like(pred)
-    rows = torch.nonzero(
-        (target >= 0) & (target < num_classes), as_tuple=True
-    )[0]
-    dense[rows, target[rows].long()] = 1
+    dense[_class_positions(target, pred.size(1))] = 1
     return dense
 
 

@@ -9,7 +9,7 @@ from mmdet.models.task_modules.assigners import AssignResult
 from mmdet.models.task_modules.samplers import BaseSampler
 from torch import Tensor
 
-from mmdet_libra_ext.utils.checks import check_known_options
+from mmdet_libra_ext.utils.checks import check_known_options, named_args
 
 from .utils import candidates
 
@@ -58,14 +58,8 @@ def sampler_options(cls: type) -> Set[str]:
     :data:`CALLER_ARGS`."""
     names = set(CALLER_ARGS)
     for klass in cls.__mro__:
-        if not (
-            isinstance(klass, type) and issubclass(klass, TorchRandomSampler)
-        ):
-            continue
-        for p in inspect.signature(klass.__init__).parameters.values():
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
-                names.add(p.name)
-    names.discard('self')
+        if issubclass(klass, TorchRandomSampler):
+            names |= named_args(klass.__init__)
     return names
 
 
