@@ -30,7 +30,7 @@ import os
 import os.path as osp
 import re
 import sys
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import mmdet
 import numpy as np
@@ -143,25 +143,34 @@ def named_types(cfg: Any) -> List[str]:
     return found
 
 
+def mapped(cfg: Any, fn: Callable[[dict], dict]) -> Any:
+    """A copy of ``cfg`` with ``fn`` applied to every dict, innermost
+    first."""
+    if isinstance(cfg, dict):
+        return fn({k: mapped(v, fn) for k, v in cfg.items()})
+    if isinstance(cfg, (list, tuple)):
+        return type(cfg)(mapped(v, fn) for v in cfg)
+    return cfg
+
+
 def renamed(cfg: Any, types: Tuple[str, ...], compat: bool = False) -> Any:
     """A copy of ``cfg`` with each of ``types`` renamed to ours; with
     ``compat``, a ``BalancedL1Loss`` of ``beta != 1`` gets
     ``mmdet_compat=True`` (MMDetection's formula; ours is continuous in the
     gradient by default, a documented difference)."""
-    if isinstance(cfg, dict):
-        out = {k: renamed(v, types, compat) for k, v in cfg.items()}
-        if out.get('type') in types:
+
+    def rename(d: dict) -> dict:
+        if d.get('type') in types:
             if (
                 compat
-                and out['type'] == 'BalancedL1Loss'
-                and out.get('beta', 1.0) != 1.0
+                and d['type'] == 'BalancedL1Loss'
+                and d.get('beta', 1.0) != 1.0
             ):
-                out['mmdet_compat'] = True
-            out['type'] = f'mmdet_libra_ext.{out["type"]}'
-        return out
-    if isinstance(cfg, (list, tuple)):
-        return type(cfg)(renamed(v, types, compat) for v in cfg)
-    return cfg
+                d['mmdet_compat'] = True
+            d['type'] = f'mmdet_libra_ext.{d["type"]}'
+        return d
+
+    return mapped(cfg, rename)
 
 
 def balanced_l1_betas(cfg: Any) -> List[float]:
@@ -176,25 +185,19 @@ def balanced_l1_betas(cfg: Any) -> List[float]:
 def _no_pretrained(cfg: Any) -> Any:
     """Drop pretrained-weight references (nothing is downloaded; the weights
     are random and copied from MMDetection's model to ours)."""
-    if isinstance(cfg, dict):
+
+    def strip(d: dict) -> dict:
         out = {}
-        for k, v in cfg.items():
+        for k, v in d.items():
             if (k == 'pretrained' or k.endswith('_ckpt')) and isinstance(
                 v, str
             ):
                 continue
-            if (
-                k == 'init_cfg'
-                and isinstance(v, dict)
-                and v.get('type') == 'Pretrained'
-            ):
-                out[k] = None
-                continue
-            out[k] = _no_pretrained(v)
+            pretrained = isinstance(v, dict) and v.get('type') == 'Pretrained'
+            out[k] = None if k == 'init_cfg' and pretrained else v
         return out
-    if isinstance(cfg, (list, tuple)):
-        return type(cfg)(_no_pretrained(v) for v in cfg)
-    return cfg
+
+    return mapped(cfg, strip)
 
 
 def load_model_cfg(path: str) -> Optional[dict]:
