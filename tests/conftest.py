@@ -106,3 +106,21 @@ def bccd_like_root(tmp_path_factory):
         (main / 'train.txt').read_text() + (main / 'val.txt').read_text()
     )
     return str(root) + os.sep
+
+
+@pytest.fixture(autouse=True)
+def _isolated_default_scope():
+    """Each test starts with the default scope the one before it found.
+
+    mmengine's ``DefaultScope`` is process-global and a ``Runner`` built
+    without ``default_scope`` leaves a current scope ``'mmengine'`` behind,
+    under which a scoped name such as ``'mmdet_libra_ext.X'`` is not found
+    from MMDetection's registries. Without this, a test's outcome would
+    depend on which tests ran before it on the same worker.
+    """
+    from mmengine.registry import DefaultScope
+
+    before = dict(DefaultScope._instance_dict)
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(before)
