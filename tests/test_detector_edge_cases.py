@@ -39,6 +39,7 @@ def batch(cfg, boxes_per_image, filter_boxes=True):
     (minus file loading), collated as the data loader does."""
     from mmdet.structures.bbox import HorizontalBoxes
     from mmengine.dataset import Compose, pseudo_collate
+    from mmengine.registry import DefaultScope
 
     steps = [
         t
@@ -47,7 +48,10 @@ def batch(cfg, boxes_per_image, filter_boxes=True):
     ]
     if not filter_boxes:
         steps = [t for t in steps if t['type'] != 'FilterAnnotations']
-    pipeline = Compose(steps)
+    # The transforms' names are MMDetection's (each test starts without a
+    # default scope: tests/conftest.py).
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        pipeline = Compose(steps)
     rng = np.random.default_rng(0)
     out = []
     for i, boxes in enumerate(boxes_per_image):
