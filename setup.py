@@ -72,7 +72,12 @@ setup(
     ),
     # The configs travel with the package (mmdet_libra_ext/.mim/configs is
     # what `mim` looks for; the repository's configs/ stays the source).
-    package_data={'mmdet_libra_ext': ['.mim/configs/**/*.py']},
+    package_data={
+        'mmdet_libra_ext': [
+            '.mim/configs/**/*.py',
+            'analysis/balance_reference.json',
+        ]
+    },
     include_package_data=True,
     # Exactly the tested range (docs/compatibility.md, .dev_scripts/stacks.sh;
     # tests/test_stacks.py holds this list to that table): the lowest

@@ -90,6 +90,13 @@ def _worker(rank, world, port, config, data_root, work_dir, resume):
                 state = alwa[0].state_dict()
                 rec['alwa_weights'] = state['weights']
                 rec['alwa_rows'] = state['rows'].tolist()
+            balance = {
+                k: float(buf.current())
+                for k, buf in runner.message_hub.log_scalars.items()
+                if k.startswith('train/balance/')
+            }
+            if balance:
+                rec['balance'] = balance
             records.append(rec)
 
         def after_val_epoch(self, runner, metrics=None):

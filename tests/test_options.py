@@ -128,6 +128,10 @@ SPECS: Dict[str, Dict[str, Spec]] = {
             dict(interval=1, max_keep_ckpts=2),
             dict(interval=[1.5], max_keep_ckpts=[2.0], save_begin=[-1, 0.5]),
         ),
+        'BalanceMonitorHook': Spec(
+            dict(interval=5, hard_iou=0.1),
+            dict(interval=[0, -1, 2.5], hard_iou=[-0.1, 1, 1.5]),
+        ),
         'ResumableRandomnessHook': Spec({}, {}),
         'WeightsOnlyCheckpointHook': Spec({}, {}),
     },

@@ -7,6 +7,7 @@ from .sampling_data import (
     coco_scale_image,
     load_config,
     rpn_samplers,
+    synthetic_proposals,
 )
 
 __all__ = [
@@ -15,4 +16,5 @@ __all__ = [
     'coco_scale_image',
     'load_config',
     'rpn_samplers',
+    'synthetic_proposals',
 ]

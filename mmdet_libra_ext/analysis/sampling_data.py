@@ -106,6 +106,40 @@ def assigned_images(
             yield assigner.assign(pred, gt), pred, gt
 
 
+def synthetic_proposals(
+    gt: torch.Tensor,
+    img_shape: Tuple[int, ...],
+    n: int = 2000,
+    generator: Optional[torch.Generator] = None,
+) -> torch.Tensor:
+    """``n`` boxes like an RPN's output for an image of ``img_shape``:
+    half of them the ground truths ``gt`` jittered at several scales, the
+    rest uniformly random boxes, clipped to the image."""
+    h, w = img_shape[:2]
+    boxes = []
+    if gt.numel():
+        k = n // 2 // gt.size(0) + 1
+        wh = (gt[:, 2:] - gt[:, :2]).repeat_interleave(k, 0)
+        ctr = ((gt[:, 2:] + gt[:, :2]) / 2).repeat_interleave(k, 0)
+        s = torch.rand(len(wh), 1, generator=generator) * 0.6
+        ctr = (
+            ctr
+            + (torch.rand(ctr.shape, generator=generator) - 0.5) * 2 * s * wh
+        )
+        wh = wh * torch.exp(
+            (torch.rand(wh.shape, generator=generator) - 0.5) * 2 * s
+        )
+        boxes.append(torch.cat([ctr - wh / 2, ctr + wh / 2], 1))
+    m = n - sum(len(b) for b in boxes)
+    xy = torch.rand(m, 2, generator=generator) * torch.tensor([w, h])
+    wh = torch.rand(m, 2, generator=generator) * torch.tensor([w, h]) / 2 + 4
+    boxes.append(torch.cat([xy, xy + wh], 1))
+    out = torch.cat(boxes)[:n]
+    out[:, 0::2] = out[:, 0::2].clamp(0, w)
+    out[:, 1::2] = out[:, 1::2].clamp(0, h)
+    return out
+
+
 def coco_scale_image(
     num_gts: int = 60, seed: int = 0, device: Any = 'cpu'
 ) -> Tuple[Any, Any, Any]:

@@ -61,6 +61,16 @@ VARIANTS: Dict[str, Dict[str, Any]] = {
         max_iou=0.5,
         clutter=2,
     ),
+    # The balance report's control (docs/balance.md): one large object per
+    # image, the classes in equal shares.
+    'single': dict(
+        classes=SHAPES_CLASSES,
+        min_objects=1,
+        max_objects=1,
+        empty_prob=0.0,
+        min_size=160.0,
+        max_size=230.0,
+    ),
 }
 
 

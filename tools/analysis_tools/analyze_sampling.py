@@ -30,7 +30,11 @@ import torch
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
-from mmdet_libra_ext.analysis import assigned_images, load_config  # noqa: E402
+from mmdet_libra_ext.analysis import (  # noqa: E402
+    assigned_images,
+    load_config,
+    synthetic_proposals,
+)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(
@@ -40,33 +44,6 @@ DEFAULT_RPN_CONFIG = osp.join(
     ROOT, 'configs', 'demo', 'libra-rpn_r18_fpn_shapes_demo.py'
 )
 NUM_BINS = 3
-
-
-def synthetic_proposals(gt, img_shape, n=2000, generator=None):
-    """Jittered ground truths and random boxes, like an RPN's output."""
-    h, w = img_shape
-    boxes = []
-    if gt.numel():
-        k = n // 2 // gt.size(0) + 1
-        wh = (gt[:, 2:] - gt[:, :2]).repeat_interleave(k, 0)
-        ctr = ((gt[:, 2:] + gt[:, :2]) / 2).repeat_interleave(k, 0)
-        s = torch.rand(len(wh), 1, generator=generator) * 0.6
-        ctr = (
-            ctr
-            + (torch.rand(ctr.shape, generator=generator) - 0.5) * 2 * s * wh
-        )
-        wh = wh * torch.exp(
-            (torch.rand(wh.shape, generator=generator) - 0.5) * 2 * s
-        )
-        boxes.append(torch.cat([ctr - wh / 2, ctr + wh / 2], 1))
-    m = n - sum(len(b) for b in boxes)
-    xy = torch.rand(m, 2, generator=generator) * torch.tensor([w, h])
-    wh = torch.rand(m, 2, generator=generator) * torch.tensor([w, h]) / 2 + 4
-    boxes.append(torch.cat([xy, xy + wh], 1))
-    out = torch.cat(boxes)[:n]
-    out[:, 0::2] = out[:, 0::2].clamp(0, w)
-    out[:, 1::2] = out[:, 1::2].clamp(0, h)
-    return out
 
 
 def collect(
