@@ -1,0 +1,50 @@
+"""experiments/balance_validation.py: the gains it sets beside the readings
+are the paired differences of the results store, and its table prints
+them."""
+
+import pytest
+
+from experiments import balance_validation as V
+
+
+def test_gain_is_the_mean_paired_difference():
+    results = [
+        dict(variant='base', seed=0, bbox_mAP=0.20),
+        dict(variant='base', seed=1, bbox_mAP=0.22),
+        dict(variant='base', seed=2, bbox_mAP=0.30),
+        dict(variant='x', seed=0, bbox_mAP=0.25),
+        dict(variant='x', seed=1, bbox_mAP=0.24),
+        # seed 2 of 'base' has no pair; seed 3 of 'x' neither.
+        dict(variant='x', seed=3, bbox_mAP=0.90),
+    ]
+    g = V.gain(results, 'x', 'base')
+    assert g['seeds'] == 2
+    assert g['mean'] == pytest.approx((0.05 + 0.02) / 2)
+    assert 0 < g['p'] < 1
+
+
+def test_table_prints_each_reading_with_its_gain():
+    ref = dict(
+        datasets={
+            'd': dict(
+                readings=dict(room_to_balance=0.3, cls_reg_ratio=5.0),
+                gain_detail=dict(
+                    sampling=dict(mean=0.05, seeds=3),
+                    libra=dict(mean=-0.01, seeds=5),
+                ),
+            )
+        }
+    )
+    text = V.table(ref)
+    assert '| d | 0.300 (+0.050, 3 seeds) |' in text
+    assert text.rstrip().endswith('-0.010 (5 seeds) |')
+    assert 'n/a' in text  # the readings the dataset lacks
+
+
+def test_the_reference_file_names_the_datasets():
+    from mmdet_libra_ext.analysis.balance_summary import load_reference
+
+    ref = load_reference()
+    assert set(ref['datasets']) == set(V.DATASETS)
+    for name, spec in V.DATASETS.items():
+        assert set(ref['datasets'][name]['gains']) == set(spec['gains'])
