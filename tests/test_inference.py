@@ -49,17 +49,18 @@ def test_det_inferencer_equals_inference_detector(
     assert osp.isfile(osp.join(tmp_path, 'preds', '000000.json'))
 
 
-def test_readme_inference_snippet_runs(checkpoint, shapes_root, tmp_path):
-    """The README's DetInferencer snippet, run as written with its config,
+def test_inference_snippet_runs(checkpoint, shapes_root, tmp_path):
+    """The DetInferencer snippet of docs/training.md (the README points to
+    it), run as written with its config,
     checkpoint and folders replaced by the test's: one picture and one json
     per image of the folder."""
     import re
     import shutil
 
-    readme = open(osp.join(ROOT, 'README.md')).read()
+    doc = open(osp.join(ROOT, 'docs', 'training.md')).read()
     (snippet,) = [
         b
-        for b in re.findall(r'```python\n(.*?)```', readme, flags=re.S)
+        for b in re.findall(r'```python\n(.*?)```', doc, flags=re.S)
         if 'DetInferencer' in b
     ]
     images = tmp_path / 'my_images'
@@ -82,7 +83,7 @@ def test_readme_inference_snippet_runs(checkpoint, shapes_root, tmp_path):
         .replace("'outputs/'", repr(str(tmp_path / 'outputs') + '/'))
     )
     assert code != snippet
-    exec(compile(code, 'README.md', 'exec'), {})
+    exec(compile(code, 'docs/training.md', 'exec'), {})
     for name in ('000000', '000001'):
         assert osp.isfile(tmp_path / 'outputs' / 'vis' / f'{name}.png')
         assert osp.isfile(tmp_path / 'outputs' / 'preds' / f'{name}.json')

@@ -128,6 +128,16 @@ SPECS: Dict[str, Dict[str, Spec]] = {
             dict(interval=1, max_keep_ckpts=2),
             dict(interval=[1.5], max_keep_ckpts=[2.0], save_begin=[-1, 0.5]),
         ),
+        'AdaptToDataHook': Spec(
+            dict(smallest=16, largest=256),
+            dict(
+                smallest=[0, -1, 300],
+                largest=[0, 8],
+                max_long_side=[0, -5],
+                bpr_thr=[0, 1.5],
+                bpr_target=[0, 2],
+            ),
+        ),
         'BalanceMonitorHook': Spec(
             dict(interval=5, hard_iou=0.1),
             dict(interval=[0, -1, 2.5], hard_iou=[-0.1, 1, 1.5]),

@@ -26,6 +26,7 @@ MARKED_TRAIN = osp.join(TESTS, 'train_with_markers.py')
 from mmdet_libra_ext.utils import checkpoint_problem  # noqa: E402
 from tests.resume_checks import assert_same_end  # noqa: E402
 from tests.tiny import tiny_options  # noqa: E402
+from tests.tool_runs import train  # noqa: E402
 
 # Deterministic kernels; 12 training images in batches of 4: 3 iterations
 # per epoch (or pass over the data), so an ALWA window of 2 iterations is
@@ -73,28 +74,6 @@ LOOPS = {
     'epoch': (EPOCH_CFG, epoch_options, 'epoch_3.pth'),
     'iter': (ITER_CFG, iter_options, 'iter_8.pth'),
 }
-
-
-def train(mmdet_tools, config, work, options, resume=None, env=None):
-    cmd = [
-        sys.executable,
-        osp.join(mmdet_tools, 'train.py'),
-        config,
-        '--work-dir',
-        work,
-    ]
-    if resume:
-        cmd += ['--resume', resume]
-    out = subprocess.run(
-        cmd + options,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return out.stdout + out.stderr
 
 
 def logged(work):

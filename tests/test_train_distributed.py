@@ -3,18 +3,15 @@ without and with ALWA: it trains and evaluates, parameters stay
 synchronised, and the ALWA weights are identical on both ranks at every
 iteration although the ranks see different images."""
 
-import json
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 from tests.resume_checks import assert_same_end  # noqa: E402
+from tests.tool_runs import two_ranks  # noqa: E402
 
-WORKER = osp.join(ROOT, 'tests', 'dist_train_worker.py')
 DEMO = osp.join(ROOT, 'configs', 'demo')
 
 
@@ -25,15 +22,7 @@ DEMO = osp.join(ROOT, 'configs', 'demo')
 def test_two_rank_training_keeps_ranks_identical(name, shapes_root, tmp_path):
     work = str(tmp_path / 'work')
     config = osp.join(DEMO, name + '_r18_fpn_shapes_demo.py')
-    out = subprocess.run(
-        [sys.executable, WORKER, config, shapes_root, work],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=ROOT,
-    )
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    r0, r1 = (json.load(open(osp.join(work, f'rank{r}.json'))) for r in (0, 1))
+    r0, r1 = two_ranks(config, shapes_root, work)
     assert r0['world'] == r1['world'] == 2
     assert r0['wrapper'] == 'MMDistributedDataParallel'
     # 16 images, 2 ranks, batch 4, 2 epochs: 4 iterations on each rank.
@@ -72,23 +61,10 @@ def test_two_rank_training_keeps_ranks_identical(name, shapes_root, tmp_path):
     # Resumed from epoch_1.pth (no validation there, the ALWA window open),
     # both ranks go on exactly as in the uninterrupted run.
     resumed = str(tmp_path / 'resumed')
-    out = subprocess.run(
-        [
-            sys.executable,
-            WORKER,
-            config,
-            shapes_root,
-            resumed,
-            osp.join(work, 'epoch_1.pth'),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=ROOT,
+    parts = two_ranks(
+        config, shapes_root, resumed, osp.join(work, 'epoch_1.pth')
     )
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    for rank, full in enumerate((r0, r1)):
-        part = json.load(open(osp.join(resumed, f'rank{rank}.json')))
+    for part, full in zip(parts, (r0, r1)):
         assert [r['iter'] for r in part['records']] == [3, 4]
         assert part['records'] == full['records'][2:]
         assert part['param_sums'] == full['param_sums']

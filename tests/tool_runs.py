@@ -32,3 +32,51 @@ def load_tool(relpath):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def train(mmdet_tools, config, work, options, resume=None, env=None):
+    """MMDetection's tools/train.py on ``config`` into ``work`` with
+    ``options`` (``--cfg-options ...``), resuming from ``resume``; its
+    output."""
+    cmd = [
+        sys.executable,
+        osp.join(mmdet_tools, 'train.py'),
+        config,
+        '--work-dir',
+        work,
+    ]
+    if resume:
+        cmd += ['--resume', resume]
+    out = subprocess.run(
+        cmd + options,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out.stdout + out.stderr
+
+
+def two_ranks(config, data_root, work, resume=None):
+    """tests/dist_train_worker.py: two gloo ranks train ``config``; each
+    rank's records, read from ``work/rank{r}.json``."""
+    import json
+
+    cmd = [
+        sys.executable,
+        osp.join(ROOT, 'tests', 'dist_train_worker.py'),
+        config,
+        data_root,
+        work,
+    ]
+    out = subprocess.run(
+        cmd + ([resume] if resume else []),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return [json.load(open(osp.join(work, f'rank{r}.json'))) for r in (0, 1)]

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from . import balance as B
-from .sampling_data import synthetic_proposals
+from .sampling_data import gt_instances, rpn_proposals, synthetic_proposals
 
 #: Draws of the IoU-balanced sampler per image.
 DRAWS = 4
@@ -210,17 +210,9 @@ def class_level(dataset: Any) -> Dict[str, Any]:
             "the training dataset's metainfo has no classes; set "
             'train_dataloader.dataset.metainfo=dict(classes=...)'
         )
-    labels = []
-    for ds in leaves:
-        for i in range(len(ds)):
-            info = ds.get_data_info(i)
-            labels.append(
-                [
-                    int(inst['bbox_label'])
-                    for inst in info.get('instances', [])
-                    if not inst.get('ignore_flag', 0)
-                ]
-            )
+    from .box_stats import dataset_instances
+
+    labels = [lab for lab, _ in dataset_instances(dataset)]
     counts = B.class_counts(labels, len(classes))
     return dict(
         classes=classes,
@@ -442,6 +434,25 @@ class _StageReader:
             if sum(counts)
             else math.nan,
         )
+        if (
+            self.generator is not None
+            and hasattr(self.generator, 'base_anchors')
+            and len(boxes)
+        ):
+            from .box_stats import (
+                best_possible_recall,
+                box_wh,
+                generator_shapes,
+            )
+
+            # The anchors' fit to the boxes as the detector sees them
+            # (after the pipeline's resize), shared with AdaptToDataHook.
+            feature['anchor_fit'] = dict(
+                thr=0.5,
+                **best_possible_recall(
+                    box_wh(boxes), generator_shapes(self.generator), 0.5
+                ),
+            )
         if self.pos_levels:
             pl = torch.cat(self.pos_levels)
             feature['positive_priors'] = torch.bincount(
@@ -487,12 +498,6 @@ class _StageReader:
                 **B.inlier_split(g['loss'], g['grad'], mask),
             )
         return out
-
-
-def _gt_instances(sample: Any) -> Any:
-    gt = sample.gt_instances.clone()
-    gt.bboxes = getattr(gt.bboxes, 'tensor', gt.bboxes).float()
-    return gt
 
 
 def _energy(feats: Any) -> List[float]:
@@ -605,19 +610,9 @@ def _collect(
         if b >= batches:
             break
         kept.append(data)
-        props = None
-        if use_rpn:
-            assert model is not None
-            with torch.no_grad():
-                model.eval()
-                d = model.data_preprocessor(data, False)
-                props = model.rpn_head.predict(
-                    model.extract_feat(d['inputs']),
-                    d['data_samples'],
-                    rescale=False,
-                )
+        props = rpn_proposals(model, data) if use_rpn else None
         for i, sample in enumerate(data['data_samples']):
-            gt = _gt_instances(sample)
+            gt = gt_instances(sample)
             for r in readers:
                 p = (
                     props[i].bboxes

@@ -183,6 +183,13 @@ def summary_lines(
             for i, row in enumerate(f['levels'])
         )
         lines.append(f'  feature ({f["assigned_by"]}): {per}')
+        if 'anchor_fit' in f:
+            a = f['anchor_fit']
+            lines.append(
+                f'    anchors: best possible recall at IoU {a["thr"]} '
+                f'{_pct(a["bpr"])} (mean best IoU '
+                f'{_f(a["mean_best_iou"])}; AdaptToDataHook fits them)'
+            )
         if f['unassigned_gts']:
             lines.append(
                 f'    {f["unassigned_gts"]} ground truths got no positive '

@@ -41,6 +41,25 @@ def anchors(cfg: Any, img_shape: Tuple[int, ...]) -> torch.Tensor:
     return torch.cat(generator.grid_priors(sizes, device='cpu'))
 
 
+def rpn_proposals(model: Any, data: dict) -> list:
+    """The proposals of ``model``'s RPN for a batch of the training loader
+    (eval mode, no gradient), one ``InstanceData`` per image."""
+    with torch.no_grad():
+        model.eval()
+        d = model.data_preprocessor(data, False)
+        return model.rpn_head.predict(
+            model.extract_feat(d['inputs']), d['data_samples'], rescale=False
+        )
+
+
+def gt_instances(sample: Any) -> Any:
+    """A data sample's ground truths with the boxes as a float tensor, as
+    the detector's data preprocessor gives them."""
+    gt = sample.gt_instances.clone()
+    gt.bboxes = getattr(gt.bboxes, 'tensor', gt.bboxes).float()
+    return gt
+
+
 def assigned_images(
     cfg: Any,
     batches: int,
@@ -84,19 +103,9 @@ def assigned_images(
     for b, data in enumerate(loader):
         if b >= batches:
             break
-        props = None
-        if model is not None:
-            with torch.no_grad():
-                d = model.data_preprocessor(data, False)
-                props = model.rpn_head.predict(
-                    model.extract_feat(d['inputs']),
-                    d['data_samples'],
-                    rescale=False,
-                )
+        props = rpn_proposals(model, data) if model is not None else None
         for i, sample in enumerate(data['data_samples']):
-            gt = sample.gt_instances.clone()
-            # Tensors, as the detector's data preprocessor gives them.
-            gt.bboxes = getattr(gt.bboxes, 'tensor', gt.bboxes)
+            gt = gt_instances(sample)
             if props is not None:
                 priors = props[i].bboxes
             else:

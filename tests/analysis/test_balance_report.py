@@ -95,6 +95,8 @@ def test_mmdetections_own_configs(shapes_root, name, stages, sampled, bfp):
         assert sum(counts) + f['unassigned_gts'] == f['num_gts'] > 0
         if stage == 'rcnn':
             assert f['unassigned_gts'] == 0
+        else:
+            assert 0 <= f['anchor_fit']['bpr'] <= 1
     final = report['stages'][stages[-1]]['objective_level']
     assert 0 < final['config_loss']['inlier_grad_share'] <= 1
     inst, imgs = _json_counts(shapes_root)

@@ -1,8 +1,9 @@
 """Summarise a work dir: COCO box mAP table (and Pascal VOC AP50 per class
 where the config evaluates it), loss curves, the detections of the trained
 model on a few validation images beside their ground truth and, for ALWA
-runs, the loss-weight traces and the raw against the weighted losses, as
-PNGs; or put the ALWA weight traces of several runs side by side.
+runs, the loss-weight traces and the raw against the weighted losses, and,
+where BalanceMonitorHook logged, its readings (``balance.png``), as PNGs;
+or put the ALWA weight traces of several runs side by side.
 
     python tools/analysis_tools/report.py WORK_DIR [--out WORK_DIR/report]
         [--images 4] [--score-thr 0.3] [--errors] [--split val|test]
@@ -337,8 +338,42 @@ def main():
         for k in weight_keys:
             ax.plot(*series(k), label=k)
 
+    # BalanceMonitorHook's readings (docs/balance.md): shares and ratios.
+    shares = sorted(
+        {
+            k
+            for r in train
+            for k in r
+            if k.startswith('balance/') and k.endswith('_share')
+        }
+    )
+    ratios = sorted(
+        {
+            k
+            for r in train
+            for k in r
+            if k.startswith('balance/') and k.endswith('_ratio')
+        }
+    )
+
+    def draw_balance(ax):
+        for k in shares:
+            ax.plot(*series(k), label=k[len('balance/') :])
+        ax.set_ylim(0, 1)
+        ax.set_title('balance (BalanceMonitorHook)')
+        if ratios:
+            twin = ax.twinx()
+            for k in ratios:
+                twin.plot(*series(k), ls='--', label=k[len('balance/') :])
+            twin.set_ylabel('cls/reg loss ratio (dashed)')
+            twin.legend(fontsize=7, loc='upper right')
+
     if train:
         figure('losses.png', 'loss curves', 'loss', draw_losses)
+    if shares:
+        figure(
+            'balance.png', 'balance readings', 'share', draw_balance, log=False
+        )
     if raw_keys:
         figure(
             'alwa_losses.png', 'ALWA raw/weighted losses', 'loss', draw_alwa

@@ -5,8 +5,6 @@ training bit-identical with and without it."""
 import glob
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -17,11 +15,11 @@ from mmdet_libra_ext.engine.hooks.balance_monitor_hook import (
 )
 from tests.resume_checks import assert_identical
 from tests.tiny import tiny_options
+from tests.tool_runs import run_tool, train, two_ranks
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(__file__))))
 ROOT = osp.abspath(ROOT)
 DEMO = osp.join(ROOT, 'configs', 'demo')
-WORKER = osp.join(ROOT, 'tests', 'dist_train_worker.py')
 
 
 def test_prior_levels_are_the_generators_levels():
@@ -66,15 +64,7 @@ def _config(tmp_path, interval):
 
 
 def _train(mmdet_tools, config, work, shapes_root, resume=None):
-    cmd = [
-        sys.executable,
-        osp.join(mmdet_tools, 'train.py'),
-        config,
-        '--work-dir',
-        work,
-    ]
-    if resume:
-        cmd += ['--resume', resume]
+    """8 images in batches of 4, 2 epochs, validated at the end."""
     options = tiny_options(
         shapes_root,
         epochs=2,
@@ -85,10 +75,7 @@ def _train(mmdet_tools, config, work, shapes_root, resume=None):
             'default_hooks.checkpoint.max_keep_ckpts=-1',
         ],
     )
-    out = subprocess.run(
-        cmd + options, cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    train(mmdet_tools, config, work, options, resume=resume)
 
 
 def _logged(work):
@@ -141,6 +128,19 @@ def test_under_train_py_with_resume_and_without_changing_training(
         for n in ('on', 'off')
     )
     assert_identical(a['state_dict'], b['state_dict'])
+    # tools/analysis_tools/report.py draws the readings.
+    out = str(tmp_path / 'report')
+    run_tool(
+        [
+            osp.join(ROOT, 'tools', 'analysis_tools', 'report.py'),
+            runs['on'],
+            '--out',
+            out,
+            '--images',
+            '0',
+        ]
+    )
+    assert osp.exists(osp.join(out, 'balance.png'))
     # --resume from epoch 1: the hook reads on, the end is the same.
     resumed = str(tmp_path / 'resumed')
     _train(
@@ -163,15 +163,7 @@ def test_under_train_py_with_resume_and_without_changing_training(
 @pytest.mark.slow
 def test_two_ranks_log_the_same_summed_readings(shapes_root, tmp_path):
     work = str(tmp_path / 'work')
-    out = subprocess.run(
-        [sys.executable, WORKER, _config(tmp_path, 1), shapes_root, work],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=ROOT,
-    )
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    r0, r1 = (json.load(open(osp.join(work, f'rank{r}.json'))) for r in (0, 1))
+    r0, r1 = two_ranks(_config(tmp_path, 1), shapes_root, work)
     assert [r['iter'] for r in r0['records']] == [1, 2, 3, 4]
     for a, b in zip(r0['records'], r1['records']):
         # Each rank's losses are its own; the readings are the ranks'.

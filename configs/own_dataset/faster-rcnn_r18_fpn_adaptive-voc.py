@@ -1,0 +1,112 @@
+# Your own small dataset in Pascal VOC layout (Annotations/,
+# ImageSets/Main/{train,val,test}.txt, JPEGImages/): change data_root and
+# classes, nothing else (docs/own_dataset.md).
+#
+# What adapts to the data, before the first iteration
+# (mmdet_libra_ext.AdaptToDataHook, logged and kept in work_dir/
+# adapt_to_data.json and in every checkpoint):
+# - the input scale: the images are resized so that the small objects
+#   (10th percentile) have at least 24 px and the large ones (90th) at most
+#   320 px, the long side at most 1333 px;
+# - the anchors: their best possible recall on the training boxes at that
+#   scale is reported; below 0.95 (IoU 0.5, anchor and box centred) their
+#   scales and ratios are fitted to the boxes.
+# What is fixed whatever the dataset's size: the schedule, in iterations
+# (1200, batches of 4, warm-up 100, cosine), validation every 200
+# iterations, and the checkpoint that does best on validation kept
+# (MMDetection's save_best on VOC AP50, area).
+#
+# The model is the demo's Faster R-CNN (half-width ResNet-18 FPN, random
+# initialisation, no downloads); the evaluation is BCCD's (VOC AP50 with
+# each class's AP, COCO-style box mAP).
+_base_ = '../bccd/faster-rcnn_r18_fpn_bccd.py'
+
+data_root = 'data/my_dataset/'
+classes = ('object',)
+metainfo = dict(classes=classes)
+
+model = dict(
+    # The demo's anchors (scales=[8]): the hook checks and fits them.
+    rpn_head=dict(anchor_generator=dict(scales=[8])),
+    roi_head=dict(bbox_head=dict(num_classes=len(classes))),
+)
+
+# Flips left-right only (an image's up and down may matter: for aerial or
+# microscopy images add 'vertical' and 'diagonal'), colour jitter; the
+# scale of Resize is the hook's.
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=(1333, 800), keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='Resize', scale=(1333, 800), keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=(
+            'img_id',
+            'img_path',
+            'ori_shape',
+            'img_shape',
+            'scale_factor',
+        ),
+    ),
+]
+train_dataloader = dict(
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        data_root=data_root, metainfo=metainfo, pipeline=train_pipeline
+    ),
+)
+val_dataloader = dict(
+    dataset=dict(
+        data_root=data_root, metainfo=metainfo, pipeline=test_pipeline
+    )
+)
+test_dataloader = dict(
+    dataset=dict(
+        data_root=data_root, metainfo=metainfo, pipeline=test_pipeline
+    )
+)
+
+max_iters = 1200
+val_interval = 200
+train_cfg = dict(
+    _delete_=True,
+    type='IterBasedTrainLoop',
+    max_iters=max_iters,
+    val_interval=val_interval,
+)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=False,
+        begin=0,
+        end=max_iters,
+        T_max=max_iters,
+        eta_min=1e-5,
+    ),
+]
+default_hooks = dict(
+    logger=dict(interval=50),
+    checkpoint=dict(
+        by_epoch=False,
+        interval=val_interval,
+        max_keep_ckpts=1,
+        save_best='voc12/mAP',
+        rule='greater',
+    ),
+)
+log_processor = dict(by_epoch=False)
+custom_hooks = [
+    dict(type='mmdet_libra_ext.AdaptToDataHook'),
+    dict(type='mmdet_libra_ext.WeightsOnlyCheckpointHook'),
+    dict(type='mmdet_libra_ext.ResumableRandomnessHook'),
+]

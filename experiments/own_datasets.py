@@ -1,0 +1,132 @@
+"""Small real detection datasets from a package registry, laid out as Pascal
+VOC (``Annotations/``, ``ImageSets/Main/{train,val,test}.txt``,
+``JPEGImages/``) for the own-dataset recipe's evidence (docs/own_dataset.md).
+
+    python -m experiments.own_datasets neon-trees OUT_DIR [--source DIR]
+
+``neon-trees``: the tree crowns of the NEON sites that the ``deepforest``
+wheel (PyPI, version 2.1.0) ships in ``deepforest/data``: one class, crowns
+of about 40 px. The large Yellowstone image ``2019_YELL_2_528000_4978000``
+(2299 x 2472) is cut into 400 x 400 tiles (no overlap; boxes cut by a tile
+edge kept where at least half of their area is inside): every fifth tile is
+validation, the rest training. Test: the other Yellowstone image and the
+two other sites' (OSBS, SOAP; SOAP's 'Alive'/'Dead' labels are trees).
+``--source`` is the wheel's ``deepforest/data`` folder (``pip download
+--no-deps deepforest==2.1.0`` and unzip it).
+"""
+
+import argparse
+import os
+import os.path as osp
+import xml.etree.ElementTree as ET
+from typing import List, Tuple
+
+import cv2
+
+TILE = 400
+TRAIN_IMAGE = '2019_YELL_2_528000_4978000_image_crop2'
+TEST_IMAGES = ('2019_YELL_2_541000_4977000_image_crop', 'OSBS_029', 'SOAP_061')
+
+
+def read_voc(path: str) -> List[Tuple[int, int, int, int]]:
+    root = ET.parse(path).getroot()
+    return [
+        tuple(
+            int(float(o.find(f'bndbox/{k}').text))
+            for k in ('xmin', 'ymin', 'xmax', 'ymax')
+        )
+        for o in root.findall('object')
+    ]
+
+
+def write_voc(path: str, name: str, size, boxes, label: str) -> None:
+    w, h = size
+    objs = ''.join(
+        f'<object><name>{label}</name><difficult>0</difficult><bndbox>'
+        f'<xmin>{x1}</xmin><ymin>{y1}</ymin><xmax>{x2}</xmax>'
+        f'<ymax>{y2}</ymax></bndbox></object>'
+        for x1, y1, x2, y2 in boxes
+    )
+    with open(path, 'w') as f:
+        f.write(
+            f'<annotation><filename>{name}.jpg</filename><size><width>{w}'
+            f'</width><height>{h}</height><depth>3</depth></size>{objs}'
+            '</annotation>'
+        )
+
+
+def tile_boxes(boxes, x0, y0, size):
+    """The boxes with at least half their area inside the tile at
+    ``(x0, y0)``, clipped to it, in its coordinates."""
+    out = []
+    for x1, y1, x2, y2 in boxes:
+        cx1, cy1 = max(x1, x0), max(y1, y0)
+        cx2, cy2 = min(x2, x0 + size), min(y2, y0 + size)
+        if cx2 <= cx1 or cy2 <= cy1:
+            continue
+        if (cx2 - cx1) * (cy2 - cy1) * 2 < (x2 - x1) * (y2 - y1):
+            continue
+        out.append((cx1 - x0, cy1 - y0, cx2 - x0, cy2 - y0))
+    return out
+
+
+def neon_trees(source: str, out: str) -> dict:
+    """Write the dataset; the number of images per split."""
+    for sub in ('Annotations', 'ImageSets/Main', 'JPEGImages'):
+        os.makedirs(osp.join(out, sub), exist_ok=True)
+    splits = {'train': [], 'val': [], 'test': []}
+    img = cv2.imread(osp.join(source, TRAIN_IMAGE + '.png'))
+    if img is None:
+        raise FileNotFoundError(osp.join(source, TRAIN_IMAGE + '.png'))
+    boxes = read_voc(osp.join(source, TRAIN_IMAGE + '.xml'))
+    h, w = img.shape[:2]
+    k = 0
+    for y0 in range(0, h - TILE + 1, TILE):
+        for x0 in range(0, w - TILE + 1, TILE):
+            tb = tile_boxes(boxes, x0, y0, TILE)
+            if not tb:
+                continue
+            name = f'yell_tile_{k:02d}'
+            cv2.imwrite(
+                osp.join(out, 'JPEGImages', name + '.jpg'),
+                img[y0 : y0 + TILE, x0 : x0 + TILE],
+            )
+            write_voc(
+                osp.join(out, 'Annotations', name + '.xml'),
+                name,
+                (TILE, TILE),
+                tb,
+                'Tree',
+            )
+            splits['val' if k % 5 == 4 else 'train'].append(name)
+            k += 1
+    for name in TEST_IMAGES:
+        im = cv2.imread(osp.join(source, name + '.png'))
+        cv2.imwrite(osp.join(out, 'JPEGImages', name + '.jpg'), im)
+        write_voc(
+            osp.join(out, 'Annotations', name + '.xml'),
+            name,
+            (im.shape[1], im.shape[0]),
+            read_voc(osp.join(source, name + '.xml')),
+            'Tree',
+        )
+        splits['test'].append(name)
+    for split, names in splits.items():
+        with open(
+            osp.join(out, 'ImageSets', 'Main', split + '.txt'), 'w'
+        ) as f:
+            f.write('\n'.join(names) + '\n')
+    return {k: len(v) for k, v in splits.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('dataset', choices=['neon-trees'])
+    parser.add_argument('out_dir')
+    parser.add_argument('--source', required=True)
+    args = parser.parse_args(argv)
+    print(neon_trees(args.source, args.out_dir))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,168 @@
+"""Box statistics of a training set, shared by the balance report and the
+data-adaptive recipe (:class:`~mmdet_libra_ext.engine.hooks.AdaptToDataHook`):
+the boxes' sizes and shapes, how well an anchor generator's anchors fit
+them (best possible recall), anchors and an input scale chosen for them.
+
+The fit of an anchor to a box is their IoU with both centred at the same
+point (the anchor generator places an anchor at every stride, so the
+offset is at most half a stride; the centred IoU is the best any anchor of
+that shape reaches). A box is recallable when its best anchor reaches
+``thr``.
+"""
+
+import math
+from typing import Any, Dict, List, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+#: Multipliers of the anchor scales searched: quarter octaves from 1/4x to
+#: 4x.
+SCALE_STEPS = [2 ** (k / 4) for k in range(-8, 9)]
+
+
+def dataset_instances(dataset: Any) -> List[Tuple[List[int], Tensor]]:
+    """Per image of the training set (under its wrappers): the labels and
+    the boxes (``(n, 4)`` xyxy, the annotation's pixels) of its instances
+    that are not ignored."""
+    from .balance_report import leaf_datasets
+
+    out = []
+    for ds in leaf_datasets(dataset):
+        for i in range(len(ds)):
+            info = ds.get_data_info(i)
+            inst = [
+                x
+                for x in info.get('instances', [])
+                if not x.get('ignore_flag', 0)
+            ]
+            boxes = torch.tensor(
+                [x['bbox'] for x in inst], dtype=torch.float32
+            ).reshape(-1, 4)
+            out.append(([int(x['bbox_label']) for x in inst], boxes))
+    return out
+
+
+def box_wh(boxes: Tensor) -> Tensor:
+    """Widths and heights of xyxy boxes, those of zero size left out."""
+    wh = boxes[:, 2:] - boxes[:, :2]
+    return wh[(wh > 0).all(1)]
+
+
+def centred_iou(wh: Tensor, anchors_wh: Tensor) -> Tensor:
+    """``(n, m)`` IoU of boxes ``wh`` with anchors ``anchors_wh`` (both
+    ``(.., 2)``), all centred at one point."""
+    w, h = wh[:, None, 0], wh[:, None, 1]
+    aw, ah = anchors_wh[None, :, 0], anchors_wh[None, :, 1]
+    inter = torch.minimum(w, aw) * torch.minimum(h, ah)
+    return inter / (w * h + aw * ah - inter)
+
+
+def generator_shapes(generator: Any) -> Tensor:
+    """The widths and heights of a built MMDetection ``AnchorGenerator``'s
+    base anchors, every level (``(levels * anchors per place, 2)``)."""
+    base = torch.cat(list(generator.base_anchors))
+    return base[:, 2:] - base[:, :2]
+
+
+def best_possible_recall(
+    wh: Tensor, anchors_wh: Tensor, thr: float
+) -> Dict[str, float]:
+    """The share of boxes whose best anchor reaches ``thr`` (centred IoU)
+    and the boxes' mean best IoU."""
+    if len(wh) == 0:
+        return dict(bpr=math.nan, mean_best_iou=math.nan)
+    best = centred_iou(wh.double(), anchors_wh.double()).max(1).values
+    return dict(
+        bpr=float((best >= thr).double().mean()),
+        mean_best_iou=float(best.mean()),
+    )
+
+
+def size_quantiles(
+    wh: Tensor, qs: Sequence[float] = (0.1, 0.5, 0.9)
+) -> List[float]:
+    """Quantiles of the boxes' sizes (square root of the area)."""
+    return torch.quantile(
+        (wh[:, 0] * wh[:, 1]).double().sqrt(), torch.tensor(qs).double()
+    ).tolist()
+
+
+def choose_input_scale(
+    wh: Tensor,
+    img_long_side: float,
+    smallest: float = 24.0,
+    largest: float = 320.0,
+    max_long_side: float = 1333.0,
+    steps: Sequence[float] = (0.25, 2.0),
+) -> Dict[str, float]:
+    """The factor to resize the training images by: the smallest
+    objects (10th percentile of the sizes) no smaller than ``smallest``
+    pixels, the largest (90th) no larger than ``largest``, the long side at
+    most ``max_long_side``, the factor within ``steps``; where the two
+    object bounds conflict, the small objects win. Rounded to a sixteenth."""
+    p10, p50, p90 = size_quantiles(wh)
+    lo, hi = steps
+    low = smallest / p10
+    high = min(largest / p90, max_long_side / img_long_side)
+    s = max(min(1.0, high), low)
+    s = min(max(s, lo), hi, max_long_side / img_long_side)
+    s = round(s * 16) / 16
+    return dict(
+        scale=s,
+        size_p10=p10,
+        size_p50=p50,
+        size_p90=p90,
+        long_side=img_long_side * s,
+    )
+
+
+def _with(gen_cfg: dict, mult: float, ratios: Sequence[float]) -> dict:
+    cfg = dict(gen_cfg, ratios=[round(r, 3) for r in ratios])
+    if 'octave_base_scale' in cfg:
+        cfg['octave_base_scale'] = round(cfg['octave_base_scale'] * mult, 3)
+    else:
+        cfg['scales'] = [round(s * mult, 3) for s in cfg['scales']]
+    return cfg
+
+
+def choose_anchors(
+    wh: Tensor,
+    gen_cfg: dict,
+    thr: float = 0.5,
+    target: float = 0.95,
+) -> Dict[str, Any]:
+    """An ``AnchorGenerator`` config that fits the boxes ``wh``: the one
+    given when its best possible recall (at ``thr``) reaches ``target``,
+    else the best of the scales multiplied by :data:`SCALE_STEPS` and the
+    ratios given or the boxes' aspect-ratio quantiles (as many as given).
+    The strides and the number of anchors per place stay, so the head's
+    layers keep their shapes.
+
+    Returns ``dict(cfg, changed, before, after)`` (``before``/``after``:
+    :func:`best_possible_recall` of each).
+    """
+    from mmdet.registry import TASK_UTILS
+
+    def fit(cfg: dict) -> Dict[str, float]:
+        return best_possible_recall(
+            wh, generator_shapes(TASK_UTILS.build(cfg)), thr
+        )
+
+    before = fit(gen_cfg)
+    if before['bpr'] >= target:
+        return dict(cfg=gen_cfg, changed=False, before=before, after=before)
+    n = len(gen_cfg['ratios'])
+    ratio = (wh[:, 1] / wh[:, 0]).double()
+    qs = [0.5] if n == 1 else [0.1 + 0.8 * i / (n - 1) for i in range(n)]
+    data_ratios = torch.quantile(ratio, torch.tensor(qs).double()).tolist()
+    best = None
+    for ratios in (list(gen_cfg['ratios']), data_ratios):
+        for mult in sorted(SCALE_STEPS, key=lambda m: abs(math.log(m))):
+            cfg = _with(gen_cfg, mult, ratios)
+            r = fit(cfg)
+            key = (round(r['bpr'], 4), round(r['mean_best_iou'], 4))
+            if best is None or key > best[0]:
+                best = (key, cfg, r)
+    assert best is not None
+    return dict(cfg=best[1], changed=True, before=before, after=best[2])

@@ -1,0 +1,80 @@
+"""Box statistics of the data-adaptive recipe against hand computations on
+tiny box sets."""
+
+import math
+
+import pytest
+import torch
+
+from mmdet_libra_ext.analysis import box_stats as S
+
+
+def test_centred_iou_and_best_possible_recall_by_hand():
+    wh = torch.tensor([[20.0, 20.0], [64.0, 32.0]])
+    anchors = torch.tensor([[16.0, 16.0], [64.0, 64.0]])
+    iou = S.centred_iou(wh, anchors)
+    # 16x16 inside 20x20: 256 / 400; 20x20 inside 64x64: 400 / 4096;
+    # 64x32 with 16x16: 256 / 2048; with 64x64: 2048 / 4096.
+    expected = [[256 / 400, 400 / 4096], [256 / 2048, 2048 / 4096]]
+    torch.testing.assert_close(iou, torch.tensor(expected))
+    r = S.best_possible_recall(wh, anchors, 0.5)
+    assert r['bpr'] == 1.0
+    assert r['mean_best_iou'] == pytest.approx((0.64 + 0.5) / 2)
+    assert S.best_possible_recall(wh, anchors, 0.6)['bpr'] == 0.5
+    assert math.isnan(S.best_possible_recall(wh[:0], anchors, 0.5)['bpr'])
+
+
+def test_generator_shapes_are_mmdetections_base_anchors():
+    from mmdet.models.task_modules.prior_generators import AnchorGenerator
+
+    gen = AnchorGenerator(strides=[8, 16], ratios=[0.5, 1.0], scales=[4])
+    shapes = S.generator_shapes(gen)
+    # Base 8 and 16 px times scale 4: 32 and 64 px squares; ratio h/w 0.5
+    # keeps the area: w = 32 * sqrt(2), h = 32 / sqrt(2).
+    r = math.sqrt(2)
+    expected = [[32 * r, 32 / r], [32, 32], [64 * r, 64 / r], [64, 64]]
+    torch.testing.assert_close(shapes, torch.tensor(expected))
+
+
+def test_input_scale_by_hand():
+    # Sizes 10..100 px (squares): p10 19, p50 55, p90 91.
+    sizes = torch.arange(10, 101).float()
+    wh = torch.stack([sizes, sizes], 1)
+    s = S.choose_input_scale(wh, 400, smallest=24, largest=320)
+    # 24 / 19 = 1.263, rounded to a sixteenth: 1.25.
+    assert s['size_p10'] == pytest.approx(19)
+    assert s['scale'] == 1.25
+    # Large objects: 90th percentile 910 px, at most 320 -> 0.3516,
+    # rounded to a sixteenth: 0.375 (the long side, 750 px, within 1333).
+    s = S.choose_input_scale(wh * 10, 2000, smallest=24, largest=320)
+    assert s['scale'] == 0.375
+    # Objects that fit as they are: no resize.
+    s = S.choose_input_scale(wh * 2, 800)
+    assert s['scale'] == 1.0
+    # The long side caps the factor even for small objects.
+    s = S.choose_input_scale(wh / 4, 1000, max_long_side=1333)
+    assert s['scale'] == pytest.approx(1.3125)
+
+
+def test_anchors_kept_when_they_fit_and_fitted_when_not():
+    gen = dict(
+        type='AnchorGenerator', strides=[8, 16, 32], ratios=[1.0], scales=[8]
+    )
+    # Anchors 64, 128, 256 px: 64 px boxes fit exactly.
+    fit = S.choose_anchors(torch.full((10, 2), 64.0), gen)
+    assert not fit['changed'] and fit['cfg'] == gen
+    assert fit['before']['bpr'] == 1.0
+    # 20 px boxes: best IoU 400 / 4096 with the 64 px anchor. The nearest
+    # quarter-octave multiplier, 2^(-7/4) (anchors 19.0 px), fits best.
+    fit = S.choose_anchors(torch.full((10, 2), 20.0), gen)
+    assert fit['changed']
+    assert fit['before']['bpr'] == 0.0
+    assert fit['cfg']['scales'] == [round(8 * 2 ** (-7 / 4), 3)]
+    assert fit['after']['bpr'] == 1.0
+    assert fit['cfg']['strides'] == gen['strides']
+    # Tall boxes: the ratios follow the boxes' aspect ratios.
+    tall = torch.tensor([[20.0, 80.0]] * 10)
+    gen3 = dict(gen, ratios=[0.5, 1.0, 2.0])
+    fit = S.choose_anchors(tall, gen3, thr=0.7)
+    assert fit['after']['bpr'] == 1.0
+    assert len(fit['cfg']['ratios']) == 3

@@ -1,0 +1,168 @@
+"""AdaptToDataHook and the own-dataset configs: the schedule does not
+depend on the dataset's size; under MMDetection's tools/train.py the hook
+logs and keeps its choices, applies them to the pipelines and the anchors,
+and a resumed run continues exactly."""
+
+import json
+import os.path as osp
+
+import pytest
+import torch
+
+from mmdet_libra_ext.engine.hooks import AdaptToDataHook
+from tests.resume_checks import assert_identical
+from tests.tool_runs import train
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
+OWN = osp.join(ROOT, 'configs', 'own_dataset')
+CONFIGS = ['faster-rcnn', 'libra-faster-rcnn']
+
+
+def test_bad_options_are_named():
+    with pytest.raises(ValueError, match='smallest=40'):
+        AdaptToDataHook(smallest=40, largest=30)
+    with pytest.raises(ValueError, match='bpr_target=1.5'):
+        AdaptToDataHook(bpr_target=1.5)
+    with pytest.raises(TypeError, match="anchors='yes'"):
+        AdaptToDataHook(anchors='yes')
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_the_schedule_is_in_iterations_whatever_the_data(name):
+    """The same loop, learning rate, validation and checkpoint schedule for
+    a dataset of 5 images and one of 500: nothing counts epochs."""
+    from mmengine.config import Config
+
+    path = osp.join(OWN, f'{name}_r18_fpn_adaptive-voc.py')
+    a, b = Config.fromfile(path), Config.fromfile(path)
+    for cfg, root, n in ((a, 'data/a/', 5), (b, 'data/b/', 500)):
+        cfg.merge_from_dict(
+            {
+                'train_dataloader.dataset.data_root': root,
+                'train_dataloader.dataset.indices': n,
+            }
+        )
+    for key in (
+        'train_cfg',
+        'param_scheduler',
+        'default_hooks',
+        'custom_hooks',
+    ):
+        assert a[key] == b[key], key
+    assert a.train_cfg.type == 'IterBasedTrainLoop'
+    assert all(not s.get('by_epoch', True) for s in a.param_scheduler)
+    assert a.default_hooks.checkpoint.by_epoch is False
+    assert a.default_hooks.checkpoint.save_best == 'voc12/mAP'
+    assert a.train_dataloader.sampler.type == 'InfiniteSampler'
+    assert any(
+        h['type'] == 'mmdet_libra_ext.AdaptToDataHook' for h in a.custom_hooks
+    )
+
+
+def _options(root, max_iters=4):
+    return (
+        ['--cfg-options']
+        + [
+            f'{split}_dataloader.dataset.{k}={v}'
+            for split in ('train', 'val', 'test')
+            for k, v in (
+                ('data_root', root),
+                ('metainfo.classes', '[RBC,WBC,Platelets]'),
+            )
+        ]
+        + [
+            'model.roi_head.bbox_head.num_classes=3',
+            f'train_cfg.max_iters={max_iters}',
+            'train_cfg.val_interval=2',
+            'default_hooks.checkpoint.interval=2',
+            'default_hooks.checkpoint.max_keep_ckpts=-1',
+            'default_hooks.logger.interval=1',
+            'train_dataloader.batch_size=2',
+            'randomness.deterministic=True',
+        ]
+    )
+
+
+@pytest.mark.slow
+def test_under_train_py_the_choices_are_logged_kept_and_resumed(
+    bccd_like_root, mmdet_tools, tmp_path
+):
+    config = osp.join(OWN, 'libra-faster-rcnn_r18_fpn_adaptive-voc.py')
+    full = str(tmp_path / 'full')
+    log = train(mmdet_tools, config, full, _options(bccd_like_root))
+    assert 'AdaptToDataHook (read from the training boxes)' in log
+    assert 'best possible recall at IoU 0.5' in log
+    choices = json.load(open(osp.join(full, 'adapt_to_data.json')))
+    # The discs of the fixture: 40 to 190 px at 640 x 480, so no resize is
+    # needed (p10 at least 24 px, p90 at most 320 px).
+    assert choices['num_images'] == 4
+    assert choices['input_scale']['scale'] == 1.0
+    fit = choices['anchors']['rpn_head']
+    assert 0 <= fit['before']['bpr'] <= fit['after']['bpr'] <= 1
+    # Kept in the checkpoints, with the best one on validation.
+    ckpt = torch.load(osp.join(full, 'iter_4.pth'), weights_only=True)
+    assert json.loads(ckpt['adapt_to_data']) == choices
+    assert any(
+        n.startswith('best_voc12_mAP') for n in __import__('os').listdir(full)
+    )
+    # Resumed from iteration 2: the choices come from the checkpoint and the
+    # end is the uninterrupted run's.
+    resumed = str(tmp_path / 'resumed')
+    log = train(
+        mmdet_tools,
+        config,
+        resumed,
+        _options(bccd_like_root),
+        resume=osp.join(full, 'iter_2.pth'),
+    )
+    end = torch.load(osp.join(resumed, 'iter_4.pth'), weights_only=True)
+    assert_identical(ckpt['state_dict'], end['state_dict'])
+    assert json.loads(end['adapt_to_data']) == choices
+
+
+@pytest.mark.slow
+def test_an_input_scale_reaches_the_pipelines_and_anchors_the_model(
+    bccd_like_root, tmp_path
+):
+    """Objects made small on purpose (smallest=100 px wanted): the hook
+    doubles the images, in the training and validation pipelines."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    import mmdet_libra_ext  # noqa: F401
+
+    cfg = Config.fromfile(
+        osp.join(OWN, 'faster-rcnn_r18_fpn_adaptive-voc.py'),
+    )
+    cfg.merge_from_dict(
+        {
+            f'{s}_dataloader.dataset.{k}': v
+            for s in ('train', 'val', 'test')
+            for k, v in (
+                ('data_root', bccd_like_root),
+                ('metainfo', dict(classes=('RBC', 'WBC', 'Platelets'))),
+            )
+        }
+    )
+    cfg.custom_hooks[0] = dict(
+        type='mmdet_libra_ext.AdaptToDataHook',
+        smallest=100,
+        largest=1000,
+    )
+    cfg.work_dir = str(tmp_path)
+    runner = Runner.from_cfg(cfg)
+    runner._train_loop = runner.build_train_loop(runner._train_loop)
+    runner._val_loop = runner.build_val_loop(runner._val_loop)
+    runner.call_hook('before_run')
+    hook = next(h for h in runner.hooks if isinstance(h, AdaptToDataHook))
+    scale = hook.choices['input_scale']['scale']
+    assert scale > 1.5
+    data = runner.train_dataloader.dataset[0]
+    ori = data['data_samples'].ori_shape
+    assert data['inputs'].shape[1] == round(ori[0] * scale)
+    val = runner.val_dataloader.dataset[0]
+    assert val['inputs'].shape[1] == round(ori[0] * scale)
+    fit = hook.choices['anchors']['rpn_head']
+    gen = runner.model.rpn_head.prior_generator
+    if fit['changed']:
+        assert list(gen.scales.tolist()) == pytest.approx(fit['cfg']['scales'])
