@@ -38,6 +38,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO = os.path.join(ROOT, 'configs', 'demo')
 
 
+def sync():
+    """Wait for the device (CUDA kernels run asynchronously)."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def wrap_method(obj, attr, around):
     """Replace the method ``obj.attr`` on this instance by
     ``around(orig, args, kwargs)``; ``del obj.attr`` restores the class's."""
@@ -50,7 +56,8 @@ def wrap_method(obj, attr, around):
 
 
 class ModuleTimer:
-    """Accumulates wall time of selected methods (CPU: synchronous)."""
+    """Accumulates wall time of selected methods (on a GPU, each timed
+    call waits for the device before and after)."""
 
     def __init__(self):
         self.total = collections.defaultdict(float)
@@ -58,8 +65,10 @@ class ModuleTimer:
     def wrap(self, obj, attr, key):
 
         def timed(orig, args, kwargs):
+            sync()
             t0 = time.perf_counter()
             out = orig(*args, **kwargs)
+            sync()
             self.total[key] += time.perf_counter() - t0
             return out
 
@@ -179,8 +188,10 @@ def timed_rounds(runs, repeats, iters, copy_of=None):
         model, optim, batches = runs[name]
         model.load_state_dict(start[name][0])
         optim.load_state_dict(start[name][1])
+        sync()
         t0 = time.perf_counter()
         model.train_step(batches[batch_index], optim)
+        sync()
         return time.perf_counter() - t0
 
     names = list(runs)
@@ -251,7 +262,7 @@ def fmt_ratio(r):
     return f'{r[0]:.3f} [{r[1]:.3f}, {r[2]:.3f}]'
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument('--repeats', type=int, default=30)
     parser.add_argument(
@@ -261,6 +272,12 @@ def main():
         help='training iterations per timed round',
     )
     parser.add_argument('--data-root', default='data/shapes/')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help="mixed precision (MMDetection's AmpOptimWrapper; on the GPU "
+        'where one is present, as the runner places the model)',
+    )
     parser.add_argument(
         '--ours',
         default=os.path.join(DEMO, 'libra-faster-rcnn_r18_fpn_shapes_demo.py'),
@@ -280,7 +297,7 @@ def main():
         'Libra RPN and the Libra Faster R-CNN with a Libra RPN demos) with '
         "our RPN samplers, MMDetection's and RandomSampler",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.rpn_samplers is not None:
         print(
             f'torch {torch.__version__}, {torch.get_num_threads()} '
@@ -301,10 +318,18 @@ def main():
         )
         return
 
+    def amp(cfg):
+        if args.amp:
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+
     runs = {}
     for name, cfg in (('ours', args.ours), ('mmdet', args.ref)):
-        runs[name] = build_training(cfg, args.data_root, args.iters)
-    runs['copy'] = build_training(args.ref, args.data_root, args.iters)
+        runs[name] = build_training(
+            cfg, args.data_root, args.iters, modify=amp
+        )
+    runs['copy'] = build_training(
+        args.ref, args.data_root, args.iters, modify=amp
+    )
 
     samples, step = timed_rounds(
         runs, args.repeats, args.iters, copy_of={'copy': 'mmdet'}
@@ -328,8 +353,10 @@ def main():
             total = dict.fromkeys(components, 0.0)
             for component, prepare, run in calls[name]:
                 inputs = prepare()
+                sync()
                 t0 = time.perf_counter()
                 run(inputs)
+                sync()
                 total[component] += time.perf_counter() - t0
             total['all'] = sum(total.values())
             for c in components:
@@ -346,10 +373,12 @@ def main():
         model, optim, batches = runs[name]
         timer = ModuleTimer()
         timer.install(model)
+        sync()
         t0 = time.perf_counter()
         for _ in range(2):
             for batch in batches:
                 model.train_step(batch, optim)
+        sync()
         wall = time.perf_counter() - t0
         fwd = (
             'data preprocessor',
@@ -364,8 +393,10 @@ def main():
         )
         profiles[name] = {k: v / wall for k, v in parts.items()}
 
+    device = next(runs['ours'][0].parameters()).device
     print(
         f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
+        f'{device}{", AMP" if args.amp else ""}, '
         f'{args.repeats} interleaved rounds of {args.iters} iterations '
         f'(batch {len(runs["ours"][2][0]["inputs"])})'
     )
