@@ -9,8 +9,8 @@
 # classes (RBC 4155 boxes, WBC 372, Platelets 361), splits train 205, val 87,
 # test 72.
 #
-# Another small VOC-format dataset: change data_root and classes (and the
-# anchors if its objects are of other sizes); nothing else.
+# Chosen on BCCD only; for another small dataset see configs/own_dataset/
+# (input scale and anchors fitted to the data, docs/own_dataset.md).
 #
 # Evaluation: VOC mAP@0.5 with the 11-point (VOC2007) and the area (VOC2012)
 # precision integral, each class's AP among the metrics
