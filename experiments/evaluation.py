@@ -70,7 +70,8 @@ def test_config(rec: dict, config: str, key: str, out_dir: str) -> str:
 
 
 def test_run(rec: dict, threads: int, key: str = 'test') -> dict:
-    """A recorded run's final checkpoint evaluated by MMDetection's
+    """A recorded run's final checkpoint (its best on validation where the
+    config keeps one) evaluated by MMDetection's
     tools/test.py (the run's own config copy: seed, schedule and data root
     as trained) on its config's test split (``key`` ``'test'``), with
     test-time augmentation (``'test-tta'``) or on the val split with it
@@ -84,6 +85,11 @@ def test_run(rec: dict, threads: int, key: str = 'test') -> dict:
             f'{work!r} is gone (or the record predates work_dir)'
         )
     config, checkpoint = run_config(work)
+    # A config that keeps its best checkpoint on validation (save_best): the
+    # one chosen on val is the one tested.
+    best = sorted(glob.glob(osp.join(work, 'best_*.pth')), key=osp.getmtime)
+    if best:
+        checkpoint = best[-1]
     # 'test' keeps its folder of before: <work>/test.
     test_dir = osp.join(work, key)
     if key != 'test':

@@ -19,6 +19,13 @@ BCCD_ROOT = 'data/BCCD/'
 _demo = 'demo/{}_r18_fpn_shapes_demo.py'.format
 _transfer = 'transfer/{}_r18_fpn_crowded-transfer.py'.format
 _bccd = 'bccd/{}_r18_fpn_bccd.py'.format
+_own = 'own_dataset/{}_r18_fpn_adaptive-voc.py'.format
+#: Small real datasets other than BCCD that the own-dataset recipe is
+#: tried on (docs/own_dataset.md): variant prefix -> (data root, classes).
+#: ``python -m experiments.own_datasets`` lays them out.
+NEON = 'NEON trees: '
+OWN_DATA = {NEON: ('data/neon_trees/', ('Tree',))}
+BCCD_CLASSES = ('RBC', 'WBC', 'Platelets')
 VARIANTS = {
     'baseline': _demo('faster-rcnn'),
     '+ IoU-balanced sampling': _demo('libra-sampler-faster-rcnn'),
@@ -57,6 +64,11 @@ VARIANTS = {
     BCCD + '+ IoU-balanced sampling': _bccd('libra-sampler-faster-rcnn'),
     BCCD + '+ BFP': _bccd('libra-bfp-faster-rcnn'),
     BCCD + '+ Balanced L1': _bccd('libra-bl1-faster-rcnn'),
+    # The own-dataset recipe (configs/own_dataset/) against the BCCD recipe
+    # with only data_root and classes changed.
+    BCCD + 'adaptive': _own('faster-rcnn'),
+    NEON + 'BCCD recipe': _bccd('faster-rcnn'),
+    NEON + 'adaptive': _own('faster-rcnn'),
 }
 #: The demo table's variants (the default of ``run``); the diagnostic one,
 #: RetinaNet and the transfer variants run when named or planned.
@@ -243,6 +255,14 @@ PLANS = {
             for v in ('+ IoU-balanced sampling', '+ BFP', '+ Balanced L1')
         ],
     ],
+    # The own-dataset recipe (docs/own_dataset.md) against the BCCD recipe
+    # with data_root and classes changed, on the NEON tree crowns (first,
+    # 3 paired seeds), then on BCCD, where it must not lose (paired with
+    # the recorded BCCD baseline).
+    'own': [
+        [(NEON + v, None, [], THREE) for v in ('BCCD recipe', 'adaptive')],
+        [(BCCD + 'adaptive', None, [], THREE)],
+    ],
     # Balanced L1 with beta = 0.11 on the demo Libra RetinaNet: this
     # package's continuous-gradient formula against MMDetection's.
     'beta': [
@@ -267,7 +287,53 @@ def is_transfer(variant: str) -> bool:
 
 
 def is_bccd(variant: str) -> bool:
+    """Whether a variant trains the BCCD recipe (configs/bccd/)."""
     return VARIANTS[variant].startswith('bccd/')
+
+
+def own_data(variant: str):
+    """``(data root, classes)`` of a variant trained on data other than
+    its config's own (the own-dataset recipe on BCCD, a recipe on a
+    dataset of :data:`OWN_DATA`), or None."""
+    for prefix, data in OWN_DATA.items():
+        if variant.startswith(prefix):
+            return data
+    if VARIANTS[variant].startswith('own_dataset/'):
+        return (BCCD_ROOT, BCCD_CLASSES)
+    return None
+
+
+def dataset_options(variant: str) -> list:
+    """``--cfg-options`` that point a VOC config at the variant's data
+    (:func:`own_data`): its data root and classes, nothing else."""
+    data = own_data(variant)
+    if data is None:
+        return []
+    root, classes = data
+    names = '[' + ','.join(classes) + ']'
+    return [
+        opt
+        for split in ('train', 'val', 'test')
+        for opt in (
+            f'{split}_dataloader.dataset.data_root={root}',
+            f'{split}_dataloader.dataset.metainfo.classes={names}',
+        )
+    ] + [f'model.roi_head.bbox_head.num_classes={len(classes)}']
+
+
+def is_iter_based(variant: str) -> bool:
+    """Whether a variant's config counts its schedule in iterations (the
+    own-dataset recipe): its runs keep that schedule (recorded as 0
+    epochs)."""
+    loop = variant_config(variant).train_cfg.get('type', '')
+    return loop == 'IterBasedTrainLoop'
+
+
+def best_metric(variant: str):
+    """The validation metric whose best checkpoint a variant's config
+    keeps (MMDetection's ``save_best``), or None."""
+    hook = variant_config(variant).default_hooks.get('checkpoint', {})
+    return hook.get('save_best')
 
 
 _CONFIGS: dict = {}
@@ -297,8 +363,11 @@ def validates(variant: str) -> bool:
 
 def default_epochs(variant: str) -> int:
     """Epochs of a run without ``--epochs``: a BCCD config's own schedule,
-    the demo table's 12 for every other variant (whatever its config
-    says: the recorded tables were run so)."""
+    0 (the config's own) for an iteration-based one, the demo table's 12
+    for every other variant (whatever its config says: the recorded
+    tables were run so)."""
+    if is_iter_based(variant):
+        return 0
     return config_epochs(variant) if is_bccd(variant) else 12
 
 

@@ -19,9 +19,13 @@ from experiments.plans import (
     PLANS,
     ROOT,
     VARIANTS,
+    best_metric,
+    dataset_options,
     default_epochs,
     is_bccd,
+    is_iter_based,
     is_transfer,
+    own_data,
     validates,
     voc_data_root_options,
 )
@@ -54,24 +58,34 @@ def run_one(
     if label:
         tag += '_' + re.sub(r'[^A-Za-z0-9.=-]+', '_', label)
     work = osp.join(out_dir, f'{tag}_e{epochs}', f'seed{seed}')
-    opts = [f'randomness.seed={seed}'] + schedule_options(
-        epochs, is_transfer(variant)
-    )
+    iter_based = is_iter_based(variant)
+    opts = [f'randomness.seed={seed}']
+    if not iter_based:
+        opts += schedule_options(epochs, is_transfer(variant))
     if data_root:
         opts += (
             voc_data_root_options(data_root, validates(variant))
-            if is_bccd(variant)
+            if is_bccd(variant) or own_data(variant)
             else data_root_options(data_root)
         )
+    # A dataset other than the config's own: its root and classes.
+    opts += [
+        o
+        for o in dataset_options(variant)
+        if not (data_root and '.data_root=' in o)
+    ]
     if pretrained and is_transfer(variant):
         opts.append(f'model.backbone.init_cfg.checkpoint={pretrained}')
     # A checkpoint every epoch (only the newest kept) so that a stopped
     # plan resumes its runs where they were: resume is exact, so the
     # result is the uninterrupted run's.
-    opts += [
-        'default_hooks.checkpoint.interval=1',
-        'default_hooks.checkpoint.max_keep_ckpts=1',
-    ]
+    # (An iteration-based config saves every validation interval, the best
+    # checkpoint on validation kept beside the newest.)
+    if not iter_based:
+        opts += [
+            'default_hooks.checkpoint.interval=1',
+            'default_hooks.checkpoint.max_keep_ckpts=1',
+        ]
     opts += list(cfg_options)
     env = dict(
         os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads)
@@ -111,7 +125,7 @@ def run_one(
         rec['resumed'] = True  # wall_s is the resumed part's
     if cfg_options:
         rec['cfg_options'] = list(cfg_options)
-    rec.update(read_run(work, validates(variant)))
+    rec.update(read_run(work, validates(variant), best_metric(variant)))
     if is_bccd(variant):
         # The BCCD recipe evaluates with test-time augmentation: val with
         # it too, recorded as soon as the run lands; a run trained on
@@ -150,7 +164,24 @@ def prepare(variants, data_root, pretrained=None) -> None:
     (skipped for a dataset given with --data-root and a backbone given with
     --pretrained)."""
     transfer = any(is_transfer(v) for v in variants)
-    bccd = [v for v in variants if is_bccd(v)]
+    for v in variants:
+        root = (own_data(v) or ('',))[0]
+        if (
+            root
+            and root != BCCD_ROOT
+            and not osp.isfile(osp.join(root, 'ImageSets', 'Main', 'val.txt'))
+        ):
+            raise SystemExit(
+                f'{v} reads {root}, which has no ImageSets/Main/val.txt: '
+                'lay it out with python -m experiments.own_datasets '
+                '(docs/own_dataset.md)'
+            )
+    bccd = [
+        v
+        for v in variants
+        if (is_bccd(v) and own_data(v) is None)
+        or (own_data(v) or ('',))[0] == BCCD_ROOT
+    ]
     root = data_root or BCCD_ROOT
     if bccd and not osp.isfile(osp.join(root, 'ImageSets', 'Main', 'val.txt')):
         raise SystemExit(
@@ -160,7 +191,11 @@ def prepare(variants, data_root, pretrained=None) -> None:
             f'{BCCD_ROOT})'
         )
     if not data_root:
-        shapes = [v for v in variants if not is_transfer(v) and not is_bccd(v)]
+        shapes = [
+            v
+            for v in variants
+            if not is_transfer(v) and not is_bccd(v) and not own_data(v)
+        ]
         for name, needed in (('shapes', shapes), ('crowded', transfer)):
             if needed and not osp.isfile(
                 f'data/{name}/annotations/instances_val.json'

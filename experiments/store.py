@@ -34,16 +34,26 @@ def metrics_of(evaluation: dict) -> dict:
     return out
 
 
-def read_run(work_dir: str, validated: bool = True) -> dict:
-    """Final COCO metrics (of a run that ``validated``) and the median time
-    per iteration of a run."""
+def read_run(
+    work_dir: str, validated: bool = True, best: Optional[str] = None
+) -> dict:
+    """Final COCO metrics (of a run that ``validated``; with ``best``, a
+    metric the config's ``save_best`` keeps the best checkpoint on, those
+    of the best validation, whose iteration is recorded as ``best_iter``)
+    and the median time per iteration of a run."""
     records = load_scalars(work_dir)
     val = [r for r in records if is_val(r)]
+    if best and val:
+        # The first of equal bests: the checkpoint save_best keeps.
+        top = max(r.get(best, float('-inf')) for r in val)
+        val = [next(r for r in val if r.get(best) == top)]
     train = [r for r in records if 'loss' in r and 'time' in r]
     if (validated and not val) or not train:
         raise RuntimeError(f'{work_dir}: no evaluation or training records')
     times = [r['time'] for r in train[len(train) // 10 :]]
     out = metrics_of(val[-1]) if validated else {}
+    if best and val:
+        out['best_iter'] = val[-1].get('step')
     out['s_per_iter'] = statistics.median(times)
     out['iters'] = train[-1]['iter']
     weights = sorted(

@@ -66,8 +66,11 @@ def cmd_table(args) -> None:
                 if kind == 'rpn'
                 else ('mAP', 'AP50', 'AP75', 'AP_s', 'AP_m', 'AP_l')
             )
+        schedule = (
+            f'{epochs} epochs' if epochs else "the configs' own schedule"
+        )
         print(
-            f'\n{epochs} epochs ({"/".join(map(str, iters))} iterations), '
+            f'\n{schedule} ({"/".join(map(str, iters))} iterations), '
             f'{threads} threads per run; mean ± sample std over seeds\n'
         )
         print('| variant | seeds | ' + ' | '.join(heads) + ' | s/iter |')

@@ -1,0 +1,150 @@
+"""The own-dataset evidence in the lab: the NEON tree crowns laid out as
+VOC from the deepforest wheel's files, the plan's variants pointed at their
+data, and a run that keeps its best checkpoint recorded at that
+checkpoint's validation."""
+
+import json
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+
+from experiments import own_datasets as O
+from experiments import plans as P
+from experiments.store import read_run
+
+
+def test_tile_boxes_by_hand():
+    boxes = [(10, 10, 50, 50), (390, 10, 430, 50), (370, 10, 410, 50)]
+    # Inside; a quarter inside (10 of 40 px wide): left to the next
+    # tile; three quarters inside: kept, clipped.
+    assert O.tile_boxes(boxes, 0, 0, 400) == [
+        (10, 10, 50, 50),
+        (370, 10, 400, 50),
+    ]
+    assert O.tile_boxes(boxes, 400, 0, 400) == [(0, 10, 30, 50)]
+
+
+def _source(tmp_path):
+    """Stand-ins for the wheel's files: a 900 x 850 image with boxes in a
+    grid, and the three test images."""
+    src = tmp_path / 'data'
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    boxes = [
+        (x, y, x + 30, y + 30)
+        for x in range(20, 880, 60)
+        for y in range(20, 820, 60)
+    ]
+    cv2.imwrite(
+        str(src / f'{O.TRAIN_IMAGE}.png'),
+        rng.integers(0, 255, (850, 900, 3), dtype=np.uint8),
+    )
+    O.write_voc(
+        str(src / f'{O.TRAIN_IMAGE}.xml'),
+        O.TRAIN_IMAGE,
+        (900, 850),
+        boxes,
+        'Tree',
+    )
+    for name in O.TEST_IMAGES:
+        cv2.imwrite(
+            str(src / f'{name}.png'),
+            rng.integers(0, 255, (400, 400, 3), dtype=np.uint8),
+        )
+        O.write_voc(
+            str(src / f'{name}.xml'),
+            name,
+            (400, 400),
+            [(5, 5, 40, 40)],
+            'Dead',
+        )
+    return str(src)
+
+
+def test_neon_trees_layout_reads_as_voc(tmp_path):
+    out = str(tmp_path / 'neon')
+    # 900 x 850 in 400 px tiles: 2 x 2, every fifth to val (none of 4).
+    counts = O.neon_trees(_source(tmp_path), out)
+    assert counts == {'train': 4, 'val': 0, 'test': 3}
+    from mmdet.datasets import VOCDataset
+
+    ds = VOCDataset(
+        data_root=out + '/',
+        ann_file='ImageSets/Main/test.txt',
+        data_prefix=dict(sub_data_root=''),
+        metainfo=dict(classes=('Tree',)),
+        test_mode=True,
+        pipeline=[],
+    )
+    # The SOAP site's 'Alive'/'Dead' are trees.
+    assert len(ds) == 3
+    assert all(
+        i['bbox_label'] == 0
+        for k in range(3)
+        for i in ds.get_data_info(k)['instances']
+    )
+
+
+def test_the_plan_points_each_recipe_at_its_data():
+    neon = P.dataset_options(P.NEON + 'adaptive')
+    assert 'train_dataloader.dataset.data_root=data/neon_trees/' in neon
+    assert 'test_dataloader.dataset.metainfo.classes=[Tree]' in neon
+    assert neon[-1] == 'model.roi_head.bbox_head.num_classes=1'
+    # The BCCD recipe on NEON: the same data options, the BCCD schedule.
+    assert P.dataset_options(P.NEON + 'BCCD recipe') == neon
+    assert P.default_epochs(P.NEON + 'BCCD recipe') == 24
+    # The adaptive recipe: its own iteration schedule and best checkpoint.
+    assert P.is_iter_based(P.NEON + 'adaptive')
+    assert P.default_epochs(P.NEON + 'adaptive') == 0
+    assert P.best_metric(P.NEON + 'adaptive') == 'voc12/mAP'
+    assert P.own_data(P.BCCD + 'adaptive') == (P.BCCD_ROOT, P.BCCD_CLASSES)
+    assert P.dataset_options(P.BCCD + 'baseline') == []
+    rows = [r for stage in P.PLANS['own'] for r in stage]
+    assert {r[0] for r in rows} == {
+        P.NEON + 'BCCD recipe',
+        P.NEON + 'adaptive',
+        P.BCCD + 'adaptive',
+    }
+
+
+def test_a_run_that_keeps_its_best_is_recorded_at_it(tmp_path):
+    log = tmp_path / '20260101_000000' / 'vis_data'
+    log.mkdir(parents=True)
+    rows = [dict(loss=1.0, time=0.5, iter=i, step=i) for i in range(1, 7)]
+    for step, ap in ((2, 0.3), (4, 0.5), (6, 0.4)):
+        rows.append(
+            {
+                'coco/bbox_mAP': ap / 2,
+                'voc12/mAP': ap,
+                'step': step,
+                **{
+                    f'coco/{m}': 0.0
+                    for m in (
+                        'bbox_mAP_50',
+                        'bbox_mAP_75',
+                        'bbox_mAP_s',
+                        'bbox_mAP_m',
+                        'bbox_mAP_l',
+                    )
+                },
+            }
+        )
+    with open(log / 'scalars.json', 'w') as f:
+        f.write('\n'.join(json.dumps(r) for r in rows))
+    best = read_run(str(tmp_path), True, 'voc12/mAP')
+    assert best['voc12/mAP'] == 0.5 and best['best_iter'] == 4
+    assert best['bbox_mAP'] == 0.25
+    last = read_run(str(tmp_path), True)
+    assert last['voc12/mAP'] == 0.4 and 'best_iter' not in last
+    assert os.path.isdir(osp.dirname(str(log)))
+
+
+def test_a_missing_dataset_is_named(tmp_path, monkeypatch):
+    from experiments.runner import prepare
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match='experiments.own_datasets'):
+        prepare({P.NEON + 'adaptive'}, None)
