@@ -44,6 +44,16 @@ def read_run(
     records = load_scalars(work_dir)
     val = [r for r in records if is_val(r)]
     if best and val:
+        steps = [r.get('step') for r in val]
+        if len(val) == 1 and not steps[0]:
+            # Evaluations logged at epoch 0 overwrite each other: which was
+            # best cannot be read (the logger's log_metric_by_epoch).
+            raise RuntimeError(
+                f'{work_dir}: the evaluations are logged at step '
+                f'{steps[0]!r}, so the best ({best}) cannot be told from '
+                'the last; log them by iteration '
+                '(default_hooks.logger.log_metric_by_epoch=False)'
+            )
         # The first of equal bests: the checkpoint save_best keeps.
         top = max(r.get(best, float('-inf')) for r in val)
         val = [next(r for r in val if r.get(best) == top)]

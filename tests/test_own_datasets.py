@@ -140,6 +140,19 @@ def test_a_run_that_keeps_its_best_is_recorded_at_it(tmp_path):
     last = read_run(str(tmp_path), True)
     assert last['voc12/mAP'] == 0.4 and 'best_iter' not in last
     assert os.path.isdir(osp.dirname(str(log)))
+    # Evaluations logged at epoch 0 (an iteration loop's default) overwrite
+    # each other: the best cannot be read, and the run says so.
+    with open(log / 'scalars.json', 'w') as f:
+        f.write(
+            '\n'.join(
+                json.dumps(dict(r, step=0))
+                if 'voc12/mAP' in r
+                else json.dumps(r)
+                for r in rows
+            )
+        )
+    with pytest.raises(RuntimeError, match='log_metric_by_epoch=False'):
+        read_run(str(tmp_path), True, 'voc12/mAP')
 
 
 def test_a_missing_dataset_is_named(tmp_path, monkeypatch):

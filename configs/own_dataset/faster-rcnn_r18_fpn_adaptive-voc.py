@@ -95,7 +95,9 @@ param_scheduler = [
     ),
 ]
 default_hooks = dict(
-    logger=dict(interval=50),
+    # Validation logged at its iteration (not at epoch 0), so each
+    # evaluation keeps its own record in the logs.
+    logger=dict(interval=50, log_metric_by_epoch=False),
     checkpoint=dict(
         by_epoch=False,
         interval=val_interval,

@@ -53,6 +53,8 @@ def test_the_schedule_is_in_iterations_whatever_the_data(name):
     assert all(not s.get('by_epoch', True) for s in a.param_scheduler)
     assert a.default_hooks.checkpoint.by_epoch is False
     assert a.default_hooks.checkpoint.save_best == 'voc12/mAP'
+    # Each evaluation logged at its iteration: the best can be read back.
+    assert a.default_hooks.logger.log_metric_by_epoch is False
     assert a.train_dataloader.sampler.type == 'InfiniteSampler'
     assert any(
         h['type'] == 'mmdet_libra_ext.AdaptToDataHook' for h in a.custom_hooks
