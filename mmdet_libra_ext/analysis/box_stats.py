@@ -21,12 +21,23 @@ from torch import Tensor
 SCALE_STEPS = [2 ** (k / 4) for k in range(-8, 9)]
 
 
-def dataset_instances(dataset: Any) -> List[Tuple[List[int], Tensor]]:
+def leaf_datasets(dataset: Any) -> List[Any]:
+    """The datasets under MMDetection's and mmengine's wrappers (repeat,
+    class-balanced, concatenation), each once."""
+    if hasattr(dataset, 'datasets'):
+        return [d for sub in dataset.datasets for d in leaf_datasets(sub)]
+    if hasattr(dataset, 'dataset'):
+        return leaf_datasets(dataset.dataset)
+    return [dataset]
+
+
+def dataset_instances(
+    dataset: Any,
+) -> List[Tuple[List[int], Tensor, Tuple[int, int]]]:
     """Per image of the training set (under its wrappers): the labels and
     the boxes (``(n, 4)`` xyxy, the annotation's pixels) of its instances
-    that are not ignored."""
-    from .balance_report import leaf_datasets
-
+    that are not ignored, and the image's ``(width, height)`` (0 where the
+    annotation does not say)."""
     out = []
     for ds in leaf_datasets(dataset):
         for i in range(len(ds)):
@@ -39,7 +50,8 @@ def dataset_instances(dataset: Any) -> List[Tuple[List[int], Tensor]]:
             boxes = torch.tensor(
                 [x['bbox'] for x in inst], dtype=torch.float32
             ).reshape(-1, 4)
-            out.append(([int(x['bbox_label']) for x in inst], boxes))
+            size = (int(info.get('width', 0)), int(info.get('height', 0)))
+            out.append(([int(x['bbox_label']) for x in inst], boxes, size))
     return out
 
 

@@ -69,3 +69,18 @@ def check_int(name: str, value: Any, low: Optional[int] = None) -> None:
     ):
         bound = '' if low is None else f' >= {low}'
         raise ValueError(f'{name} must be an int{bound}, got {value!r}')
+
+
+def check_positive(**values: float) -> None:
+    """Raise a ValueError naming the first argument that is not > 0."""
+    for name, value in values.items():
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not value > 0
+            or value != value
+            or value == float('inf')
+        ):
+            raise ValueError(
+                f'{name} must be a finite number > 0, got {value!r}'
+            )

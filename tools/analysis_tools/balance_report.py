@@ -25,11 +25,9 @@ import os.path as osp
 import sys
 import tempfile
 
+from mmdet_libra_ext.analysis.balance_figure import draw_report
 from mmdet_libra_ext.analysis.balance_report import ConfigError, collect
-from mmdet_libra_ext.analysis.balance_summary import (
-    draw_report,
-    summary_lines,
-)
+from mmdet_libra_ext.analysis.balance_summary import summary_lines
 
 
 def parse_args(argv=None):

@@ -11,6 +11,7 @@ from mmengine.model import is_model_wrapper
 
 from mmdet_libra_ext.analysis import box_stats as S
 from mmdet_libra_ext.registry import HOOKS
+from mmdet_libra_ext.utils.checks import check_positive
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
@@ -20,19 +21,6 @@ CHOICES_FILE = 'adapt_to_data.json'
 CHECKPOINT_KEY = 'adapt_to_data'
 #: Heads whose anchor generator is fitted, in the order they are looked for.
 HEADS = ('rpn_head', 'bbox_head')
-
-
-def _positive(name: str, value: Any) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not 0 < float(value) < float('inf')
-    ):
-        raise ValueError(
-            f'AdaptToDataHook: {name} must be a positive number, got '
-            f'{name}={value!r}'
-        )
-    return float(value)
 
 
 def _resizes(pipeline: Any) -> List[Any]:
@@ -108,16 +96,23 @@ class AdaptToDataHook(Hook):
                 )
         self.input_scale = input_scale
         self.anchors = anchors
-        self.smallest = _positive('smallest', smallest)
-        self.largest = _positive('largest', largest)
-        self.max_long_side = _positive('max_long_side', max_long_side)
+        check_positive(
+            smallest=smallest,
+            largest=largest,
+            max_long_side=max_long_side,
+            bpr_thr=bpr_thr,
+            bpr_target=bpr_target,
+        )
+        self.smallest = float(smallest)
+        self.largest = float(largest)
+        self.max_long_side = float(max_long_side)
         if self.smallest >= self.largest:
             raise ValueError(
                 f'AdaptToDataHook: smallest={smallest!r} must be below '
                 f'largest={largest!r}'
             )
         for name, v in (('bpr_thr', bpr_thr), ('bpr_target', bpr_target)):
-            if not 0 < _positive(name, v) <= 1:
+            if not v <= 1:
                 raise ValueError(
                     f'AdaptToDataHook: {name} must be in (0, 1], got '
                     f'{name}={v!r}'
@@ -136,19 +131,12 @@ class AdaptToDataHook(Hook):
         with DefaultScope.overwrite_default_scope(scope):
             dataset = DATASETS.build(runner.cfg.train_dataloader.dataset)
         images = S.dataset_instances(dataset)
-        wh = S.box_wh(torch.cat([b for _, b in images]))
+        wh = S.box_wh(torch.cat([b for _, b, _ in images]))
         if len(wh) == 0:
             raise ValueError(
                 'AdaptToDataHook: the training set has no box to adapt to'
             )
-        long_side = max(
-            max(
-                ds.get_data_info(i).get('width', 0),
-                ds.get_data_info(i).get('height', 0),
-            )
-            for ds in _leaves(dataset)
-            for i in range(len(ds))
-        )
+        long_side = max(max(size) for _, _, size in images)
         choices: Dict[str, Any] = dict(
             num_images=len(images), num_boxes=int(len(wh))
         )
@@ -211,7 +199,9 @@ class AdaptToDataHook(Hook):
                 if not isinstance(loop, BaseLoop):
                     continue
                 dataset = getattr(loop.dataloader, 'dataset', None)
-                for ds in _leaves(dataset) if dataset is not None else []:
+                if dataset is None:
+                    continue
+                for ds in S.leaf_datasets(dataset):
                     for t in _resizes(getattr(ds, 'pipeline', None)):
                         t.scale = None
                         t.scale_factor = (sc['scale'], sc['scale'])
@@ -301,9 +291,3 @@ class AdaptToDataHook(Hook):
             self.choices = choices
             self.apply(runner, choices)
             self._log(runner, choices, 'from the checkpoint')
-
-
-def _leaves(dataset: Any) -> List[Any]:
-    from mmdet_libra_ext.analysis.balance_report import leaf_datasets
-
-    return leaf_datasets(dataset)

@@ -7,14 +7,10 @@ import torch
 from torch import Tensor
 
 from mmdet_libra_ext.registry import MODELS
+from mmdet_libra_ext.utils.checks import check_positive
 
 from .fused_loss import FusedLoss, fused_loss
-from .utils import (
-    broadcast_weight,
-    check_positive,
-    save_weighted,
-    weighted_backward,
-)
+from .utils import broadcast_weight, save_weighted, weighted_backward
 
 
 def _balanced_l1_forward(

@@ -16,21 +16,6 @@ def check_reduction(reduction: Optional[str], name: str = 'reduction') -> None:
     check_one_of(reduction, REDUCTIONS, name)
 
 
-def check_positive(**values: float) -> None:
-    """Raise a ValueError naming the first argument that is not > 0."""
-    for name, value in values.items():
-        if (
-            not isinstance(value, (int, float))
-            or isinstance(value, bool)
-            or not value > 0
-            or value != value
-            or value == float('inf')
-        ):
-            raise ValueError(
-                f'{name} must be a finite number > 0, got {value!r}'
-            )
-
-
 def float32_inputs(*tensors: Optional[Tensor]) -> Tuple[Optional[Tensor], ...]:
     """Upcast half/bfloat16 tensors to float32, keep float32/float64.
 

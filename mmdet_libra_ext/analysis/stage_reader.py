@@ -1,0 +1,344 @@
+"""What the balance report reads of one stage, image by image
+(:class:`StageReader`): the candidates' IoUs, what a random and an
+IoU-balanced sampler take, the ground truths per level, the anchors' fit
+and the regression loss's inlier/outlier split."""
+
+import copy
+import inspect
+import math
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from . import balance as B
+from .balance_stages import get, require
+from .box_stats import best_possible_recall, box_wh, generator_shapes
+from .sampling_data import synthetic_proposals
+
+#: Draws of the IoU-balanced sampler per image.
+DRAWS = 4
+#: Bins of the sampled-IoU histograms over [0, the negative threshold].
+HIST_BINS = 10
+#: The paper's IoU-balanced sampler (three bins, MMDetection's steady state).
+BALANCED_SAMPLER = dict(
+    type='mmdet_libra_ext.IoUBalancedNegSampler',
+    floor_thr=-1,
+    floor_fraction=0,
+    num_bins=3,
+)
+
+
+def priors_and_levels(
+    generator: Any, img_shape: Tuple[int, int], pad_divisor: int
+) -> Tuple[Tensor, Tensor]:
+    """All priors of a built generator for an image of ``img_shape``
+    (padded to ``pad_divisor``) and each prior's level."""
+    h, w = (-(-int(x) // pad_divisor) * pad_divisor for x in img_shape[:2])
+    sizes = [(-(-h // s[1]), -(-w // s[0])) for s in generator.strides]
+    per_level = generator.grid_priors(sizes, device='cpu')
+    levels = torch.cat(
+        [
+            torch.full((len(p),), i, dtype=torch.long)
+            for i, p in enumerate(per_level)
+        ]
+    )
+    return torch.cat(per_level), levels
+
+
+def _assign(assigner: Any, priors: Tensor, levels: Tensor, gt: Any) -> Any:
+    from mmengine.structures import InstanceData
+
+    pred = InstanceData(priors=priors)
+    params = inspect.signature(assigner.assign).parameters
+    if 'num_level_priors' in params:
+        counts = torch.bincount(levels).tolist() if len(levels) else []
+        return assigner.assign(pred, counts, gt)
+    return assigner.assign(pred, gt)
+
+
+def _quota_sampler(sampler_cfg: Any) -> Optional[Dict[str, Any]]:
+    """The paper's IoU-balanced sampler with the quota of the stage's
+    sampler (``num``, ``pos_fraction``; not its ``neg_pos_ub``, itself a
+    balancing choice that Libra's RPN sets), or None for a stage without
+    sampling (PseudoSampler)."""
+    if sampler_cfg is None or 'num' not in sampler_cfg:
+        return None
+    keep = ('num', 'pos_fraction', 'add_gt_as_proposals')
+    return dict(
+        BALANCED_SAMPLER,
+        **{k: sampler_cfg[k] for k in keep if k in sampler_cfg},
+    )
+
+
+class StageReader:
+    """Accumulates one stage's readings image by image."""
+
+    def __init__(self, stage: Dict[str, Any], cfg: Any, seed: int) -> None:
+        from mmdet.registry import MODELS, TASK_UTILS
+
+        self.stage = stage
+        tcfg = stage['train_cfg']
+        self.assigner = TASK_UTILS.build(
+            require(tcfg, 'assigner', f"stage {stage['name']}'s assigner")
+        )
+        self.neg_thr = float(tcfg.assigner.get('neg_iou_thr', 0.4))
+        if isinstance(tcfg.assigner.get('neg_iou_thr'), (list, tuple)):
+            self.neg_thr = float(max(tcfg.assigner.neg_iou_thr))
+        gen = stage.get('generator')
+        self.generator = TASK_UTILS.build(gen) if hasattr(gen, 'get') else gen
+        self.pad = int(
+            get(cfg, 'model.data_preprocessor.pad_size_divisor') or 1
+        )
+        sampler_cfg = tcfg.get('sampler')
+        self.sampler_type = (
+            str(sampler_cfg.get('type')) if sampler_cfg else 'PseudoSampler'
+        )
+        balanced = _quota_sampler(sampler_cfg)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.balanced = (
+            TASK_UTILS.build(dict(balanced, generator=self.gen))
+            if balanced
+            else None
+        )
+        self.add_gt = bool(balanced and balanced.get('add_gt_as_proposals'))
+        if stage['name'] == 'rcnn':
+            ext = get(cfg, 'model.roi_head.bbox_roi_extractor') or {}
+            self.num_levels = len(ext.get('featmap_strides', [4, 8, 16, 32]))
+            self.finest_scale = float(ext.get('finest_scale', 56))
+        else:
+            assert self.generator is not None
+            self.num_levels = self.generator.num_levels
+        self.final = bool(stage.get('final'))
+        head = stage['head']
+        self.reg_decoded = bool(head.get('reg_decoded_bbox', False))
+        self.coder = (
+            TASK_UTILS.build(head.bbox_coder)
+            if head.get('bbox_coder')
+            else None
+        )
+        loss_cfg = head.get('loss_bbox')
+        self.loss = (
+            MODELS.build(dict(loss_cfg, loss_weight=1.0)) if loss_cfg else None
+        )
+        self.loss_type = str(loss_cfg.get('type')) if loss_cfg else None
+        self.neg_ious: List[Tensor] = []
+        self.quotas: List[int] = []
+        self.balanced_ious: List[Tensor] = []
+        self.gt_levels: List[Tensor] = []
+        self.gt_boxes: List[Tensor] = []
+        self.pos_levels: List[Tensor] = []
+        self.reg_pred: List[Tensor] = []
+        self.reg_target: List[Tensor] = []
+        self.num_candidates = 0
+        self.num_positives = 0
+
+    def priors(
+        self, gt: Tensor, img_shape: Tuple[int, int], proposals: Any
+    ) -> Tuple[Tensor, Tensor]:
+        """The image's candidates and their levels: the proposals given or
+        synthetic ones (RoI stage, level 0), or the generator's priors."""
+        if self.stage['priors'] == 'proposals':
+            p = (
+                proposals
+                if proposals is not None
+                else synthetic_proposals(gt, img_shape, generator=self.gen)
+            )
+            return p, torch.zeros(len(p), dtype=torch.long)
+        assert self.generator is not None
+        return priors_and_levels(self.generator, img_shape, self.pad)
+
+    def add(
+        self, gt: Any, img_shape: Tuple[int, int], proposals: Any = None
+    ) -> None:
+        """Read one image's ground truths ``gt`` against its candidates."""
+        from mmdet.structures.bbox import bbox_overlaps
+
+        boxes = gt.bboxes
+        priors, levels = self.priors(boxes, img_shape, proposals)
+        if self.stage['priors'] == 'points':
+            return
+        assign = _assign(self.assigner, priors, levels, gt)
+        iou = (
+            bbox_overlaps(priors, boxes).max(1).values
+            if len(boxes)
+            else priors.new_zeros(len(priors))
+        )
+        neg = assign.gt_inds == 0
+        pos = assign.gt_inds > 0
+        self.num_candidates += len(priors)
+        self.num_positives += int(pos.sum())
+        self.neg_ious.append(iou[neg])
+        if self.balanced is not None:
+            self._sample(assign, priors, gt, iou)
+        # Feature level: the level each ground truth is learnt on.
+        if self.stage['priors'] == 'proposals':
+            lv = B.roi_levels(boxes, self.num_levels, self.finest_scale)
+        else:
+            lv = B.gt_levels_from_priors(
+                assign.gt_inds[pos] - 1,
+                levels[pos],
+                len(boxes),
+                self.num_levels,
+            )
+            self.pos_levels.append(levels[pos])
+        self.gt_levels.append(lv)
+        self.gt_boxes.append(boxes)
+        if self.final and self.coder is not None and pos.any():
+            p, t = priors[pos], boxes[assign.gt_inds[pos] - 1]
+            if self.reg_decoded:
+                self.reg_pred.append(p)
+                self.reg_target.append(t)
+            else:
+                target = self.coder.encode(p, t)
+                self.reg_pred.append(torch.zeros_like(target))
+                self.reg_target.append(target)
+
+    def _sample(
+        self, assign: Any, priors: Tensor, gt: Any, iou: Tensor
+    ) -> None:
+        from mmengine.structures import InstanceData
+
+        assert self.balanced is not None
+        ext = (
+            torch.cat([iou.new_ones(len(gt.bboxes)), iou])
+            if self.add_gt
+            else iou
+        )
+        taken = []
+        quota = 0
+        for _ in range(DRAWS):
+            a = copy.deepcopy(assign)
+            res = self.balanced.sample(a, InstanceData(priors=priors), gt)
+            taken.append(ext[res.neg_inds])
+            quota = len(res.neg_inds)
+        self.quotas.append(quota)
+        self.balanced_ious.append(torch.cat(taken))
+
+    def result(self) -> Dict[str, Any]:
+        """The stage's readings over the images added (JSON-able)."""
+        out: Dict[str, Any] = dict(
+            candidates=self.stage['priors'],
+            sampler=self.sampler_type,
+            neg_iou_thr=self.neg_thr,
+        )
+        if self.stage['priors'] == 'points':
+            out['skipped'] = (
+                'the priors are points, not boxes: no IoU with a ground truth'
+            )
+            return out
+        edges = torch.linspace(0, self.neg_thr, HIST_BINS + 1)
+        negs = torch.cat(self.neg_ious) if self.neg_ious else torch.zeros(0)
+        sample: Dict[str, Any] = dict(
+            num_candidates=self.num_candidates,
+            num_positives=self.num_positives,
+            num_negatives=int(negs.numel()),
+            hard_iou=B.HARD_IOU,
+            negatives_hard_share=B.hard_share(negs),
+            negatives_zero_share=float((negs == 0).double().mean())
+            if negs.numel()
+            else math.nan,
+            hist_edges=edges.tolist(),
+            negatives_hist=B.histogram(negs, edges).tolist(),
+        )
+        if self.balanced is not None:
+            rnd_hist = B.weighted_histogram(
+                self.neg_ious,
+                [
+                    min(q, v.numel())
+                    for v, q in zip(self.neg_ious, self.quotas)
+                ],
+                edges,
+            )
+            bal = torch.cat(self.balanced_ious)
+            bal_hist = B.histogram(bal, edges)
+            rnd_share = B.random_sample_share(self.neg_ious, self.quotas)
+            bal_share = B.hard_share(bal)
+            sample.update(
+                quota_negatives=int(sum(self.quotas)),
+                random_hard_share=rnd_share,
+                balanced_hard_share=bal_share,
+                random_hist=rnd_hist.tolist(),
+                balanced_hist=bal_hist.tolist(),
+                **B.room_to_balance(rnd_hist, bal_hist, rnd_share, bal_share),
+            )
+        out['sample_level'] = sample
+        levels = (
+            torch.cat(self.gt_levels)
+            if self.gt_levels
+            else torch.zeros(0, dtype=torch.long)
+        )
+        boxes = (
+            torch.cat(self.gt_boxes) if self.gt_boxes else torch.zeros(0, 4)
+        )
+        table = B.level_table(levels, boxes, self.num_levels)
+        counts = [r['count'] for r in table]
+        feature: Dict[str, Any] = dict(
+            assigned_by='RoI extractor scale'
+            if self.stage['priors'] == 'proposals'
+            else 'most positive priors',
+            levels=table,
+            num_gts=int(levels.numel()),
+            unassigned_gts=int((levels < 0).sum()),
+            top_level_share=max(counts) / sum(counts)
+            if sum(counts)
+            else math.nan,
+        )
+        if (
+            self.generator is not None
+            and hasattr(self.generator, 'base_anchors')
+            and len(boxes)
+        ):
+            # The anchors' fit to the boxes as the detector sees them
+            # (after the pipeline's resize), shared with AdaptToDataHook.
+            feature['anchor_fit'] = dict(
+                thr=0.5,
+                **best_possible_recall(
+                    box_wh(boxes), generator_shapes(self.generator), 0.5
+                ),
+            )
+        if self.pos_levels:
+            pl = torch.cat(self.pos_levels)
+            feature['positive_priors'] = torch.bincount(
+                pl, minlength=self.num_levels
+            ).tolist()
+        out['feature_level'] = feature
+        if self.final and self.loss is not None and self.reg_pred:
+            out['objective_level'] = self._objective()
+        return out
+
+    def _objective(self) -> Dict[str, Any]:
+        from mmdet.registry import MODELS
+
+        pred = torch.cat(self.reg_pred)
+        target = torch.cat(self.reg_target)
+        assert self.loss is not None
+        own = B.loss_gradients(self.loss, pred, target)
+        mask = own['loss'] >= B.OUTLIER_LOSS
+        out: Dict[str, Any] = dict(
+            positives=len(pred),
+            errors='targets at initialisation (predictions 0)'
+            if not self.reg_decoded
+            else 'decoded priors against their boxes',
+            config_loss=dict(
+                type=self.loss_type, **B.inlier_split(own['loss'], own['grad'])
+            ),
+        )
+        if not self.reg_decoded:
+            bl1 = MODELS.build(
+                dict(
+                    type='mmdet_libra_ext.BalancedL1Loss',
+                    alpha=0.5,
+                    gamma=1.5,
+                    beta=1.0,
+                    loss_weight=1.0,
+                )
+            )
+            g = B.loss_gradients(bl1, pred, target)
+            if mask.dim() < g['grad'].dim():
+                mask = mask[:, None].expand_as(g['grad'])
+            out['balanced_l1'] = dict(
+                type='BalancedL1Loss(alpha=0.5, gamma=1.5)',
+                **B.inlier_split(g['loss'], g['grad'], mask),
+            )
+        return out
