@@ -31,15 +31,21 @@ model = dict(
     roi_head=dict(bbox_head=dict(num_classes=len(classes))),
 )
 
-# Flips left-right only (an image's up and down may matter: for aerial or
-# microscopy images add 'vertical' and 'diagonal'), colour jitter; the
-# scale of Resize is the hook's.
+# Flips along either axis and both at once (MMDetection's 'diagonal': a
+# half turn), as the BCCD recipe: tens of images seen in four orientations.
+# For images with an up and down (street scenes, documents) keep
+# 'horizontal' only: --cfg-options
+# "train_dataloader.dataset.pipeline.3.direction=horizontal". The scale of
+# Resize is the hook's.
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale=(1333, 800), keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PhotoMetricDistortion'),
+    dict(
+        type='RandomFlip',
+        prob=0.75,
+        direction=['horizontal', 'vertical', 'diagonal'],
+    ),
     dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
     dict(type='PackDetInputs'),
 ]
