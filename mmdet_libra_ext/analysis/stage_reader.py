@@ -1,19 +1,18 @@
 """What the balance report reads of one stage, image by image
-(:class:`StageReader`): the candidates' IoUs, what a random and an
-IoU-balanced sampler take, the ground truths per level, the anchors' fit
-and the regression loss's inlier/outlier split."""
+(:class:`StageReader`): the candidates' IoUs, what an IoU-balanced sampler
+takes, the ground truths' levels and the regression targets; the readings
+made of them are :mod:`.stage_readings`'."""
 
 import copy
 import inspect
-import math
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
 
 from . import balance as B
+from . import stage_readings as R
 from .balance_stages import get, require
-from .box_stats import best_possible_recall, box_wh, generator_shapes
 from .sampling_data import synthetic_proposals
 
 #: Draws of the IoU-balanced sampler per image.
@@ -227,118 +226,29 @@ class StageReader:
                 'the priors are points, not boxes: no IoU with a ground truth'
             )
             return out
-        edges = torch.linspace(0, self.neg_thr, HIST_BINS + 1)
-        negs = torch.cat(self.neg_ious) if self.neg_ious else torch.zeros(0)
-        sample: Dict[str, Any] = dict(
+        out['sample_level'] = R.sample_level(
+            self.neg_ious,
+            self.neg_thr,
+            HIST_BINS,
             num_candidates=self.num_candidates,
             num_positives=self.num_positives,
-            num_negatives=int(negs.numel()),
-            hard_iou=B.HARD_IOU,
-            negatives_hard_share=B.hard_share(negs),
-            negatives_zero_share=float((negs == 0).double().mean())
-            if negs.numel()
-            else math.nan,
-            hist_edges=edges.tolist(),
-            negatives_hist=B.histogram(negs, edges).tolist(),
+            quotas=self.quotas if self.balanced is not None else None,
+            balanced_ious=self.balanced_ious,
         )
-        if self.balanced is not None:
-            rnd_hist = B.weighted_histogram(
-                self.neg_ious,
-                [
-                    min(q, v.numel())
-                    for v, q in zip(self.neg_ious, self.quotas)
-                ],
-                edges,
-            )
-            bal = torch.cat(self.balanced_ious)
-            bal_hist = B.histogram(bal, edges)
-            rnd_share = B.random_sample_share(self.neg_ious, self.quotas)
-            bal_share = B.hard_share(bal)
-            sample.update(
-                quota_negatives=int(sum(self.quotas)),
-                random_hard_share=rnd_share,
-                balanced_hard_share=bal_share,
-                random_hist=rnd_hist.tolist(),
-                balanced_hist=bal_hist.tolist(),
-                **B.room_to_balance(rnd_hist, bal_hist, rnd_share, bal_share),
-            )
-        out['sample_level'] = sample
-        levels = (
-            torch.cat(self.gt_levels)
-            if self.gt_levels
-            else torch.zeros(0, dtype=torch.long)
+        out['feature_level'] = R.feature_level(
+            self.gt_levels,
+            self.gt_boxes,
+            self.num_levels,
+            by_roi_scale=self.stage['priors'] == 'proposals',
+            generator=self.generator,
+            pos_levels=self.pos_levels,
         )
-        boxes = (
-            torch.cat(self.gt_boxes) if self.gt_boxes else torch.zeros(0, 4)
-        )
-        table = B.level_table(levels, boxes, self.num_levels)
-        counts = [r['count'] for r in table]
-        feature: Dict[str, Any] = dict(
-            assigned_by='RoI extractor scale'
-            if self.stage['priors'] == 'proposals'
-            else 'most positive priors',
-            levels=table,
-            num_gts=int(levels.numel()),
-            unassigned_gts=int((levels < 0).sum()),
-            top_level_share=max(counts) / sum(counts)
-            if sum(counts)
-            else math.nan,
-        )
-        if (
-            self.generator is not None
-            and hasattr(self.generator, 'base_anchors')
-            and len(boxes)
-        ):
-            # The anchors' fit to the boxes as the detector sees them
-            # (after the pipeline's resize), shared with AdaptToDataHook.
-            feature['anchor_fit'] = dict(
-                thr=0.5,
-                **best_possible_recall(
-                    box_wh(boxes), generator_shapes(self.generator), 0.5
-                ),
-            )
-        if self.pos_levels:
-            pl = torch.cat(self.pos_levels)
-            feature['positive_priors'] = torch.bincount(
-                pl, minlength=self.num_levels
-            ).tolist()
-        out['feature_level'] = feature
         if self.final and self.loss is not None and self.reg_pred:
-            out['objective_level'] = self._objective()
-        return out
-
-    def _objective(self) -> Dict[str, Any]:
-        from mmdet.registry import MODELS
-
-        pred = torch.cat(self.reg_pred)
-        target = torch.cat(self.reg_target)
-        assert self.loss is not None
-        own = B.loss_gradients(self.loss, pred, target)
-        mask = own['loss'] >= B.OUTLIER_LOSS
-        out: Dict[str, Any] = dict(
-            positives=len(pred),
-            errors='targets at initialisation (predictions 0)'
-            if not self.reg_decoded
-            else 'decoded priors against their boxes',
-            config_loss=dict(
-                type=self.loss_type, **B.inlier_split(own['loss'], own['grad'])
-            ),
-        )
-        if not self.reg_decoded:
-            bl1 = MODELS.build(
-                dict(
-                    type='mmdet_libra_ext.BalancedL1Loss',
-                    alpha=0.5,
-                    gamma=1.5,
-                    beta=1.0,
-                    loss_weight=1.0,
-                )
-            )
-            g = B.loss_gradients(bl1, pred, target)
-            if mask.dim() < g['grad'].dim():
-                mask = mask[:, None].expand_as(g['grad'])
-            out['balanced_l1'] = dict(
-                type='BalancedL1Loss(alpha=0.5, gamma=1.5)',
-                **B.inlier_split(g['loss'], g['grad'], mask),
+            out['objective_level'] = R.objective_level(
+                self.loss,
+                self.loss_type,
+                torch.cat(self.reg_pred),
+                torch.cat(self.reg_target),
+                self.reg_decoded,
             )
         return out
