@@ -55,6 +55,64 @@ def dataset_instances(
     return out
 
 
+def pipeline_resizes(pipeline: Any) -> List[Any]:
+    """The ``Resize`` transforms of a built pipeline, nested ones (test time
+    augmentation) too."""
+    out = []
+    stack = list(getattr(pipeline, 'transforms', []))
+    while stack:
+        t = stack.pop()
+        if type(t).__name__ == 'Resize':
+            out.append(t)
+        stack.extend(getattr(t, 'transforms', []) or [])
+        for sub in getattr(t, 'subroutines', []) or []:
+            stack.extend(getattr(sub, 'transforms', []) or [])
+    return out
+
+
+def first_resize(dataset: Any) -> Any:
+    """The first ``Resize`` of a dataset's (first leaf's) pipeline, or None
+    (a random resize or none)."""
+    leaf = leaf_datasets(dataset)[0]
+    for t in getattr(getattr(leaf, 'pipeline', None), 'transforms', []):
+        if type(t).__name__ == 'Resize':
+            return t
+    return None
+
+
+def resize_factors(resize: Any, size: Tuple[int, int]) -> Tuple[float, float]:
+    """``(fx, fy)``: how a built ``Resize`` (mmcv's or MMDetection's)
+    scales an image of ``size`` ``(width, height)`` along each axis: to
+    fit its ``scale`` (``keep_ratio``: the long side within the scale's
+    long side and the short within its short, one factor for both axes) or
+    by its ``scale_factor``. ``(1, 1)`` for an image of unknown size."""
+    w, h = size
+    if w <= 0 or h <= 0:
+        return 1.0, 1.0
+    if resize.scale:
+        tw, th = resize.scale
+    else:
+        sf = resize.scale_factor
+        fx, fy = (sf, sf) if isinstance(sf, (int, float)) else sf
+        tw, th = w * fx, h * fy
+    if resize.keep_ratio:
+        f = min(max(tw, th) / max(w, h), min(tw, th) / min(w, h))
+        return f, f
+    return tw / w, th / h
+
+
+def resized_wh(
+    images: List[Tuple[List[int], Tensor, Tuple[int, int]]], resize: Any
+) -> Tuple[Tensor, float]:
+    """The boxes' widths and heights after ``resize`` (images as
+    :func:`dataset_instances` gives them) and the median factor (the
+    geometric mean of the two axes')."""
+    factors = [resize_factors(resize, size) for _, _, size in images]
+    boxes = [b * b.new_tensor(f * 2) for (_, b, _), f in zip(images, factors)]
+    mean = torch.tensor([math.sqrt(fx * fy) for fx, fy in factors])
+    return box_wh(torch.cat(boxes)), float(mean.double().median())
+
+
 def box_wh(boxes: Tensor) -> Tensor:
     """Widths and heights of xyxy boxes, those of zero size left out."""
     wh = boxes[:, 2:] - boxes[:, :2]

@@ -78,3 +78,37 @@ def test_anchors_kept_when_they_fit_and_fitted_when_not():
     fit = S.choose_anchors(tall, gen3, thr=0.7)
     assert fit['after']['bpr'] == 1.0
     assert len(fit['cfg']['ratios']) == 3
+
+
+def test_resize_factors_are_what_mmdetections_resize_does():
+    """The factors by hand, and equal to what MMDetection's Resize does to
+    an image's boxes."""
+    import numpy as np
+    from mmdet.datasets.transforms import Resize
+
+    # keep_ratio into (1333, 800): 640 x 480 -> min(1333/640, 800/480).
+    r = Resize(scale=(1333, 800), keep_ratio=True)
+    assert S.resize_factors(r, (640, 480)) == pytest.approx((5 / 3, 5 / 3))
+    # Not keeping the ratio: each axis to its side.
+    r2 = Resize(scale=(320, 480), keep_ratio=False)
+    assert S.resize_factors(r2, (640, 480)) == pytest.approx((0.5, 1.0))
+    # A scale factor; an image of unknown size is left as it is.
+    r3 = Resize(scale_factor=1.5, keep_ratio=True)
+    assert S.resize_factors(r3, (640, 480)) == pytest.approx((1.5, 1.5))
+    assert S.resize_factors(r, (0, 0)) == (1.0, 1.0)
+    boxes = torch.tensor([[10.0, 20.0, 110.0, 70.0]])
+    for t, size in ((r, (640, 480)), (r2, (640, 480)), (r3, (300, 200))):
+        out = t(
+            dict(
+                img=np.zeros((size[1], size[0], 3), np.uint8),
+                gt_bboxes=boxes.numpy().copy(),
+            )
+        )
+        wh, med = S.resized_wh([([0], boxes, size)], t)
+        got = out['gt_bboxes']
+        got = torch.as_tensor(getattr(got, 'tensor', got))
+        # MMDetection rounds the image to whole pixels: factors agree to
+        # within a pixel of the image's side.
+        torch.testing.assert_close(wh, S.box_wh(got), rtol=2e-3, atol=0.1)
+        fx, fy = S.resize_factors(t, size)
+        assert med == pytest.approx(math.sqrt(fx * fy))

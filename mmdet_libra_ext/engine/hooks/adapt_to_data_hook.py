@@ -3,7 +3,7 @@ anchors to them (the data-adaptive recipe of docs/own_dataset.md)."""
 
 import json
 import os.path as osp
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 import torch
 from mmengine.hooks import Hook
@@ -23,21 +23,6 @@ CHECKPOINT_KEY = 'adapt_to_data'
 HEADS = ('rpn_head', 'bbox_head')
 
 
-def _resizes(pipeline: Any) -> List[Any]:
-    """The ``Resize`` transforms of a dataset's pipeline (nested in test
-    time augmentation too)."""
-    out = []
-    stack = list(getattr(pipeline, 'transforms', []))
-    while stack:
-        t = stack.pop()
-        if type(t).__name__ == 'Resize':
-            out.append(t)
-        stack.extend(getattr(t, 'transforms', []) or [])
-        for sub in getattr(t, 'subroutines', []) or []:
-            stack.extend(getattr(sub, 'transforms', []) or [])
-    return out
-
-
 @HOOKS.register_module()
 class AdaptToDataHook(Hook):
     """Fit the input scale and the anchors to the training set's boxes.
@@ -52,10 +37,11 @@ class AdaptToDataHook(Hook):
       ``max_long_side``; it replaces the ``scale`` of every ``Resize`` of
       the training, validation and test pipelines;
     - reports the best possible recall of each anchor generator on the
-      boxes at that scale and, where it is below ``bpr_target``, fits the
-      anchor scales and ratios (:func:`~mmdet_libra_ext.analysis.box_stats.
-      choose_anchors`; the strides and the number of anchors per place
-      stay).
+      boxes at that scale (``input_scale=False``: as the training
+      pipeline's first ``Resize`` scales each image) and, where it is
+      below ``bpr_target``, fits the anchor scales and ratios
+      (:func:`~mmdet_libra_ext.analysis.box_stats.choose_anchors`; the
+      strides and the number of anchors per place stay).
 
     The choices are logged, written to ``work_dir/adapt_to_data.json`` and
     stored in every checkpoint; a resumed or tested run takes them from
@@ -141,6 +127,12 @@ class AdaptToDataHook(Hook):
             num_images=len(images), num_boxes=int(len(wh))
         )
         scale = 1.0
+        # Without a fitted scale, the boxes as the training pipeline's own
+        # Resize (the first one) presents them to the detector.
+        seen = wh
+        resize = S.first_resize(dataset)
+        if not self.input_scale and resize is not None:
+            seen, choices['pipeline_scale'] = S.resized_wh(images, resize)
         if self.input_scale:
             sc = S.choose_input_scale(
                 wh,
@@ -169,7 +161,7 @@ class AdaptToDataHook(Hook):
             if 'ratios' not in gen_cfg:
                 continue  # not an AnchorGenerator (points, YOLO...)
             fit = S.choose_anchors(
-                wh * scale,
+                wh * scale if self.input_scale else seen,
                 gen_cfg.to_dict()
                 if hasattr(gen_cfg, 'to_dict')
                 else dict(gen_cfg),
@@ -202,7 +194,7 @@ class AdaptToDataHook(Hook):
                 if dataset is None:
                     continue
                 for ds in S.leaf_datasets(dataset):
-                    for t in _resizes(getattr(ds, 'pipeline', None)):
+                    for t in S.pipeline_resizes(getattr(ds, 'pipeline', None)):
                         t.scale = None
                         t.scale_factor = (sc['scale'], sc['scale'])
         model = (
@@ -237,6 +229,11 @@ class AdaptToDataHook(Hook):
                 f'  object sizes p10/p50/p90 {sc["size_p10"]:.0f}/'
                 f'{sc["size_p50"]:.0f}/{sc["size_p90"]:.0f} px: images '
                 f'resized by {sc["scale"]} (long side {sc["long_side"]:.0f})'
+            )
+        if 'pipeline_scale' in choices:
+            lines.append(
+                f"  input scale kept: the pipeline's Resize scales the images"
+                f' by {choices["pipeline_scale"]:.3f} (median)'
             )
         for name, fit in choices.get('anchors', {}).items():
             b, a = fit['before'], fit['after']

@@ -122,12 +122,9 @@ def test_under_train_py_the_choices_are_logged_kept_and_resumed(
     assert json.loads(end['adapt_to_data']) == choices
 
 
-@pytest.mark.slow
-def test_an_input_scale_reaches_the_pipelines_and_anchors_the_model(
-    bccd_like_root, tmp_path
-):
-    """Objects made small on purpose (smallest=100 px wanted): the hook
-    doubles the images, in the training and validation pipelines."""
+def _hooked_runner(root, work_dir, **hook):
+    """A runner of the own-dataset config on ``root`` with its training
+    and validation loops built, after the hooks' ``before_run``."""
     from mmengine.config import Config
     from mmengine.runner import Runner
 
@@ -141,22 +138,30 @@ def test_an_input_scale_reaches_the_pipelines_and_anchors_the_model(
             f'{s}_dataloader.dataset.{k}': v
             for s in ('train', 'val', 'test')
             for k, v in (
-                ('data_root', bccd_like_root),
+                ('data_root', root),
                 ('metainfo', dict(classes=('RBC', 'WBC', 'Platelets'))),
             )
         }
     )
-    cfg.custom_hooks[0] = dict(
-        type='mmdet_libra_ext.AdaptToDataHook',
-        smallest=100,
-        largest=1000,
-    )
-    cfg.work_dir = str(tmp_path)
+    cfg.custom_hooks[0] = dict(type='mmdet_libra_ext.AdaptToDataHook', **hook)
+    cfg.work_dir = str(work_dir)
     runner = Runner.from_cfg(cfg)
     runner._train_loop = runner.build_train_loop(runner._train_loop)
     runner._val_loop = runner.build_val_loop(runner._val_loop)
     runner.call_hook('before_run')
-    hook = next(h for h in runner.hooks if isinstance(h, AdaptToDataHook))
+    found = next(h for h in runner.hooks if isinstance(h, AdaptToDataHook))
+    return runner, found
+
+
+@pytest.mark.slow
+def test_an_input_scale_reaches_the_pipelines_and_anchors_the_model(
+    bccd_like_root, tmp_path
+):
+    """Objects made small on purpose (smallest=100 px wanted): the hook
+    doubles the images, in the training and validation pipelines."""
+    runner, hook = _hooked_runner(
+        bccd_like_root, tmp_path, smallest=100, largest=1000
+    )
     scale = hook.choices['input_scale']['scale']
     assert scale > 1.5
     data = runner.train_dataloader.dataset[0]
@@ -168,3 +173,29 @@ def test_an_input_scale_reaches_the_pipelines_and_anchors_the_model(
     gen = runner.model.rpn_head.prior_generator
     if fit['changed']:
         assert list(gen.scales.tolist()) == pytest.approx(fit['cfg']['scales'])
+
+
+@pytest.mark.slow
+def test_without_a_fitted_scale_anchors_fit_the_pipelines_resize(
+    bccd_like_root, tmp_path
+):
+    """input_scale=False: the anchors are judged on the boxes as the
+    config's own Resize (1333 x 800, ratio kept) presents them, 5/3 of the
+    640 x 480 annotations, not on the annotations' pixels."""
+    from mmdet.registry import TASK_UTILS
+
+    from mmdet_libra_ext.analysis import box_stats as S
+
+    runner, hook = _hooked_runner(bccd_like_root, tmp_path, input_scale=False)
+    assert 'input_scale' not in hook.choices
+    assert hook.choices['pipeline_scale'] == pytest.approx(5 / 3)
+    images = S.dataset_instances(runner.train_dataloader.dataset)
+    wh = S.box_wh(torch.cat([b for _, b, _ in images])) * 5 / 3
+    gen = TASK_UTILS.build(runner.cfg.model.rpn_head.anchor_generator)
+    fit = hook.choices['anchors']['rpn_head']
+    expected = S.best_possible_recall(wh, S.generator_shapes(gen), 0.5)
+    assert fit['before'] == pytest.approx(expected)
+    # The images themselves are not resized by the hook.
+    data = runner.train_dataloader.dataset[0]
+    ori = data['data_samples'].ori_shape
+    assert data['inputs'].shape[1] == round(ori[0] * 5 / 3)
