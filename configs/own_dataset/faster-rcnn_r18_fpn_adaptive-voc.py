@@ -35,7 +35,8 @@ model = dict(
 # half turn), as the BCCD recipe: tens of images seen in four orientations.
 # For images with an up and down (street scenes, documents) keep
 # 'horizontal' only: --cfg-options
-# "train_dataloader.dataset.pipeline.3.direction=horizontal". The scale of
+# train_dataloader.dataset.pipeline.3.direction=horizontal
+# train_dataloader.dataset.pipeline.3.prob=0.5. The scale of
 # Resize is the hook's.
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),

@@ -199,3 +199,23 @@ def test_without_a_fitted_scale_anchors_fit_the_pipelines_resize(
     data = runner.train_dataloader.dataset[0]
     ori = data['data_samples'].ori_shape
     assert data['inputs'].shape[1] == round(ori[0] * 5 / 3)
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_the_documented_override_keeps_left_right_flips_only(name):
+    """docs/own_dataset.md: the two --cfg-options for images with an up
+    and down reach the recipe's RandomFlip."""
+    from mmengine.config import Config, DictAction
+
+    parser = __import__('argparse').ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    doc = open(osp.join(ROOT, 'docs', 'own_dataset.md')).read()
+    line = doc.split('`--cfg-options ')[1].split('`')[0].split()
+    args = parser.parse_args(['--cfg-options', *line])
+    cfg = Config.fromfile(osp.join(OWN, f'{name}_r18_fpn_adaptive-voc.py'))
+    flip = cfg.train_dataloader.dataset.pipeline[3]
+    assert flip.type == 'RandomFlip'
+    assert flip.direction == ['horizontal', 'vertical', 'diagonal']
+    cfg.merge_from_dict(args.cfg_options)
+    flip = cfg.train_dataloader.dataset.pipeline[3]
+    assert (flip.direction, flip.prob) == ('horizontal', 0.5)
