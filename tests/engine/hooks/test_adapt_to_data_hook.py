@@ -15,7 +15,7 @@ from tests.tool_runs import train
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
 OWN = osp.join(ROOT, 'configs', 'own_dataset')
-CONFIGS = ['faster-rcnn', 'libra-faster-rcnn']
+CONFIGS = ['faster-rcnn', 'libra-faster-rcnn', 'retinanet']
 
 
 def test_bad_options_are_named():
@@ -122,16 +122,16 @@ def test_under_train_py_the_choices_are_logged_kept_and_resumed(
     assert json.loads(end['adapt_to_data']) == choices
 
 
-def _hooked_runner(root, work_dir, **hook):
-    """A runner of the own-dataset config on ``root`` with its training
-    and validation loops built, after the hooks' ``before_run``."""
+def _hooked_runner(root, work_dir, name='faster-rcnn', **hook):
+    """A runner of the own-dataset config ``name`` on ``root`` with its
+    training and validation loops built, after the hooks' ``before_run``."""
     from mmengine.config import Config
     from mmengine.runner import Runner
 
     import mmdet_libra_ext  # noqa: F401
 
     cfg = Config.fromfile(
-        osp.join(OWN, 'faster-rcnn_r18_fpn_adaptive-voc.py'),
+        osp.join(OWN, f'{name}_r18_fpn_adaptive-voc.py'),
     )
     cfg.merge_from_dict(
         {
@@ -143,6 +143,8 @@ def _hooked_runner(root, work_dir, **hook):
             )
         }
     )
+    head = 'bbox_head' if name == 'retinanet' else 'roi_head.bbox_head'
+    cfg.merge_from_dict({f'model.{head}.num_classes': 3})
     cfg.custom_hooks[0] = dict(type='mmdet_libra_ext.AdaptToDataHook', **hook)
     cfg.work_dir = str(work_dir)
     runner = Runner.from_cfg(cfg)
@@ -219,3 +221,36 @@ def test_the_documented_override_keeps_left_right_flips_only(name):
     cfg.merge_from_dict(args.cfg_options)
     flip = cfg.train_dataloader.dataset.pipeline[3]
     assert (flip.direction, flip.prob) == ('horizontal', 0.5)
+
+
+@pytest.mark.slow
+def test_retinanet_heads_anchors_are_fitted(bccd_like_root, tmp_path):
+    """A one-stage head: the hook finds RetinaNet's anchor generator, and
+    where its best possible recall is below the target (objects made small
+    on purpose: largest=60 px shrinks the images), fits its
+    octave_base_scale and ratios, keeping scales_per_octave and strides."""
+    from mmdet_libra_ext.analysis import box_stats as S
+
+    runner, hook = _hooked_runner(
+        bccd_like_root, tmp_path, 'retinanet', smallest=8, largest=60
+    )
+    fit = hook.choices['anchors']['bbox_head']
+    assert 'rpn_head' not in hook.choices['anchors']
+    assert fit['changed'] and fit['after']['bpr'] > fit['before']['bpr']
+    gen = runner.model.bbox_head.prior_generator
+    assert gen.octave_base_scale == fit['cfg']['octave_base_scale'] != 4
+    assert gen.scales_per_octave == 3
+    assert [s[0] for s in gen.strides] == [8, 16, 32, 64, 128]
+    assert S.best_possible_recall(
+        torch.cat(
+            [
+                S.box_wh(b)
+                for _, b, _ in S.dataset_instances(
+                    runner.train_dataloader.dataset
+                )
+            ]
+        )
+        * hook.choices['input_scale']['scale'],
+        S.generator_shapes(gen),
+        0.5,
+    ) == pytest.approx(fit['after'])
