@@ -78,12 +78,16 @@ class StageReader:
 
         self.stage = stage
         tcfg = stage['train_cfg']
-        self.assigner = TASK_UTILS.build(
-            require(tcfg, 'assigner', f"stage {stage['name']}'s assigner")
+        # Item access throughout: a config edited in code may hold plain
+        # dicts (mmengine < 0.8 does not convert them on assignment).
+        assigner = require(
+            tcfg, 'assigner', f"stage {stage['name']}'s assigner"
         )
-        self.neg_thr = float(tcfg.assigner.get('neg_iou_thr', 0.4))
-        if isinstance(tcfg.assigner.get('neg_iou_thr'), (list, tuple)):
-            self.neg_thr = float(max(tcfg.assigner.neg_iou_thr))
+        self.assigner = TASK_UTILS.build(assigner)
+        neg_thr = assigner.get('neg_iou_thr', 0.4)
+        if isinstance(neg_thr, (list, tuple)):
+            neg_thr = max(neg_thr)
+        self.neg_thr = float(neg_thr)
         gen = stage.get('generator')
         self.generator = TASK_UTILS.build(gen) if hasattr(gen, 'get') else gen
         self.pad = int(
@@ -112,7 +116,7 @@ class StageReader:
         head = stage['head']
         self.reg_decoded = bool(head.get('reg_decoded_bbox', False))
         self.coder = (
-            TASK_UTILS.build(head.bbox_coder)
+            TASK_UTILS.build(head['bbox_coder'])
             if head.get('bbox_coder')
             else None
         )
