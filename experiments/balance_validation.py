@@ -132,6 +132,19 @@ def run(batches: int, bccd: str) -> dict:
     )
 
 
+def _gain(g: dict) -> str:
+    """A gain as the table writes it: mean, seeds and the paired t-test's
+    p (where the store has one)."""
+    p = g.get('p')
+    if p is None:
+        ps = ''
+    elif p < 0.001:
+        ps = ', p < 0.001'
+    else:
+        ps = f', p = {p:.3f}' if p < 0.01 else f', p = {p:.2f}'
+    return f'{g["mean"]:+.3f}, {g["seeds"]} seeds{ps}'
+
+
 def table(ref: dict) -> str:
     cols = [
         ('room_to_balance', 'sampling', 'room to balance (RoI)'),
@@ -143,19 +156,25 @@ def table(ref: dict) -> str:
     ]
     head = '| dataset | ' + ' | '.join(c[2] for c in cols) + ' | Libra |'
     lines = [head, '|---' * (len(cols) + 2) + '|']
-    for name, d in ref['datasets'].items():
+    # The datasets in the order of DATASETS (the reference file sorts them).
+    names = sorted(
+        ref['datasets'],
+        key=lambda n: (
+            list(DATASETS).index(n) if n in DATASETS else len(DATASETS)
+        ),
+    )
+    for name in names:
+        d = ref['datasets'][name]
         cells = []
         for key, comp, _ in cols:
             v = d['readings'].get(key)
             s = 'n/a' if v is None else f'{v:.3f}'
             g = d['gain_detail'].get(comp) if comp else None
             if g:
-                s += f' ({g["mean"]:+.3f}, {g["seeds"]} seeds)'
+                s += f' ({_gain(g)})'
             cells.append(s)
         lib = d['gain_detail'].get('libra')
-        cells.append(
-            f'{lib["mean"]:+.3f} ({lib["seeds"]} seeds)' if lib else '-'
-        )
+        cells.append(_gain(lib) if lib else '-')
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 

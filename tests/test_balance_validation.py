@@ -29,15 +29,15 @@ def test_table_prints_each_reading_with_its_gain():
             'd': dict(
                 readings=dict(room_to_balance=0.3, cls_reg_ratio=5.0),
                 gain_detail=dict(
-                    sampling=dict(mean=0.05, seeds=3),
-                    libra=dict(mean=-0.01, seeds=5),
+                    sampling=dict(mean=0.05, seeds=3, p=0.0312),
+                    libra=dict(mean=-0.01, seeds=5, p=0.0004),
                 ),
             )
         }
     )
     text = V.table(ref)
-    assert '| d | 0.300 (+0.050, 3 seeds) |' in text
-    assert text.rstrip().endswith('-0.010 (5 seeds) |')
+    assert '| d | 0.300 (+0.050, 3 seeds, p = 0.03) |' in text
+    assert text.rstrip().endswith('-0.010, 5 seeds, p < 0.001 |')
     assert 'n/a' in text  # the readings the dataset lacks
 
 
