@@ -68,6 +68,20 @@ def runner_checkpoint_to_load(runner: Any) -> Tuple[bool, Optional[str]]:
     )
 
 
+def runner_built_loops(runner: Any) -> list:
+    """The runner's training, validation and test loops that are built
+    already, without building the others (the public ``train_loop`` and
+    friends build a loop given as a config: mmengine keeps them in the
+    private ``_train_loop``, ``_val_loop`` and ``_test_loop``)."""
+    from mmengine.runner import BaseLoop
+
+    loops = (
+        getattr(runner, name, None)
+        for name in ('_train_loop', '_val_loop', '_test_loop')
+    )
+    return [loop for loop in loops if isinstance(loop, BaseLoop)]
+
+
 #: mmengine's ``CheckpointHook`` saves through the private
 #: ``_save_checkpoint_with_step`` (mmengine >= 0.7.4), the method
 #: ``AtomicCheckpointHook`` overrides.

@@ -71,3 +71,30 @@ def test_checkpoint_hook_saves_after_iter(tmp_path):
     assert runner.iter == 0
     assert compat.checkpoint_hook_saves_after_iter(every_iter, runner)
     assert not compat.checkpoint_hook_saves_after_iter(every_fifth, runner)
+
+
+def test_runner_built_loops(tmp_path):
+    """A loop given as a config is not built (nor returned); once built
+    through the public property, it is returned, and is the same object."""
+    from torch.utils.data import Dataset
+
+    class _Data(Dataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return torch.zeros(1)
+
+    runner = _runner(
+        tmp_path,
+        train_dataloader=dict(
+            dataset=_Data(),
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            batch_size=1,
+        ),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+    )
+    assert compat.runner_built_loops(runner) == []
+    loop = runner.train_loop  # builds it
+    assert compat.runner_built_loops(runner) == [loop]

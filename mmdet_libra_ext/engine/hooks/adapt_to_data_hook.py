@@ -12,6 +12,7 @@ from mmengine.model import is_model_wrapper
 from mmdet_libra_ext.analysis import box_stats as S
 from mmdet_libra_ext.registry import HOOKS
 from mmdet_libra_ext.utils.checks import check_positive
+from mmdet_libra_ext.utils.compat import runner_built_loops
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
@@ -179,17 +180,9 @@ class AdaptToDataHook(Hook):
 
         sc = choices.get('input_scale')
         if sc is not None:
-            from mmengine.runner import BaseLoop
-
             # The loops built so far (training: the training and validation
             # loops; testing: the test loop), not building any.
-            loops = [
-                getattr(runner, name, None)
-                for name in ('_train_loop', '_val_loop', '_test_loop')
-            ]
-            for loop in loops:
-                if not isinstance(loop, BaseLoop):
-                    continue
+            for loop in runner_built_loops(runner):
                 dataset = getattr(loop.dataloader, 'dataset', None)
                 if dataset is None:
                     continue
