@@ -20,6 +20,9 @@ import torch
 from mmengine.utils import digit_version
 
 TORCH_VERSION = digit_version(torch.__version__)
+MMENGINE_VERSION = digit_version(
+    importlib.import_module('mmengine').__version__
+)
 NUMPY_VERSION = digit_version(np.__version__)
 
 #: ``F.scaled_dot_product_attention(..., scale=)`` (torch >= 2.1).
@@ -80,6 +83,12 @@ def runner_built_loops(runner: Any) -> list:
         for name in ('_train_loop', '_val_loop', '_test_loop')
     )
     return [loop for loop in loops if isinstance(loop, BaseLoop)]
+
+
+#: A resumed ``IterBasedTrainLoop`` advances its data iterator past the
+#: batches already trained (mmengine >= 0.10.3, open-mmlab/mmengine#1471);
+#: before, it starts again from the first batch.
+ITER_LOOP_SKIPS_TRAINED_BATCHES = MMENGINE_VERSION >= digit_version('0.10.3')
 
 
 #: mmengine's ``CheckpointHook`` saves through the private

@@ -98,3 +98,16 @@ def test_runner_built_loops(tmp_path):
     assert compat.runner_built_loops(runner) == []
     loop = runner.train_loop  # builds it
     assert compat.runner_built_loops(runner) == [loop]
+
+
+def test_iter_loop_skips_trained_batches():
+    """The version flag agrees with what this mmengine's loop does."""
+    import inspect
+
+    from mmengine.runner import IterBasedTrainLoop
+
+    source = inspect.getsource(IterBasedTrainLoop.run)
+    assert compat.ITER_LOOP_SKIPS_TRAINED_BATCHES == (
+        'next(self.dataloader_iterator)' in source
+        and 'range(self._iter)' in source
+    )

@@ -14,7 +14,10 @@ from mmengine.hooks.hook import DATA_BATCH
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from mmdet_libra_ext.registry import HOOKS
-from mmdet_libra_ext.utils.compat import runner_randomness
+from mmdet_libra_ext.utils.compat import (
+    ITER_LOOP_SKIPS_TRAINED_BATCHES,
+    runner_randomness,
+)
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
@@ -85,8 +88,9 @@ class ResumableRandomnessHook(Hook):
       the other ``before_train_epoch`` hooks (so validation, checkpointing
       and the hooks in between shift nothing);
     - ``IterBasedTrainLoop``: before every batch is fetched. mmengine
-      re-fetches the batches before the resume point to skip them; batch
-      ``i`` is fetched from the state of iteration ``i`` either way.
+      (>= 0.10.3; this hook before) re-fetches the batches before the
+      resume point to skip them; batch ``i`` is fetched from the state of
+      iteration ``i`` either way.
 
     What is guaranteed (tested, with
     ``randomness=dict(seed=..., deterministic=True)`` and this package's
@@ -137,6 +141,11 @@ class ResumableRandomnessHook(Hook):
             loop.dataloader_iterator = _ReseedingIterator(
                 loop.dataloader_iterator, lambda i: self._reseed(runner, i)
             )
+            if not ITER_LOOP_SKIPS_TRAINED_BATCHES:
+                # mmengine < 0.10.3 resumes from the first batch: skip the
+                # trained ones as later mmengine does.
+                for _ in range(runner.iter):
+                    next(loop.dataloader_iterator)
         elif isinstance(loop, EpochBasedTrainLoop):
             self._check_epoch_loop(runner, loop)
 
