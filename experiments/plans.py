@@ -303,6 +303,20 @@ def own_data(variant: str):
     return None
 
 
+def work_tag(variant: str) -> str:
+    """The name of a variant's work directories: its config's, prefixed by
+    its data's folder where it trains on other data than the config's own
+    (two variants of one config on two datasets must not share runs)."""
+    import re
+
+    tag = osp.splitext(osp.basename(VARIANTS[variant]))[0]
+    data = own_data(variant)
+    if data is not None:
+        slug = osp.basename(osp.normpath(data[0]))
+        tag = re.sub(r'[^A-Za-z0-9.=-]+', '_', slug) + '_' + tag
+    return tag
+
+
 def dataset_options(variant: str) -> list:
     """``--cfg-options`` that point a VOC config at the variant's data
     (:func:`own_data`): its data root and classes, nothing else."""

@@ -28,6 +28,7 @@ from experiments.plans import (
     own_data,
     validates,
     voc_data_root_options,
+    work_tag,
 )
 from experiments.pretrain_backbone import (
     data_root_options,
@@ -40,6 +41,24 @@ from experiments.store import (
     read_run,
     save_results,
 )
+
+#: The file naming the variant a work directory's run belongs to.
+OWNER_FILE = 'variant.txt'
+
+
+def check_owner(work: str, variant: str, resume: bool) -> None:
+    """Claim ``work`` for ``variant``, or refuse to resume another
+    variant's run there (a run of another variant, or an unclaimed one,
+    would be continued and recorded as this one)."""
+    path = osp.join(work, OWNER_FILE)
+    owner = open(path).read().strip() if osp.isfile(path) else None
+    if resume and owner != variant:
+        raise RuntimeError(
+            f'{work} holds a run of {owner or "an unnamed variant"!s}, not '
+            f'of {variant}: move it away to run {variant} there'
+        )
+    with open(path, 'w') as f:
+        f.write(variant + '\n')
 
 
 def run_one(
@@ -54,7 +73,7 @@ def run_one(
     pretrained=None,
 ):
     config = osp.join(CONFIGS, VARIANTS[variant])
-    tag = osp.splitext(osp.basename(VARIANTS[variant]))[0]
+    tag = work_tag(variant)
     if label:
         tag += '_' + re.sub(r'[^A-Za-z0-9.=-]+', '_', label)
     work = osp.join(out_dir, f'{tag}_e{epochs}', f'seed{seed}')
@@ -99,9 +118,10 @@ def run_one(
         '--cfg-options',
     ] + opts
     resume = osp.isfile(osp.join(work, 'last_checkpoint'))
+    os.makedirs(work, exist_ok=True)
+    check_owner(work, labelled(variant, label), resume)
     if resume:
         cmd.append('--resume')
-    os.makedirs(work, exist_ok=True)
     t0 = time.time()
     with open(osp.join(work, 'train.log'), 'a' if resume else 'w') as log:
         proc = subprocess.run(
