@@ -414,3 +414,34 @@ def test_compare_pairs_variants_at_their_own_schedules(tmp_path):
     # One schedule in common: that one, as before.
     more.append(dict(variant='T', seed=0, epochs=24, bbox_mAP=0.7))
     assert stats.side_epochs(None, sides) == [24, 24]
+
+
+def test_variants_on_other_data_do_not_share_runs(tmp_path):
+    """One config on two datasets: two work directories; a directory
+    another variant claimed, or nobody did, is not resumed."""
+    from experiments.plans import NEON, work_tag
+    from experiments.runner import OWNER_FILE, check_owner
+
+    tags = {
+        v: work_tag(v)
+        for v in (
+            'BCCD: baseline',
+            NEON + 'BCCD recipe',
+            'BCCD: adaptive',
+            NEON + 'adaptive',
+        )
+    }
+    assert tags['BCCD: baseline'] == 'faster-rcnn_r18_fpn_bccd'
+    assert tags[NEON + 'BCCD recipe'] == 'neon_trees_faster-rcnn_r18_fpn_bccd'
+    assert tags['BCCD: adaptive'] == 'BCCD_faster-rcnn_r18_fpn_adaptive-voc'
+    assert len(set(tags.values())) == 4
+    work = str(tmp_path)
+    check_owner(work, 'BCCD: adaptive', resume=False)  # a fresh run claims
+    assert open(osp.join(work, OWNER_FILE)).read() == 'BCCD: adaptive\n'
+    check_owner(work, 'BCCD: adaptive', resume=True)
+    with pytest.raises(RuntimeError, match='holds a run of BCCD: adaptive'):
+        check_owner(work, NEON + 'adaptive', resume=True)
+    unclaimed = str(tmp_path / 'old')
+    __import__('os').makedirs(unclaimed)
+    with pytest.raises(RuntimeError, match='an unnamed variant'):
+        check_owner(unclaimed, 'BCCD: adaptive', resume=True)
