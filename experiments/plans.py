@@ -303,17 +303,22 @@ def own_data(variant: str):
     return None
 
 
+def path_slug(text: str) -> str:
+    """``text`` made safe for a folder name (runs of other characters than
+    letters, digits, ``.``, ``=`` and ``-`` become ``_``)."""
+    import re
+
+    return re.sub(r'[^A-Za-z0-9.=-]+', '_', text)
+
+
 def work_tag(variant: str) -> str:
     """The name of a variant's work directories: its config's, prefixed by
     its data's folder where it trains on other data than the config's own
     (two variants of one config on two datasets must not share runs)."""
-    import re
-
     tag = osp.splitext(osp.basename(VARIANTS[variant]))[0]
     data = own_data(variant)
     if data is not None:
-        slug = osp.basename(osp.normpath(data[0]))
-        tag = re.sub(r'[^A-Za-z0-9.=-]+', '_', slug) + '_' + tag
+        tag = path_slug(osp.basename(osp.normpath(data[0]))) + '_' + tag
     return tag
 
 

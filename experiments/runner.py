@@ -5,7 +5,6 @@ import concurrent.futures as futures
 import datetime
 import os
 import os.path as osp
-import re
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from experiments.plans import (
     is_iter_based,
     is_transfer,
     own_data,
+    path_slug,
     validates,
     voc_data_root_options,
     work_tag,
@@ -75,7 +75,7 @@ def run_one(
     config = osp.join(CONFIGS, VARIANTS[variant])
     tag = work_tag(variant)
     if label:
-        tag += '_' + re.sub(r'[^A-Za-z0-9.=-]+', '_', label)
+        tag += '_' + path_slug(label)
     work = osp.join(out_dir, f'{tag}_e{epochs}', f'seed{seed}')
     iter_based = is_iter_based(variant)
     opts = [f'randomness.seed={seed}']

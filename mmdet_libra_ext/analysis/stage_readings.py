@@ -91,14 +91,13 @@ def feature_level(
         unassigned_gts=int((levels < 0).sum()),
         top_level_share=max(counts) / sum(counts) if sum(counts) else math.nan,
     )
-    if generator is not None and hasattr(generator, 'base_anchors'):
-        if len(boxes):
-            out['anchor_fit'] = dict(
-                thr=0.5,
-                **best_possible_recall(
-                    box_wh(boxes), generator_shapes(generator), 0.5
-                ),
-            )
+    if hasattr(generator, 'base_anchors') and len(boxes):
+        out['anchor_fit'] = dict(
+            thr=0.5,
+            **best_possible_recall(
+                box_wh(boxes), generator_shapes(generator), 0.5
+            ),
+        )
     if pos_levels:
         out['positive_priors'] = torch.bincount(
             torch.cat(pos_levels), minlength=num_levels

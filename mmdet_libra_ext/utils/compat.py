@@ -15,14 +15,13 @@ import inspect
 from types import ModuleType
 from typing import Any, Optional, Set, Tuple
 
+import mmengine
 import numpy as np
 import torch
 from mmengine.utils import digit_version
 
 TORCH_VERSION = digit_version(torch.__version__)
-MMENGINE_VERSION = digit_version(
-    importlib.import_module('mmengine').__version__
-)
+MMENGINE_VERSION = digit_version(mmengine.__version__)
 NUMPY_VERSION = digit_version(np.__version__)
 
 #: ``F.scaled_dot_product_attention(..., scale=)`` (torch >= 2.1).

@@ -127,13 +127,6 @@ class AdaptToDataHook(Hook):
         choices: Dict[str, Any] = dict(
             num_images=len(images), num_boxes=int(len(wh))
         )
-        scale = 1.0
-        # Without a fitted scale, the boxes as the training pipeline's own
-        # Resize (the first one) presents them to the detector.
-        seen = wh
-        resize = S.first_resize(dataset)
-        if not self.input_scale and resize is not None:
-            seen, choices['pipeline_scale'] = S.resized_wh(images, resize)
         if self.input_scale:
             sc = S.choose_input_scale(
                 wh,
@@ -142,8 +135,15 @@ class AdaptToDataHook(Hook):
                 self.largest,
                 self.max_long_side,
             )
-            scale = sc['scale']
             choices['input_scale'] = sc
+            seen = wh * sc['scale']
+        else:
+            # The boxes as the training pipeline's own Resize (the first
+            # one) presents them to the detector.
+            seen = wh
+            resize = S.first_resize(dataset)
+            if resize is not None:
+                seen, choices['pipeline_scale'] = S.resized_wh(images, resize)
         anchors = {}
         model = (
             runner.model.module
@@ -162,7 +162,7 @@ class AdaptToDataHook(Hook):
             if 'ratios' not in gen_cfg:
                 continue  # not an AnchorGenerator (points, YOLO...)
             fit = S.choose_anchors(
-                wh * scale if self.input_scale else seen,
+                seen,
                 gen_cfg.to_dict()
                 if hasattr(gen_cfg, 'to_dict')
                 else dict(gen_cfg),
