@@ -192,6 +192,12 @@ def main():
     test.add_argument(
         '--threads', type=int, default=None, help='default: every CPU'
     )
+    test.add_argument(
+        '--again',
+        action='store_true',
+        help='evaluate the runs that have this evaluation too, replacing '
+        'it (after a fix of what evaluation runs)',
+    )
     splits = ('val',) + EVALUATIONS
     for p in (table, compare):
         p.add_argument(

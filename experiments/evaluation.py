@@ -122,7 +122,7 @@ def test_run(rec: dict, threads: int, key: str = 'test') -> dict:
 def cmd_test(args) -> None:
     """Evaluate every recorded run of the variants once on the test split
     (or, with TTA, on val or test): runs with that evaluation already are
-    skipped."""
+    skipped, or with ``--again`` evaluated anew."""
     key = evaluation_key(args.split, args.tta)
     if key == 'val-tta':
         for v in args.variants:
@@ -138,7 +138,7 @@ def cmd_test(args) -> None:
         for i, r in enumerate(results)
         if r['variant'] in args.variants
         and (args.epochs is None or r['epochs'] == args.epochs)
-        and key not in r
+        and (key not in r or args.again)
     ]
     print(f'{len(todo)} runs to evaluate ({key})', flush=True)
     for i in todo:

@@ -19,7 +19,12 @@ BCCD_ROOT = 'data/BCCD/'
 _demo = 'demo/{}_r18_fpn_shapes_demo.py'.format
 _transfer = 'transfer/{}_r18_fpn_crowded-transfer.py'.format
 _bccd = 'bccd/{}_r18_fpn_bccd.py'.format
-_own = 'own_dataset/{}_r18_fpn_adaptive-voc.py'.format
+
+
+def _own(model: str, recipe: str = 'adaptive') -> str:
+    return f'own_dataset/{model}_r18_fpn_{recipe}-voc.py'
+
+
 #: Small real datasets other than BCCD that the own-dataset recipe is
 #: tried on (docs/own_dataset.md): variant prefix -> (data root, classes).
 #: ``python -m experiments.own_datasets`` lays them out.
@@ -69,6 +74,9 @@ VARIANTS = {
     BCCD + 'adaptive': _own('faster-rcnn'),
     NEON + 'BCCD recipe': _bccd('faster-rcnn'),
     NEON + 'adaptive': _own('faster-rcnn'),
+    NEON + 'adaptive, photometric distortion': _own(
+        'faster-rcnn', 'adaptive-photometric'
+    ),
 }
 #: The demo table's variants (the default of ``run``); the diagnostic one,
 #: RetinaNet and the transfer variants run when named or planned.
@@ -262,6 +270,9 @@ PLANS = {
     'own': [
         [(NEON + v, None, [], THREE) for v in ('BCCD recipe', 'adaptive')],
         [(BCCD + 'adaptive', None, [], THREE)],
+        # Colour jitter for test images from other acquisitions than the
+        # training image's (planned after the NEON test split's reading).
+        [(NEON + 'adaptive, photometric distortion', None, [], THREE)],
     ],
     # Balanced L1 with beta = 0.11 on the demo Libra RetinaNet: this
     # package's continuous-gradient formula against MMDetection's.

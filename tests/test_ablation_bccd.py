@@ -81,6 +81,11 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     rec = load('BCCD: Libra')
     assert set(rec['test']) >= {'voc07/AP50', 'voc12/WBC_AP50', 'bbox_mAP'}
     assert '0 runs to evaluate (test)' in run_tool(test, ROOT)
+    # --again: evaluated anew (after a fix of the evaluation), replaced.
+    mtime = osp.getmtime(osp.join(rec['work_dir'], 'test.log'))
+    assert '1 runs to evaluate (test)' in run_tool(test + ['--again'], ROOT)
+    assert osp.getmtime(osp.join(rec['work_dir'], 'test.log')) > mtime
+    assert load('BCCD: Libra')['test'] == rec['test']
     # Val with the config's test-time augmentation (tools/test.py --tta:
     # WBFTTAModel over four flips): recorded when the run finished; on
     # test when asked.

@@ -236,3 +236,22 @@ def choose_anchors(
                 best = (key, cfg, r)
     assert best is not None
     return dict(cfg=best[1], changed=True, before=before, after=best[2])
+
+
+def boxes_per_mpx(
+    images: Sequence[Tuple[Any, Tensor, Tuple[int, int]]],
+) -> float:
+    """The density of the densest image (``(labels, boxes, (w, h))`` of
+    :func:`dataset_instances`): boxes per megapixel of the annotations'
+    pixels; 0 where no image has a known size."""
+    return max(
+        (len(b) * 1e6 / (w * h) for _, b, (w, h) in images if w * h > 0),
+        default=0.0,
+    )
+
+
+def detection_cap(per_mpx: float, area: float, margin: float = 2.0) -> int:
+    """Boxes a detector should be allowed to keep in an image of ``area``
+    pixels for objects ``per_mpx`` dense (boxes per megapixel), with a
+    ``margin``."""
+    return math.ceil(margin * per_mpx * area / 1e6)

@@ -112,3 +112,19 @@ def test_resize_factors_are_what_mmdetections_resize_does():
         torch.testing.assert_close(wh, S.box_wh(got), rtol=2e-3, atol=0.1)
         fx, fy = S.resize_factors(t, size)
         assert med == pytest.approx(math.sqrt(fx * fy))
+
+
+def test_density_and_detection_cap_by_hand():
+    """Boxes per megapixel of the densest image with a known size, and the
+    cap that keeps twice its boxes in a larger image."""
+    one, two = torch.zeros(1, 4), torch.zeros(2, 4)
+    images = [
+        ([0], one, (1000, 1000)),  # 1 per megapixel
+        ([0, 0], two, (500, 400)),  # 2 in 0.2 Mpx: 10 per megapixel
+        ([0, 0], two, (0, 0)),  # size unknown: not counted
+    ]
+    assert S.boxes_per_mpx(images) == pytest.approx(10.0)
+    assert S.boxes_per_mpx([([0], one, (0, 0))]) == 0.0
+    # 10 per Mpx in 1.29 Mpx, twice: 25.8 -> 26.
+    assert S.detection_cap(10.0, 1_290_000) == 26
+    assert S.detection_cap(10.0, 1_290_000, margin=1.0) == 13

@@ -3,13 +3,17 @@ anchors to them (the data-adaptive recipe of docs/own_dataset.md)."""
 
 import json
 import os.path as osp
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmdet_libra_ext.analysis import box_stats as S
+from mmdet_libra_ext.engine.hooks.detection_caps import (
+    caps_line,
+    detector,
+    raise_caps,
+)
 from mmdet_libra_ext.registry import HOOKS
 from mmdet_libra_ext.utils.checks import check_positive
 from mmdet_libra_ext.utils.compat import runner_built_loops
@@ -42,7 +46,12 @@ class AdaptToDataHook(Hook):
       pipeline's first ``Resize`` scales each image) and, where it is
       below ``bpr_target``, fits the anchor scales and ratios
       (:func:`~mmdet_libra_ext.analysis.box_stats.choose_anchors`; the
-      strides and the number of anchors per place stay).
+      strides and the number of anchors per place stay);
+    - raises the detector's caps on the boxes kept per image (test time:
+      the RPN's ``nms_pre`` and ``max_per_img``, the final
+      ``max_per_img``, test-time augmentation's) by one factor where an
+      image to evaluate, as dense as the densest training image, could
+      hold more than twice the final cap.
 
     The choices are logged, written to ``work_dir/adapt_to_data.json`` and
     stored in every checkpoint; a resumed or tested run takes them from
@@ -107,6 +116,9 @@ class AdaptToDataHook(Hook):
         self.bpr_thr = float(bpr_thr)
         self.bpr_target = float(bpr_target)
         self.choices: Optional[Dict[str, Any]] = None
+        # The config's test-time caps, read once (raise_caps).
+        self.config_caps: Dict[Tuple[str, str], int] = {}
+        self.caps: Dict[str, Any] = dict(factor=1.0)
 
     # -- what the data says ------------------------------------------------
     def choose(self, runner: 'Runner') -> Dict[str, Any]:
@@ -125,7 +137,9 @@ class AdaptToDataHook(Hook):
             )
         long_side = max(max(size) for _, _, size in images)
         choices: Dict[str, Any] = dict(
-            num_images=len(images), num_boxes=int(len(wh))
+            num_images=len(images),
+            num_boxes=int(len(wh)),
+            boxes_per_mpx=S.boxes_per_mpx(images),
         )
         if self.input_scale:
             sc = S.choose_input_scale(
@@ -145,13 +159,12 @@ class AdaptToDataHook(Hook):
             if resize is not None:
                 seen, choices['pipeline_scale'] = S.resized_wh(images, resize)
         anchors = {}
-        model = (
-            runner.model.module
-            if is_model_wrapper(runner.model)
-            else (runner.model)
-        )
+        model = detector(runner)
+        model_cfg = runner.cfg.model
+        while 'module' in model_cfg:  # test-time augmentation's wrapper
+            model_cfg = model_cfg['module']
         for name in HEADS:
-            head_cfg = runner.cfg.model.get(name)
+            head_cfg = model_cfg.get(name)
             gen_cfg = None
             if head_cfg is not None:
                 gen_cfg = head_cfg.get('anchor_generator') or head_cfg.get(
@@ -190,11 +203,7 @@ class AdaptToDataHook(Hook):
                     for t in S.pipeline_resizes(getattr(ds, 'pipeline', None)):
                         t.scale = None
                         t.scale_factor = (sc['scale'], sc['scale'])
-        model = (
-            runner.model.module
-            if is_model_wrapper(runner.model)
-            else (runner.model)
-        )
+        model = detector(runner)
         for name, fit in choices.get('anchors', {}).items():
             head = getattr(model, name, None)
             if head is None or not fit['changed']:
@@ -208,6 +217,9 @@ class AdaptToDataHook(Hook):
                     f'{gen.num_base_priors}'
                 )
             head.prior_generator = gen
+        self.caps = raise_caps(
+            runner, choices.get('boxes_per_mpx', 0), self.config_caps
+        )
 
     def _log(
         self, runner: 'Runner', choices: Dict[str, Any], how: str
@@ -245,6 +257,8 @@ class AdaptToDataHook(Hook):
                     else ', kept'
                 )
             )
+        if self.caps['factor'] > 1:
+            lines.append(caps_line(self.caps))
         for line in lines:
             runner.logger.info(line)
 
@@ -272,11 +286,12 @@ class AdaptToDataHook(Hook):
     def after_load_checkpoint(
         self, runner: 'Runner', checkpoint: dict
     ) -> None:
-        """A checkpoint's choices win: re-apply them if they differ."""
+        """A checkpoint's choices win (what it predates is read from the
+        data): re-apply them if they differ."""
         saved = checkpoint.get(CHECKPOINT_KEY)
         if saved is None:
             return
-        choices = json.loads(saved)
+        choices = dict(self.choices or {}, **json.loads(saved))
         if choices != self.choices:
             self.choices = choices
             self.apply(runner, choices)

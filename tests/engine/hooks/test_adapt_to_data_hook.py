@@ -254,3 +254,81 @@ def test_retinanet_heads_anchors_are_fitted(bccd_like_root, tmp_path):
         S.generator_shapes(gen),
         0.5,
     ) == pytest.approx(fit['after'])
+
+
+@pytest.mark.slow
+def test_test_caps_are_raised_for_dense_data_and_never_lowered(
+    bccd_like_root, tmp_path
+):
+    """The fixture's images are 640 x 480 (0.3072 Mpx). Objects 1000 per
+    megapixel would put 307 in one: twice that, 615, is the final cap;
+    the RPN's caps follow by the same factor; 10 per megapixel leave the
+    config's caps."""
+    from mmdet_libra_ext.engine.hooks.detection_caps import raise_caps
+
+    runner, hook = _hooked_runner(bccd_like_root, tmp_path)
+    # The fixture: 5 discs in each 640 x 480 image and, in one, the
+    # zero-size box: 6 instances, well under the caps.
+    assert hook.choices['boxes_per_mpx'] == pytest.approx(6 / 0.3072)
+    assert hook.caps['factor'] == 1.0
+    rpn, rcnn = runner.model.rpn_head.test_cfg, runner.model.roi_head.test_cfg
+    assert (rpn.nms_pre, rpn.max_per_img, rcnn.max_per_img) == (500, 300, 100)
+    caps = raise_caps(runner, 1000.0, hook.config_caps)
+    assert caps['factor'] == pytest.approx(6.15)
+    assert (rpn.nms_pre, rpn.max_per_img, rcnn.max_per_img) == (
+        3075,
+        1845,
+        615,
+    )
+    raise_caps(runner, 10.0, hook.config_caps)
+    assert (rpn.nms_pre, rpn.max_per_img, rcnn.max_per_img) == (500, 300, 100)
+
+
+@pytest.mark.slow
+def test_under_test_time_augmentation_the_wrapped_detector_is_fitted(
+    bccd_like_root, tmp_path
+):
+    """tools/test.py --tta wraps the detector (and its config) in the TTA
+    model: the hook still finds the heads, fits their anchors (objects made
+    small on purpose) and raises the TTA model's cap with the others."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from mmdet_libra_ext.engine.hooks.detection_caps import raise_caps
+
+    cfg = Config.fromfile(osp.join(OWN, 'faster-rcnn_r18_fpn_adaptive-voc.py'))
+    cfg.merge_from_dict(
+        {
+            f'test_dataloader.dataset.{k}': v
+            for k, v in (
+                ('data_root', bccd_like_root),
+                ('metainfo', dict(classes=('RBC', 'WBC', 'Platelets'))),
+            )
+        }
+    )
+    cfg.merge_from_dict(
+        {
+            'train_dataloader.dataset.data_root': bccd_like_root,
+            'train_dataloader.dataset.metainfo': dict(
+                classes=('RBC', 'WBC', 'Platelets')
+            ),
+            'model.roi_head.bbox_head.num_classes': 3,
+        }
+    )
+    cfg.custom_hooks[0] = dict(
+        type='mmdet_libra_ext.AdaptToDataHook', smallest=8, largest=60
+    )
+    cfg.model = dict(**cfg.tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.work_dir = str(tmp_path)
+    runner = Runner.from_cfg(cfg)
+    runner._test_loop = runner.build_test_loop(runner._test_loop)
+    runner.call_hook('before_run')
+    hook = next(h for h in runner.hooks if isinstance(h, AdaptToDataHook))
+    fit = hook.choices['anchors']['rpn_head']
+    assert fit['changed']
+    gen = runner.model.module.rpn_head.prior_generator
+    assert gen.scales.tolist() == pytest.approx(fit['cfg']['scales'])
+    raise_caps(runner, 1000.0, hook.config_caps)
+    assert runner.model.tta_cfg['max_per_img'] == 615
+    assert runner.model.module.roi_head.test_cfg.max_per_img == 615
