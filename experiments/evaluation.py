@@ -84,12 +84,9 @@ def test_run(rec: dict, threads: int, key: str = 'test') -> dict:
             f'{rec["variant"]} seed {rec["seed"]}: its work dir '
             f'{work!r} is gone (or the record predates work_dir)'
         )
-    config, checkpoint = run_config(work)
     # A config that keeps its best checkpoint on validation (save_best): the
     # one chosen on val is the one tested.
-    best = sorted(glob.glob(osp.join(work, 'best_*.pth')), key=osp.getmtime)
-    if best:
-        checkpoint = best[-1]
+    config, checkpoint = run_config(work)
     # 'test' keeps its folder of before: <work>/test.
     test_dir = osp.join(work, key)
     if key != 'test':

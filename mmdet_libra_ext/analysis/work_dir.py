@@ -46,7 +46,9 @@ def load_scalars(work_dir: str) -> List[dict]:
 
 def run_config(work_dir: str) -> Tuple[str, str]:
     """The config tools/train.py copied into the work dir (the newest
-    ``*.py`` there) and the checkpoint named by ``last_checkpoint``."""
+    ``*.py`` there) and its checkpoint: the best on validation where the
+    config keeps one (``save_best``: the newest ``best_*.pth``), else the
+    one named by ``last_checkpoint``."""
     configs = sorted(glob.glob(osp.join(work_dir, '*.py')), key=osp.getmtime)
     pointer = osp.join(work_dir, 'last_checkpoint')
     if not configs or not osp.isfile(pointer):
@@ -59,7 +61,10 @@ def run_config(work_dir: str) -> Tuple[str, str]:
     if not osp.isfile(checkpoint):
         # A work dir moved after training: the checkpoint beside it.
         checkpoint = osp.join(work_dir, osp.basename(checkpoint))
-    return configs[-1], checkpoint
+    best = sorted(
+        glob.glob(osp.join(work_dir, 'best_*.pth')), key=osp.getmtime
+    )
+    return configs[-1], best[-1] if best else checkpoint
 
 
 def predict_images(
@@ -75,8 +80,12 @@ def predict_images(
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
 
+    from mmdet_libra_ext.utils.adapted_config import adapted_config
+
     register_all_modules()
-    cfg = Config.fromfile(config)
+    # The input scale and anchors the checkpoint was trained with, where
+    # AdaptToDataHook chose them.
+    cfg = adapted_config(Config.fromfile(config), checkpoint)
     if not cfg.get(f'{split}_dataloader'):
         split = 'test'
     dataset = DATASETS.build(cfg[f'{split}_dataloader'].dataset)

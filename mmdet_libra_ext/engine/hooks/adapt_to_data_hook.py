@@ -15,15 +15,16 @@ from mmdet_libra_ext.engine.hooks.detection_caps import (
     raise_caps,
 )
 from mmdet_libra_ext.registry import HOOKS
+from mmdet_libra_ext.utils.adapted_config import (  # noqa: F401
+    CHECKPOINT_KEY,
+    CHOICES_FILE,
+)
 from mmdet_libra_ext.utils.checks import check_positive
 from mmdet_libra_ext.utils.compat import runner_built_loops
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
 
-#: Where the choices are kept: the work dir's file and the checkpoint key.
-CHOICES_FILE = 'adapt_to_data.json'
-CHECKPOINT_KEY = 'adapt_to_data'
 #: Heads whose anchor generator is fitted, in the order they are looked for.
 HEADS = ('rpn_head', 'bbox_head')
 
