@@ -380,3 +380,46 @@ def test_ground_truth_reaches_the_deployed_sample():
         DetDataSample(metainfo=dict(img_id='b')), DetDataSample()
     )
     assert 'gt_instances' not in bare and 'instances' not in bare.metainfo
+
+
+@pytest.mark.parametrize('module', [deploy_export, deploy_evaluate])
+def test_export_and_eval_build_the_anchors_the_checkpoint_has(
+    module, tmp_path, monkeypatch
+):
+    """A checkpoint trained with AdaptToDataHook: the export and --eval
+    build their model config with its fitted anchors, not the config's own
+    (scales=[8]); the input scale stays the static shape's."""
+    import torch
+
+    config = osp.join(
+        ROOT, 'configs', 'own_dataset', 'faster-rcnn_r18_fpn_adaptive-voc.py'
+    )
+    fit = dict(
+        type='AnchorGenerator',
+        scales=[4.0],
+        ratios=[0.8, 1.0, 1.25],
+        strides=[4, 8, 16, 32, 64],
+    )
+    ckpt = str(tmp_path / 'best.pth')
+    choices = dict(
+        input_scale=dict(scale=1.5),
+        anchors=dict(rpn_head=dict(cfg=fit, changed=True)),
+    )
+    torch.save(dict(state_dict={}, adapt_to_data=json.dumps(choices)), ckpt)
+    seen = {}
+
+    def stop(model_cfg, shape_hw):
+        seen['cfg'] = model_cfg
+        raise StopIteration
+
+    monkeypatch.setattr(module, 'check_supported', stop)
+    onnx_file = str(tmp_path / 'x.onnx')
+    with pytest.raises(StopIteration):
+        if module is deploy_export:
+            module.export(config, ckpt, (256, 256), onnx_file)
+        else:
+            module.evaluate(config, ckpt, onnx_file, (256, 256))
+    cfg = seen['cfg']
+    assert cfg.model.rpn_head.anchor_generator == fit
+    resize = cfg.test_dataloader.dataset.pipeline[1]
+    assert resize.type == 'Resize' and 'scale_factor' not in resize

@@ -9,6 +9,7 @@ from typing import Any, Dict, Optional, Sequence
 import numpy as np
 import torch
 
+from ..utils.adapted_config import adapted_config
 from .export import check_supported, deploy_config
 from .parity import build_test_dataset, matched
 
@@ -48,7 +49,9 @@ def evaluate(
     """
     from mmengine.config import Config
 
-    model_cfg = Config.fromfile(config)
+    model_cfg = adapted_config(
+        Config.fromfile(config), checkpoint, input_scale=False
+    )
     check_supported(model_cfg, shape_hw)
     import onnxruntime as ort
     from mmdeploy.apis.utils import build_task_processor

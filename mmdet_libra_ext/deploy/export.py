@@ -11,6 +11,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
 
+from ..utils.adapted_config import adapted_config
 from .mmdeploy_compat import torch_compat
 from .parity import matched, parity_images, rows_without_counterpart
 
@@ -167,7 +168,11 @@ def export(
     ``predict`` that ONNX Runtime also gives (see the module docstring)."""
     from mmengine.config import Config
 
-    model_cfg = Config.fromfile(config)
+    # The anchors AdaptToDataHook fitted, where it trained the checkpoint
+    # (the input scale is the static shape's).
+    model_cfg = adapted_config(
+        Config.fromfile(config), checkpoint, input_scale=False
+    )
     check_supported(model_cfg, shape_hw)  # before the slow imports
     check_checkpoint_fits(model_cfg, checkpoint, config)
     import onnxruntime as ort

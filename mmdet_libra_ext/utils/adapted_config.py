@@ -47,18 +47,19 @@ def _set_scale(node: Any, scale: float) -> None:
             _set_scale(v, scale)
 
 
-def adapted_config(cfg: Any, checkpoint: str) -> Any:
+def adapted_config(cfg: Any, checkpoint: str, input_scale: bool = True) -> Any:
     """A copy of the mmengine ``Config`` ``cfg`` with the choices saved with
     ``checkpoint`` written in: the input scale into every ``Resize`` of the
-    dataloaders' and the test-time augmentation's pipelines, the fitted
-    anchor generators into their heads. ``cfg`` itself where there are
-    none."""
+    dataloaders' and the test-time augmentation's pipelines (unless
+    ``input_scale=False``: an export's static shape sets the scale), the
+    fitted anchor generators into their heads. ``cfg`` itself where there
+    are none."""
     choices = saved_choices(checkpoint)
     if not choices:
         return cfg
     cfg = copy.deepcopy(cfg)
     sc = choices.get('input_scale')
-    if sc is not None:
+    if sc is not None and input_scale:
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             if cfg.get(key):
                 _set_scale(cfg[key].dataset.get('pipeline'), sc['scale'])
