@@ -77,6 +77,7 @@ VARIANTS = {
     NEON + 'adaptive, photometric distortion': _own(
         'faster-rcnn', 'adaptive-photometric'
     ),
+    NEON + 'Libra, adaptive': _own('libra-faster-rcnn'),
 }
 #: The demo table's variants (the default of ``run``); the diagnostic one,
 #: RetinaNet and the transfer variants run when named or planned.
@@ -273,6 +274,8 @@ PLANS = {
         # Colour jitter for test images from other acquisitions than the
         # training image's (planned after the NEON test split's reading).
         [(NEON + 'adaptive, photometric distortion', None, [], THREE)],
+        # Libra Faster R-CNN on the same recipe.
+        [(NEON + 'Libra, adaptive', None, [], THREE)],
     ],
     # Balanced L1 with beta = 0.11 on the demo Libra RetinaNet: this
     # package's continuous-gradient formula against MMDetection's.
