@@ -389,23 +389,10 @@ def test_export_and_eval_build_the_anchors_the_checkpoint_has(
     """A checkpoint trained with AdaptToDataHook: the export and --eval
     build their model config with its fitted anchors, not the config's own
     (scales=[8]); the input scale stays the static shape's."""
-    import torch
+    from tests.adapted_checkpoints import FIT, OWN_CONFIG, save_adapted
 
-    config = osp.join(
-        ROOT, 'configs', 'own_dataset', 'faster-rcnn_r18_fpn_adaptive-voc.py'
-    )
-    fit = dict(
-        type='AnchorGenerator',
-        scales=[4.0],
-        ratios=[0.8, 1.0, 1.25],
-        strides=[4, 8, 16, 32, 64],
-    )
-    ckpt = str(tmp_path / 'best.pth')
-    choices = dict(
-        input_scale=dict(scale=1.5),
-        anchors=dict(rpn_head=dict(cfg=fit, changed=True)),
-    )
-    torch.save(dict(state_dict={}, adapt_to_data=json.dumps(choices)), ckpt)
+    config, fit = OWN_CONFIG, FIT
+    ckpt = save_adapted(tmp_path / 'best.pth')
     seen = {}
 
     def stop(model_cfg, shape_hw):

@@ -2,30 +2,13 @@
 written in, for what builds a model without MMDetection's runner."""
 
 import json
-import os.path as osp
 
 import pytest
 import torch
 
 from mmdet_libra_ext.utils.adapted_config import adapted_config, saved_choices
-
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-CONFIG = osp.join(
-    ROOT, 'configs', 'own_dataset', 'faster-rcnn_r18_fpn_adaptive-voc.py'
-)
-FIT = dict(
-    type='AnchorGenerator',
-    scales=[4.0],
-    ratios=[0.8, 1.0, 1.25],
-    strides=[4, 8, 16, 32, 64],
-)
-CHOICES = dict(
-    num_images=23,
-    num_boxes=379,
-    boxes_per_mpx=212.5,
-    input_scale=dict(scale=1.4375),
-    anchors=dict(rpn_head=dict(cfg=FIT, changed=True)),
-)
+from tests.adapted_checkpoints import CHOICES, FIT, save_adapted
+from tests.adapted_checkpoints import OWN_CONFIG as CONFIG
 
 
 def _resizes(node):
@@ -40,8 +23,7 @@ def _resizes(node):
 def test_choices_in_the_checkpoint_reach_pipelines_and_anchors(tmp_path):
     from mmengine.config import Config
 
-    ckpt = str(tmp_path / 'best.pth')
-    torch.save(dict(state_dict={}, adapt_to_data=json.dumps(CHOICES)), ckpt)
+    ckpt = save_adapted(tmp_path / 'best.pth')
     cfg = Config.fromfile(CONFIG)
     cfg.tta_model = dict(type='DetTTAModel', tta_cfg=dict(max_per_img=100))
     cfg.model = dict(type='DetTTAModel', module=cfg.model)
@@ -85,14 +67,7 @@ def test_init_detector_builds_the_fitted_anchors(tmp_path):
 
     cfg = Config.fromfile(CONFIG)
     model = init_detector(cfg, None, device='cpu')
-    ckpt = str(tmp_path / 'best.pth')
-    torch.save(
-        dict(
-            state_dict=model.state_dict(),
-            adapt_to_data=json.dumps(CHOICES),
-        ),
-        ckpt,
-    )
+    ckpt = save_adapted(tmp_path / 'best.pth', model.state_dict())
     model = init_detector(adapted_config(cfg, ckpt), ckpt, device='cpu')
     gen = model.rpn_head.prior_generator
     assert gen.scales.tolist() == [4.0]
