@@ -103,11 +103,21 @@ def test_the_plan_points_each_recipe_at_its_data():
     assert P.own_data(P.BCCD + 'adaptive') == (P.BCCD_ROOT, P.BCCD_CLASSES)
     assert P.dataset_options(P.BCCD + 'baseline') == []
     rows = [r for stage in P.PLANS['own'] for r in stage]
+    own = [
+        P.NEON + 'adaptive, photometric distortion',
+        P.NEON + 'Libra, adaptive',
+    ]
     assert {r[0] for r in rows} == {
         P.NEON + 'BCCD recipe',
         P.NEON + 'adaptive',
         P.BCCD + 'adaptive',
+        *own,
     }
+    # The recipe's variants train on NEON's data with its schedule.
+    for v in own:
+        assert P.dataset_options(v) == neon
+        assert P.VARIANTS[v].startswith('own_dataset/')
+        assert P.is_iter_based(v) and P.best_metric(v) == 'voc12/mAP'
 
 
 def test_a_run_that_keeps_its_best_is_recorded_at_it(tmp_path):
