@@ -34,6 +34,14 @@ def saved_choices(checkpoint: str) -> Optional[Dict[str, Any]]:
     return None
 
 
+def detector_config(model_cfg: Any) -> Any:
+    """The detector's part of a ``model`` config, under test-time
+    augmentation's wrapper (``tools/test.py --tta`` puts it in ``module``)."""
+    while 'module' in model_cfg:
+        model_cfg = model_cfg['module']
+    return model_cfg
+
+
 def _set_scale(node: Any, scale: float) -> None:
     """Every ``Resize`` in a (nested) pipeline config resizes by ``scale``."""
     if isinstance(node, dict):
@@ -65,9 +73,7 @@ def adapted_config(cfg: Any, checkpoint: str, input_scale: bool = True) -> Any:
                 _set_scale(cfg[key].dataset.get('pipeline'), sc['scale'])
         if cfg.get('tta_pipeline'):
             _set_scale(cfg.tta_pipeline, sc['scale'])
-    model = cfg.model
-    while 'module' in model:  # a test-time augmentation wrapper
-        model = model['module']
+    model = detector_config(cfg.model)
     for name, fit in choices.get('anchors', {}).items():
         head = model.get(name)
         if head is None or not fit['changed']:
@@ -75,7 +81,7 @@ def adapted_config(cfg: Any, checkpoint: str, input_scale: bool = True) -> Any:
         key = (
             'anchor_generator'
             if 'anchor_generator' in head
-            else ('prior_generator')
+            else 'prior_generator'
         )
         head[key] = fit['cfg']
     return cfg

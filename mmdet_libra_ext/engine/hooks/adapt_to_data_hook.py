@@ -15,9 +15,10 @@ from mmdet_libra_ext.engine.hooks.detection_caps import (
     raise_caps,
 )
 from mmdet_libra_ext.registry import HOOKS
-from mmdet_libra_ext.utils.adapted_config import (  # noqa: F401
+from mmdet_libra_ext.utils.adapted_config import (
     CHECKPOINT_KEY,
     CHOICES_FILE,
+    detector_config,
 )
 from mmdet_libra_ext.utils.checks import check_positive
 from mmdet_libra_ext.utils.compat import runner_built_loops
@@ -50,9 +51,9 @@ class AdaptToDataHook(Hook):
       strides and the number of anchors per place stay);
     - raises the detector's caps on the boxes kept per image (test time:
       the RPN's ``nms_pre`` and ``max_per_img``, the final
-      ``max_per_img``, test-time augmentation's) by one factor where an
-      image to evaluate, as dense as the densest training image, could
-      hold more than twice the final cap.
+      ``max_per_img``, test-time augmentation's) by one factor where the
+      largest image to evaluate, as dense as the densest training image,
+      could hold more than half the final cap.
 
     The choices are logged, written to ``work_dir/adapt_to_data.json`` and
     stored in every checkpoint; a resumed or tested run takes them from
@@ -161,9 +162,7 @@ class AdaptToDataHook(Hook):
                 seen, choices['pipeline_scale'] = S.resized_wh(images, resize)
         anchors = {}
         model = detector(runner)
-        model_cfg = runner.cfg.model
-        while 'module' in model_cfg:  # test-time augmentation's wrapper
-            model_cfg = model_cfg['module']
+        model_cfg = detector_config(runner.cfg.model)
         for name in HEADS:
             head_cfg = model_cfg.get(name)
             gen_cfg = None

@@ -40,8 +40,9 @@ def raise_caps(
 ) -> Dict[str, Any]:
     """Multiply every test-time cap (the RPN's ``nms_pre`` and
     ``max_per_img``, the final ``max_per_img``, test-time augmentation's)
-    by one factor, so that the largest image of the built loops' datasets,
-    ``per_mpx`` boxes per megapixel dense, may keep twice its boxes
+    by one factor, so that the largest image the built validation and test
+    loops evaluate, ``per_mpx`` boxes per megapixel dense, may keep twice
+    its boxes
     (:func:`~mmdet_libra_ext.analysis.box_stats.detection_cap`); caps are
     never lowered. ``config_caps``, empty at the first call, is filled with
     the config's values, which later calls scale from. Returns what was
@@ -50,6 +51,7 @@ def raise_caps(
         (
             w * h
             for loop in runner_built_loops(runner)
+            if hasattr(loop, 'evaluator')  # not the training loop
             for _, _, (w, h) in S.dataset_instances(
                 getattr(loop.dataloader, 'dataset', [])
             )

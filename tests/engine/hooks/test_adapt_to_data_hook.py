@@ -275,6 +275,11 @@ def test_test_caps_are_raised_for_dense_data_and_never_lowered(
     assert (rpn.nms_pre, rpn.max_per_img, rcnn.max_per_img) == (500, 300, 100)
     caps = raise_caps(runner, 1000.0, hook.config_caps)
     assert caps['factor'] == pytest.approx(6.15)
+    # The images evaluated (the validation loop's), not the training
+    # loop's: raise_caps tells them apart by the evaluator.
+    assert caps['largest_mpx'] == pytest.approx(0.3072)
+    assert hasattr(runner.val_loop, 'evaluator')
+    assert not hasattr(runner.train_loop, 'evaluator')
     assert (rpn.nms_pre, rpn.max_per_img, rcnn.max_per_img) == (
         3075,
         1845,
