@@ -12,7 +12,12 @@ from torch import Tensor
 
 from mmdet_libra_ext.utils.checks import check_one_of
 
-from .utils import check_finite, check_reduction, float32_inputs
+from .utils import (
+    check_avg_factor,
+    check_finite,
+    check_reduction,
+    float32_inputs,
+)
 
 #: What a loss does when its value is not finite (see :func:`guard_finite`).
 NONFINITE_MODES = ('raise', 'skip', 'propagate')
@@ -112,6 +117,7 @@ def fused_loss(
     Returns:
         Tensor: The reduced loss.
     """
+    check_avg_factor(reduction, avg_factor)
     pred, weight = cast(
         Tuple[Tensor, Optional[Tensor]], float32_inputs(pred, weight)
     )
@@ -181,7 +187,16 @@ class FusedLoss(torch.nn.Module):
 
         Returns:
             Tensor: The weighted loss.
+
+        Raises:
+            TypeError: An unknown keyword, named (MMDetection's losses
+                refuse them too).
         """
+        if kwargs:
+            raise TypeError(
+                f'{type(self).__name__}.forward() got unexpected keyword '
+                f'argument(s) {sorted(kwargs)}'
+            )
         if reduction_override is not None:
             check_reduction(reduction_override, 'reduction_override')
         loss = type(self).loss_fn(

@@ -11,9 +11,26 @@ from mmdet_libra_ext.utils.checks import check_one_of
 REDUCTIONS = ('none', 'mean', 'sum')
 
 
+class ReductionError(ValueError, AssertionError):
+    """A reduction that is not none, mean or sum: a ValueError, and an
+    AssertionError as MMDetection's losses raise (``assert
+    reduction_override in ...``), so callers of either kind catch it."""
+
+
 def check_reduction(reduction: Optional[str], name: str = 'reduction') -> None:
-    """Raise a ValueError unless ``reduction`` is none, mean or sum."""
-    check_one_of(reduction, REDUCTIONS, name)
+    """Raise a :class:`ReductionError` unless ``reduction`` is none, mean
+    or sum."""
+    try:
+        check_one_of(reduction, REDUCTIONS, name)
+    except ValueError as e:
+        raise ReductionError(str(e)) from None
+
+
+def check_avg_factor(reduction: str, avg_factor: Optional[float]) -> None:
+    """Raise a ValueError where ``avg_factor`` is given with ``'sum'``, as
+    MMDetection's ``weight_reduce_loss`` does (also for an empty input)."""
+    if avg_factor is not None and reduction == 'sum':
+        raise ValueError('avg_factor can not be used with reduction="sum"')
 
 
 def float32_inputs(*tensors: Optional[Tensor]) -> Tuple[Optional[Tensor], ...]:
