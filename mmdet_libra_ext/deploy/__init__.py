@@ -1,16 +1,22 @@
-"""mmdeploy rewriters of this package, registered when mmdeploy imports.
+"""Export of this package's detectors through mmdeploy.
 
-``import mmdet_libra_ext`` imports this module when mmdeploy is installed,
-so mmdeploy's own tools (``tools/deploy.py``) and this package's
-``tools/deployment/export_onnx.py`` find the rewriters.
+The mmdeploy rewriters here change how MMDetection's *own* modules export
+(``BFP.forward``, ``RPNHead.predict_by_feat``, ``BBoxHead.predict_by_feat``),
+so importing ``mmdet_libra_ext`` does not register them: they are switched
+on explicitly, and say so in the log, by either
+
+- a config key: ``custom_imports = dict(imports=['mmdet_libra_ext',
+  'mmdet_libra_ext.deploy.mmdet_rewriters'])`` in the model config that
+  mmdeploy's ``tools/deploy.py`` reads, or
+- a call: :func:`enable_mmdet_rewriters` (``tools/deployment/export_onnx.py``
+  makes it).
 """
 
-from .bbox_head_rewriter import bbox_head__predict_by_feat__per_class_boxes
-from .bfp_rewriter import bfp__forward
-from .rpn_head_rewriter import rpn_head__predict_by_feat__per_level_nms
 
-__all__ = [
-    'bbox_head__predict_by_feat__per_class_boxes',
-    'bfp__forward',
-    'rpn_head__predict_by_feat__per_level_nms',
-]
+def enable_mmdet_rewriters() -> None:
+    """Register this package's mmdeploy rewriters of MMDetection's own
+    modules (docs/deploy.md), once; logs what is switched on."""
+    from . import mmdet_rewriters  # noqa: F401  (registers on import)
+
+
+__all__ = ['enable_mmdet_rewriters']

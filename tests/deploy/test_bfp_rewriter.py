@@ -14,7 +14,7 @@ ort = pytest.importorskip('onnxruntime')
 from mmdeploy.core import RewriterContext  # noqa: E402
 from mmdet.models.necks import BFP as MMDetBFP  # noqa: E402
 
-import mmdet_libra_ext  # noqa: E402,F401  (registers the rewriter)
+import mmdet_libra_ext.deploy.mmdet_rewriters  # noqa: E402,F401  (switched on)
 from mmdet_libra_ext.utils.compat import (  # noqa: E402
     torchscript_onnx_export_kwargs,
 )

@@ -12,7 +12,7 @@ pytest.importorskip('mmdeploy')
 import mmdeploy.codebase.mmdet.models  # noqa: E402,F401  (mmdeploy's rewriters)
 from mmdeploy.core import RewriterContext  # noqa: E402
 
-import mmdet_libra_ext  # noqa: E402,F401  (registers the rewriter)
+import mmdet_libra_ext.deploy.mmdet_rewriters  # noqa: E402,F401  (switched on)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'configs/demo/libra-faster-rcnn_r18_fpn_shapes_demo.py')
