@@ -61,6 +61,44 @@ def check_owner(work: str, variant: str, resume: bool) -> None:
         f.write(variant + '\n')
 
 
+#: The config fit_to_data writes into a run's work directory.
+FITTED_CONFIG = 'fitted_config.py'
+
+
+def fits_to_data(config: str) -> bool:
+    """Whether ``config`` is a recipe fitted to its data before training
+    (it holds ``fit_to_data`` options)."""
+    from mmengine.config import Config
+
+    return Config.fromfile(config).get('fit_to_data') is not None
+
+
+def fit_config(config: str, work: str, opts, env) -> str:
+    """``config`` with ``opts`` fitted to its training boxes by
+    tools/analysis_tools/fit_to_data.py, written once into ``work``;
+    returns its path."""
+    out = osp.join(work, FITTED_CONFIG)
+    if osp.isfile(out):
+        return out
+    cmd = [
+        sys.executable,
+        osp.join(ROOT, 'tools', 'analysis_tools', 'fit_to_data.py'),
+        config,
+        '--out',
+        out + '.part',
+        '--cfg-options',
+        *opts,
+    ]
+    with open(osp.join(work, 'fit.log'), 'w') as log:
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    if proc.returncode:
+        raise RuntimeError(f'fitting {config} failed: see {work}/fit.log')
+    os.replace(out + '.part', out)
+    return out
+
+
 def run_one(
     variant,
     seed,
@@ -120,6 +158,10 @@ def run_one(
     resume = osp.isfile(osp.join(work, 'last_checkpoint'))
     os.makedirs(work, exist_ok=True)
     check_owner(work, labelled(variant, label), resume)
+    if fits_to_data(config):
+        # The recipe fitted to its data first, as a user runs it: the run
+        # trains the config fit_to_data writes (kept for a resumed run).
+        cmd[2] = fit_config(config, work, opts, env)
     if resume:
         cmd.append('--resume')
     t0 = time.time()

@@ -1,5 +1,6 @@
-"""Checkpoints as AdaptToDataHook leaves them (its choices under the
-``adapt_to_data`` key), for the tests of what reads them back."""
+"""Checkpoints as AdaptToDataHook (versions up to 0.2) left them, its
+choices under the ``adapt_to_data`` key, for the tests of how such runs are
+carried on."""
 
 import json
 import os.path as osp

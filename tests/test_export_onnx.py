@@ -383,30 +383,19 @@ def test_ground_truth_reaches_the_deployed_sample():
 
 
 @pytest.mark.parametrize('module', [deploy_export, deploy_evaluate])
-def test_export_and_eval_build_the_anchors_the_checkpoint_has(
-    module, tmp_path, monkeypatch
+def test_a_checkpoint_of_the_former_run_time_fitting_is_refused(
+    module, tmp_path
 ):
-    """A checkpoint trained with AdaptToDataHook: the export and --eval
-    build their model config with its fitted anchors, not the config's own
-    (scales=[8]); the input scale stays the static shape's."""
-    from tests.adapted_checkpoints import FIT, OWN_CONFIG, save_adapted
+    """A checkpoint AdaptToDataHook (versions up to 0.2) trained at its own
+    scale and anchors: the export and --eval refuse it with the plain
+    config, naming the fit_to_data command that writes its config, before
+    anything is built."""
+    from tests.adapted_checkpoints import OWN_CONFIG, save_adapted
 
-    config, fit = OWN_CONFIG, FIT
     ckpt = save_adapted(tmp_path / 'best.pth')
-    seen = {}
-
-    def stop(model_cfg, shape_hw):
-        seen['cfg'] = model_cfg
-        raise StopIteration
-
-    monkeypatch.setattr(module, 'check_supported', stop)
     onnx_file = str(tmp_path / 'x.onnx')
-    with pytest.raises(StopIteration):
+    with pytest.raises(ValueError, match='fit_to_data.py CONFIG'):
         if module is deploy_export:
-            module.export(config, ckpt, (256, 256), onnx_file)
+            module.export(OWN_CONFIG, ckpt, (256, 256), onnx_file)
         else:
-            module.evaluate(config, ckpt, onnx_file, (256, 256))
-    cfg = seen['cfg']
-    assert cfg.model.rpn_head.anchor_generator == fit
-    resize = cfg.test_dataloader.dataset.pipeline[1]
-    assert resize.type == 'Resize' and 'scale_factor' not in resize
+            module.evaluate(OWN_CONFIG, ckpt, onnx_file, (256, 256))

@@ -128,16 +128,6 @@ SPECS: Dict[str, Dict[str, Spec]] = {
             dict(interval=1, max_keep_ckpts=2),
             dict(interval=[1.5], max_keep_ckpts=[2.0], save_begin=[-1, 0.5]),
         ),
-        'AdaptToDataHook': Spec(
-            dict(smallest=16, largest=256),
-            dict(
-                smallest=[0, -1, 300],
-                largest=[0, 8],
-                max_long_side=[0, -5],
-                bpr_thr=[0, 1.5],
-                bpr_target=[0, 2],
-            ),
-        ),
         'BalanceMonitorHook': Spec(
             dict(interval=5, hard_iou=0.1),
             dict(interval=[0, -1, 2.5], hard_iou=[-0.1, 1, 1.5]),
@@ -152,6 +142,23 @@ SPECS: Dict[str, Dict[str, Spec]] = {
     },
     'DATASETS': {},
 }
+
+#: Registered names that only refuse to be built, saying how to carry on
+#: (a former component's configs get that message, not "not registered").
+RETIRED = {('HOOKS', 'AdaptToDataHook'): 'fit_to_data.py CONFIG'}
+
+#: A config's ``fit_to_data`` options (tools/analysis_tools/fit_to_data.py),
+#: checked as a module's options are.
+FIT_OPTIONS = Spec(
+    dict(smallest=16, largest=256),
+    dict(
+        smallest=[0, -1, 300],
+        largest=[0, 8],
+        max_long_side=[0, -5],
+        bpr_thr=[0, 1.5],
+        bpr_target=[0, 2],
+    ),
+)
 
 MMDET_REGISTRIES = dict(
     MODELS=MMDET_MODELS,
@@ -252,7 +259,34 @@ def test_every_registered_module_has_a_spec():
     """A module registered without a spec (and so without the checks below)
     fails here; so does a spec of a module that is not registered."""
     assert REGISTERED, 'no module registered'
-    assert sorted(REGISTERED) == sorted(SPECCED)
+    assert sorted(REGISTERED) == sorted(SPECCED + list(RETIRED))
+
+
+@pytest.mark.parametrize('reg_name,name', sorted(RETIRED))
+def test_a_retired_module_refuses_saying_what_to_run(reg_name, name):
+    with pytest.raises(RuntimeError, match=RETIRED[(reg_name, name)]):
+        build(reg_name, name, dict(smallest=16))
+
+
+def _fit_option_cases():
+    for key, values in FIT_OPTIONS.bad.items():
+        for value in values + [float('nan'), float('inf'), -float('inf')]:
+            yield pytest.param(key, value, id=f'{key}={value!r}')
+
+
+@pytest.mark.parametrize('key,value', list(_fit_option_cases()))
+def test_a_bad_fit_to_data_option_is_refused_naming_it(key, value):
+    from mmengine.config import Config
+
+    from mmdet_libra_ext.analysis.fit_to_data import DEFAULTS, fit_options
+
+    cfg = Config(dict(fit_to_data=dict(FIT_OPTIONS.valid, **{key: value})))
+    with pytest.raises((TypeError, ValueError)) as info:
+        fit_options(cfg)
+    assert key in str(info.value) and str(value) in str(info.value)
+    # Every numeric option has bad values listed.
+    numeric = {k for k, v in DEFAULTS.items() if not isinstance(v, bool)}
+    assert numeric == set(FIT_OPTIONS.bad)
 
 
 def test_registries_cover_the_package():

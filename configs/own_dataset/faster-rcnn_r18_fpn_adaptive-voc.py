@@ -1,16 +1,18 @@
 # Your own small dataset in Pascal VOC layout (Annotations/,
 # ImageSets/Main/{train,val,test}.txt, JPEGImages/): change data_root and
-# classes, nothing else (docs/own_dataset.md).
+# classes, nothing else (docs/own_dataset.md). Then fit it to the data
+# and train the config that writes:
+#   python tools/analysis_tools/fit_to_data.py CONFIG   (-> CONFIG_fitted.py)
 #
-# What adapts to the data, before the first iteration
-# (mmdet_libra_ext.AdaptToDataHook, logged and kept in work_dir/
-# adapt_to_data.json and in every checkpoint):
+# What is fitted (the options are fit_to_data below; each fitted value is
+# written with the figures it came from):
 # - the input scale: the images are resized so that the small objects
 #   (10th percentile) have at least 24 px and the large ones (90th) at most
 #   320 px, the long side at most 1333 px;
 # - the anchors: their best possible recall on the training boxes at that
-#   scale is reported; below 0.95 (IoU 0.5, anchor and box centred) their
-#   scales and ratios are fitted to the boxes.
+#   scale is measured; below 0.95 (IoU 0.5, anchor and box centred) their
+#   scales and ratios are fitted to the boxes;
+# - the test-time caps on the boxes kept per image, for dense data.
 # What is fixed whatever the dataset's size: the schedule, in iterations
 # (1200, batches of 4, warm-up 100, cosine), validation every 200
 # iterations, and the checkpoint that does best on validation kept
@@ -26,7 +28,7 @@ classes = ('object',)
 metainfo = dict(classes=classes)
 
 model = dict(
-    # The demo's anchors (scales=[8]): the hook checks and fits them.
+    # The demo's anchors (scales=[8]): fit_to_data checks and fits them.
     rpn_head=dict(anchor_generator=dict(scales=[8])),
     roi_head=dict(bbox_head=dict(num_classes=len(classes))),
 )
@@ -37,7 +39,7 @@ model = dict(
 # 'horizontal' only: --cfg-options
 # train_dataloader.dataset.pipeline.3.direction=horizontal
 # train_dataloader.dataset.pipeline.3.prob=0.5. The scale of
-# Resize is the hook's.
+# Resize is fit_to_data's.
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='LoadAnnotations', with_bbox=True),
@@ -71,15 +73,20 @@ train_dataloader = dict(
         data_root=data_root, metainfo=metainfo, pipeline=train_pipeline
     ),
 )
+# One image per batch when evaluating, as MMDetection's configs and its
+# DetInferencer: images of different sizes padded together would change
+# the feature maps, so tools/test.py and inference could differ.
 val_dataloader = dict(
+    batch_size=1,
     dataset=dict(
         data_root=data_root, metainfo=metainfo, pipeline=test_pipeline
-    )
+    ),
 )
 test_dataloader = dict(
+    batch_size=1,
     dataset=dict(
         data_root=data_root, metainfo=metainfo, pipeline=test_pipeline
-    )
+    ),
 )
 
 max_iters = 1200
@@ -114,8 +121,17 @@ default_hooks = dict(
     ),
 )
 log_processor = dict(by_epoch=False)
+# tools/analysis_tools/fit_to_data.py's options (its defaults).
+fit_to_data = dict(
+    input_scale=True,
+    anchors=True,
+    smallest=24,
+    largest=320,
+    max_long_side=1333,
+    bpr_thr=0.5,
+    bpr_target=0.95,
+)
 custom_hooks = [
-    dict(type='mmdet_libra_ext.AdaptToDataHook'),
     dict(type='mmdet_libra_ext.WeightsOnlyCheckpointHook'),
     dict(type='mmdet_libra_ext.ResumableRandomnessHook'),
 ]

@@ -1,8 +1,8 @@
 # RetinaNet on the data-adaptive recipe of faster-rcnn_r18_fpn_adaptive-voc.py
-# (same data, schedule, augmentation and AdaptToDataHook): change data_root
+# (same data, schedule, augmentation and fit_to_data): change data_root
 # and classes. The model is MMDetection's retinanet_r50_fpn scaled to the
 # recipe's half-width ResNet-18 (random initialisation, no downloads), with
-# this package's FocalLoss. The hook fits the head's anchors
+# this package's FocalLoss. fit_to_data fits the head's anchors
 # (octave_base_scale and ratios; scales_per_octave and the strides stay).
 _base_ = './faster-rcnn_r18_fpn_adaptive-voc.py'
 
@@ -50,7 +50,7 @@ model = dict(
         in_channels=num_channels,
         stacked_convs=2,
         feat_channels=num_channels,
-        # MMDetection's anchors (32 to 813 px): the hook checks and fits
+        # MMDetection's anchors (32 to 813 px): fit_to_data checks and fits
         # them.
         anchor_generator=dict(
             type='AnchorGenerator',

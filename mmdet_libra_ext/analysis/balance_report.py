@@ -86,7 +86,7 @@ def _energy(feats: Any) -> List[float]:
 def model_level(cfg: Any, batches: List[Any], model: Any) -> Dict[str, Any]:
     """The detector's cls/reg loss ratio per batch (ALWA's premise) and its
     per-level feature energy before and after BFP on the first batch."""
-    from mmdet_libra_ext.engine.hooks.alwa_losses import (
+    from mmdet_libra_ext.models.losses.alwa_losses import (
         DEFAULT_PAIRS,
         loss_total,
     )

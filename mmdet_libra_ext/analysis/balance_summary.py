@@ -188,7 +188,7 @@ def summary_lines(
             lines.append(
                 f'    anchors: best possible recall at IoU {a["thr"]} '
                 f'{_pct(a["bpr"])} (mean best IoU '
-                f'{fmt(a["mean_best_iou"])}; AdaptToDataHook fits them)'
+                f'{fmt(a["mean_best_iou"])}; fit_to_data fits them)'
             )
         if f['unassigned_gts']:
             lines.append(

@@ -1,5 +1,5 @@
 """Box statistics of a training set, shared by the balance report and the
-data-adaptive recipe (:class:`~mmdet_libra_ext.engine.hooks.AdaptToDataHook`):
+data-adaptive recipe (:mod:`~mmdet_libra_ext.analysis.fit_to_data`):
 the boxes' sizes and shapes, how well an anchor generator's anchors fit
 them (best possible recall), anchors and an input scale chosen for them.
 

@@ -75,7 +75,7 @@ def feature_level(
     choice; else the level of most of their positive priors), the busiest
     level's share and, for an anchor generator, the anchors' best possible
     recall on the boxes as the detector sees them (shared with
-    AdaptToDataHook)."""
+    fit_to_data)."""
     levels = (
         torch.cat(gt_levels) if gt_levels else torch.zeros(0, dtype=torch.long)
     )

@@ -80,12 +80,11 @@ def predict_images(
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
 
-    from mmdet_libra_ext.utils.adapted_config import adapted_config
+    from mmdet_libra_ext.utils.checkpoint import check_not_legacy_fit
 
     register_all_modules()
-    # The input scale and anchors the checkpoint was trained with, where
-    # AdaptToDataHook chose them.
-    cfg = adapted_config(Config.fromfile(config), checkpoint)
+    cfg = Config.fromfile(config)
+    check_not_legacy_fit(cfg, checkpoint)
     if not cfg.get(f'{split}_dataloader'):
         split = 'test'
     dataset = DATASETS.build(cfg[f'{split}_dataloader'].dataset)

@@ -9,7 +9,7 @@ from typing import Any, Dict, Optional, Sequence
 import numpy as np
 import torch
 
-from ..utils.adapted_config import adapted_config
+from ..utils.checkpoint import check_not_legacy_fit
 from .export import check_supported, deploy_config
 from .parity import build_test_dataset, matched
 
@@ -49,9 +49,8 @@ def evaluate(
     """
     from mmengine.config import Config
 
-    model_cfg = adapted_config(
-        Config.fromfile(config), checkpoint, input_scale=False
-    )
+    model_cfg = Config.fromfile(config)
+    check_not_legacy_fit(model_cfg, checkpoint)
     check_supported(model_cfg, shape_hw)
     import onnxruntime as ort
     from mmdeploy.apis.utils import build_task_processor
@@ -59,6 +58,10 @@ def evaluate(
     from mmengine.structures import InstanceData
 
     import mmdet_libra_ext  # noqa: F401
+
+    from . import enable_mmdet_rewriters
+
+    enable_mmdet_rewriters()
 
     deploy_cfg = deploy_config(model_cfg, shape_hw, osp.basename(onnx_file))
     task = build_task_processor(model_cfg, deploy_cfg, device)

@@ -11,7 +11,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
 
-from ..utils.adapted_config import adapted_config
+from ..utils.checkpoint import check_not_legacy_fit
 from .mmdeploy_compat import torch_compat
 from .parity import matched, parity_images, rows_without_counterpart
 
@@ -168,11 +168,8 @@ def export(
     ``predict`` that ONNX Runtime also gives (see the module docstring)."""
     from mmengine.config import Config
 
-    # The anchors AdaptToDataHook fitted, where it trained the checkpoint
-    # (the input scale is the static shape's).
-    model_cfg = adapted_config(
-        Config.fromfile(config), checkpoint, input_scale=False
-    )
+    model_cfg = Config.fromfile(config)
+    check_not_legacy_fit(model_cfg, checkpoint)
     check_supported(model_cfg, shape_hw)  # before the slow imports
     check_checkpoint_fits(model_cfg, checkpoint, config)
     import onnxruntime as ort
@@ -181,7 +178,11 @@ def export(
     from mmdeploy.core import RewriterContext
     from mmdet.utils import register_all_modules
 
-    import mmdet_libra_ext  # noqa: F401  (also registers the rewriters)
+    import mmdet_libra_ext  # noqa: F401
+
+    from . import enable_mmdet_rewriters
+
+    enable_mmdet_rewriters()
 
     register_all_modules()
     out = osp.abspath(out)

@@ -1,40 +1,95 @@
-"""AdaptToDataHook and the own-dataset configs: the schedule does not
-depend on the dataset's size; under MMDetection's tools/train.py the hook
-logs and keeps its choices, applies them to the pipelines and the anchors,
-and a resumed run continues exactly."""
+"""fit_to_data and the own-dataset configs: the schedule does not depend on
+the dataset's size; the fitted config holds the input scale, anchors and
+test-time caps the training boxes call for, and MMDetection's tools read it
+as any config (tests/test_fitted_config_e2e.py: through training,
+tools/test.py and DetInferencer)."""
 
-import json
 import os.path as osp
 
 import pytest
 import torch
 
-from mmdet_libra_ext.engine.hooks import AdaptToDataHook
-from tests.resume_checks import assert_identical
-from tests.tool_runs import train
+from mmdet_libra_ext.analysis import box_stats as S
+from mmdet_libra_ext.analysis.fit_to_data import (
+    caps_for,
+    choose,
+    fit_options,
+    fitted,
+    write_fitted_config,
+)
+from tests.adapted_checkpoints import FIT, save_adapted
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 OWN = osp.join(ROOT, 'configs', 'own_dataset')
 CONFIGS = ['faster-rcnn', 'libra-faster-rcnn', 'retinanet']
+CLASSES = ('RBC', 'WBC', 'Platelets')
+
+
+def _config(name='faster-rcnn'):
+    return osp.join(OWN, f'{name}_r18_fpn_adaptive-voc.py')
+
+
+def _options(root, name='faster-rcnn', **fit):
+    """--cfg-options (as a dict) pointing ``name`` at the tiny BCCD-like
+    dataset ``root``, with fit_to_data options ``fit``."""
+    head = 'bbox_head' if name == 'retinanet' else 'roi_head.bbox_head'
+    opts = {
+        f'{s}_dataloader.dataset.{k}': v
+        for s in ('train', 'val', 'test')
+        for k, v in (('data_root', root), ('metainfo.classes', CLASSES))
+    }
+    opts[f'model.{head}.num_classes'] = 3
+    opts.update({f'fit_to_data.{k}': v for k, v in fit.items()})
+    return opts
+
+
+def _load(name='faster-rcnn', root=None, **fit):
+    from mmengine.config import Config
+
+    import mmdet_libra_ext  # noqa: F401
+
+    cfg = Config.fromfile(_config(name))
+    if root:
+        cfg.merge_from_dict(_options(root, name, **fit))
+    return cfg
+
+
+def _resizes(node):
+    if isinstance(node, dict):
+        found = [node] if node.get('type') == 'Resize' else []
+        return found + [r for v in node.values() for r in _resizes(v)]
+    if isinstance(node, (list, tuple)):
+        return [r for v in node for r in _resizes(v)]
+    return []
 
 
 def test_bad_options_are_named():
+    from mmengine.config import Config
+
+    def opts(**fit):
+        return fit_options(Config(dict(fit_to_data=fit)))
+
+    assert opts() == fit_options(Config())
     with pytest.raises(ValueError, match='smallest=40'):
-        AdaptToDataHook(smallest=40, largest=30)
+        opts(smallest=40, largest=30)
     with pytest.raises(ValueError, match='bpr_target=1.5'):
-        AdaptToDataHook(bpr_target=1.5)
+        opts(bpr_target=1.5)
     with pytest.raises(TypeError, match="anchors='yes'"):
-        AdaptToDataHook(anchors='yes')
+        opts(anchors='yes')
+    with pytest.raises(ValueError, match="max_long_side='big'"):
+        opts(max_long_side='big')
+    with pytest.raises(TypeError, match="did you mean 'smallest'"):
+        opts(smalest=10)
 
 
 @pytest.mark.parametrize('name', CONFIGS)
 def test_the_schedule_is_in_iterations_whatever_the_data(name):
     """The same loop, learning rate, validation and checkpoint schedule for
-    a dataset of 5 images and one of 500: nothing counts epochs."""
+    a dataset of 5 images and one of 500: nothing counts epochs; the
+    fitting options are the config's, no hook fits at run time."""
     from mmengine.config import Config
 
-    path = osp.join(OWN, f'{name}_r18_fpn_adaptive-voc.py')
-    a, b = Config.fromfile(path), Config.fromfile(path)
+    a, b = Config.fromfile(_config(name)), Config.fromfile(_config(name))
     for cfg, root, n in ((a, 'data/a/', 5), (b, 'data/b/', 500)):
         cfg.merge_from_dict(
             {
@@ -56,151 +111,8 @@ def test_the_schedule_is_in_iterations_whatever_the_data(name):
     # Each evaluation logged at its iteration: the best can be read back.
     assert a.default_hooks.logger.log_metric_by_epoch is False
     assert a.train_dataloader.sampler.type == 'InfiniteSampler'
-    assert any(
-        h['type'] == 'mmdet_libra_ext.AdaptToDataHook' for h in a.custom_hooks
-    )
-
-
-def _options(root, max_iters=4):
-    return (
-        ['--cfg-options']
-        + [
-            f'{split}_dataloader.dataset.{k}={v}'
-            for split in ('train', 'val', 'test')
-            for k, v in (
-                ('data_root', root),
-                ('metainfo.classes', '[RBC,WBC,Platelets]'),
-            )
-        ]
-        + [
-            'model.roi_head.bbox_head.num_classes=3',
-            f'train_cfg.max_iters={max_iters}',
-            'train_cfg.val_interval=2',
-            'default_hooks.checkpoint.interval=2',
-            'default_hooks.checkpoint.max_keep_ckpts=-1',
-            'default_hooks.logger.interval=1',
-            'train_dataloader.batch_size=2',
-            'randomness.deterministic=True',
-        ]
-    )
-
-
-@pytest.mark.slow
-def test_under_train_py_the_choices_are_logged_kept_and_resumed(
-    bccd_like_root, mmdet_tools, tmp_path
-):
-    config = osp.join(OWN, 'libra-faster-rcnn_r18_fpn_adaptive-voc.py')
-    full = str(tmp_path / 'full')
-    log = train(mmdet_tools, config, full, _options(bccd_like_root))
-    assert 'AdaptToDataHook (read from the training boxes)' in log
-    assert 'best possible recall at IoU 0.5' in log
-    choices = json.load(open(osp.join(full, 'adapt_to_data.json')))
-    # The discs of the fixture: 40 to 190 px at 640 x 480, so no resize is
-    # needed (p10 at least 24 px, p90 at most 320 px).
-    assert choices['num_images'] == 4
-    assert choices['input_scale']['scale'] == 1.0
-    fit = choices['anchors']['rpn_head']
-    assert 0 <= fit['before']['bpr'] <= fit['after']['bpr'] <= 1
-    # Kept in the checkpoints, with the best one on validation.
-    ckpt = torch.load(osp.join(full, 'iter_4.pth'), weights_only=True)
-    assert json.loads(ckpt['adapt_to_data']) == choices
-    assert any(
-        n.startswith('best_voc12_mAP') for n in __import__('os').listdir(full)
-    )
-    # Resumed from iteration 2: the choices come from the checkpoint and the
-    # end is the uninterrupted run's.
-    resumed = str(tmp_path / 'resumed')
-    log = train(
-        mmdet_tools,
-        config,
-        resumed,
-        _options(bccd_like_root),
-        resume=osp.join(full, 'iter_2.pth'),
-    )
-    end = torch.load(osp.join(resumed, 'iter_4.pth'), weights_only=True)
-    assert_identical(ckpt['state_dict'], end['state_dict'])
-    assert json.loads(end['adapt_to_data']) == choices
-
-
-def _hooked_runner(root, work_dir, name='faster-rcnn', **hook):
-    """A runner of the own-dataset config ``name`` on ``root`` with its
-    training and validation loops built, after the hooks' ``before_run``."""
-    from mmengine.config import Config
-    from mmengine.runner import Runner
-
-    import mmdet_libra_ext  # noqa: F401
-
-    cfg = Config.fromfile(
-        osp.join(OWN, f'{name}_r18_fpn_adaptive-voc.py'),
-    )
-    cfg.merge_from_dict(
-        {
-            f'{s}_dataloader.dataset.{k}': v
-            for s in ('train', 'val', 'test')
-            for k, v in (
-                ('data_root', root),
-                ('metainfo', dict(classes=('RBC', 'WBC', 'Platelets'))),
-            )
-        }
-    )
-    head = 'bbox_head' if name == 'retinanet' else 'roi_head.bbox_head'
-    cfg.merge_from_dict({f'model.{head}.num_classes': 3})
-    cfg.custom_hooks[0] = dict(type='mmdet_libra_ext.AdaptToDataHook', **hook)
-    cfg.work_dir = str(work_dir)
-    runner = Runner.from_cfg(cfg)
-    runner._train_loop = runner.build_train_loop(runner._train_loop)
-    runner._val_loop = runner.build_val_loop(runner._val_loop)
-    runner.call_hook('before_run')
-    found = next(h for h in runner.hooks if isinstance(h, AdaptToDataHook))
-    return runner, found
-
-
-@pytest.mark.slow
-def test_an_input_scale_reaches_the_pipelines_and_anchors_the_model(
-    bccd_like_root, tmp_path
-):
-    """Objects made small on purpose (smallest=100 px wanted): the hook
-    doubles the images, in the training and validation pipelines."""
-    runner, hook = _hooked_runner(
-        bccd_like_root, tmp_path, smallest=100, largest=1000
-    )
-    scale = hook.choices['input_scale']['scale']
-    assert scale > 1.5
-    data = runner.train_dataloader.dataset[0]
-    ori = data['data_samples'].ori_shape
-    assert data['inputs'].shape[1] == round(ori[0] * scale)
-    val = runner.val_dataloader.dataset[0]
-    assert val['inputs'].shape[1] == round(ori[0] * scale)
-    fit = hook.choices['anchors']['rpn_head']
-    gen = runner.model.rpn_head.prior_generator
-    if fit['changed']:
-        assert list(gen.scales.tolist()) == pytest.approx(fit['cfg']['scales'])
-
-
-@pytest.mark.slow
-def test_without_a_fitted_scale_anchors_fit_the_pipelines_resize(
-    bccd_like_root, tmp_path
-):
-    """input_scale=False: the anchors are judged on the boxes as the
-    config's own Resize (1333 x 800, ratio kept) presents them, 5/3 of the
-    640 x 480 annotations, not on the annotations' pixels."""
-    from mmdet.registry import TASK_UTILS
-
-    from mmdet_libra_ext.analysis import box_stats as S
-
-    runner, hook = _hooked_runner(bccd_like_root, tmp_path, input_scale=False)
-    assert 'input_scale' not in hook.choices
-    assert hook.choices['pipeline_scale'] == pytest.approx(5 / 3)
-    images = S.dataset_instances(runner.train_dataloader.dataset)
-    wh = S.box_wh(torch.cat([b for _, b, _ in images])) * 5 / 3
-    gen = TASK_UTILS.build(runner.cfg.model.rpn_head.anchor_generator)
-    fit = hook.choices['anchors']['rpn_head']
-    expected = S.best_possible_recall(wh, S.generator_shapes(gen), 0.5)
-    assert fit['before'] == pytest.approx(expected)
-    # The images themselves are not resized by the hook.
-    data = runner.train_dataloader.dataset[0]
-    ori = data['data_samples'].ori_shape
-    assert data['inputs'].shape[1] == round(ori[0] * 5 / 3)
+    assert fit_options(a)['smallest'] == 24
+    assert not any('AdaptToData' in h['type'] for h in a.custom_hooks)
 
 
 @pytest.mark.parametrize('name', CONFIGS)
@@ -214,7 +126,7 @@ def test_the_documented_override_keeps_left_right_flips_only(name):
     doc = open(osp.join(ROOT, 'docs', 'own_dataset.md')).read()
     line = doc.split('`--cfg-options ')[1].split('`')[0].split()
     args = parser.parse_args(['--cfg-options', *line])
-    cfg = Config.fromfile(osp.join(OWN, f'{name}_r18_fpn_adaptive-voc.py'))
+    cfg = Config.fromfile(_config(name))
     flip = cfg.train_dataloader.dataset.pipeline[3]
     assert flip.type == 'RandomFlip'
     assert flip.direction == ['horizontal', 'vertical', 'diagonal']
@@ -223,117 +135,206 @@ def test_the_documented_override_keeps_left_right_flips_only(name):
     assert (flip.direction, flip.prob) == ('horizontal', 0.5)
 
 
-@pytest.mark.slow
-def test_retinanet_heads_anchors_are_fitted(bccd_like_root, tmp_path):
-    """A one-stage head: the hook finds RetinaNet's anchor generator, and
-    where its best possible recall is below the target (objects made small
-    on purpose: largest=60 px shrinks the images), fits its
-    octave_base_scale and ratios, keeping scales_per_octave and strides."""
-    from mmdet_libra_ext.analysis import box_stats as S
+def _write(root, tmp_path, name='faster-rcnn', **fit):
+    """Fit ``name`` on ``root`` into tmp_path; (choices, fitted config as
+    mmengine loads it)."""
+    from mmengine.config import Config
 
-    runner, hook = _hooked_runner(
+    import mmdet_libra_ext  # noqa: F401
+
+    out = str(tmp_path / f'{name}_fitted.py')
+    choices = write_fitted_config(
+        _config(name), out, _options(root, name, **fit)
+    )
+    return choices, Config.fromfile(out)
+
+
+def test_an_input_scale_reaches_every_pipeline_and_the_anchors_the_model(
+    bccd_like_root, tmp_path
+):
+    """Objects made small on purpose (smallest=100 px wanted): the fitted
+    config doubles the images in every pipeline (training, validation,
+    test, test-time augmentation), and the built datasets resize so."""
+    from mmdet.registry import DATASETS
+    from mmengine.registry import init_default_scope
+
+    choices, cfg = _write(bccd_like_root, tmp_path, smallest=100, largest=1000)
+    scale = choices['input_scale']['scale']
+    assert scale > 1.5
+    for key in (
+        'train_dataloader',
+        'val_dataloader',
+        'test_dataloader',
+        'tta_pipeline',
+    ):
+        found = _resizes(
+            cfg[key].to_dict()
+            if key != 'tta_pipeline'
+            else [dict(p) for p in cfg[key]]
+        )
+        assert found, key
+        assert all(
+            r['scale_factor'] == scale and 'scale' not in r for r in found
+        ), key
+    init_default_scope('mmdet')
+    for key in ('train_dataloader', 'test_dataloader'):
+        data = DATASETS.build(cfg[key].dataset)[0]
+        ori = data['data_samples'].ori_shape
+        assert data['inputs'].shape[1] == round(ori[0] * scale)
+    fit = choices['anchors']['rpn_head']
+    gen = cfg.model.rpn_head.anchor_generator
+    want = fit['cfg']  # the config's own where they are not changed
+    assert gen.scales == want['scales'] and gen.ratios == want['ratios']
+    # The figures each value came from, and a record of them.
+    text = open(tmp_path / 'faster-rcnn_fitted.py').read()
+    assert f'every Resize resizes by\n# {scale}' not in text
+    assert f'every Resize resizes by {scale}' in text.replace('\n# ', ' ')
+    assert cfg.fitted_to_data.input_scale.scale == scale
+    assert cfg.fitted_to_data.num_images == 4
+
+
+def test_without_a_fitted_scale_anchors_fit_the_pipelines_resize(
+    bccd_like_root,
+):
+    """input_scale=False: the anchors are judged on the boxes as the
+    config's own Resize (1333 x 800, ratio kept) presents them, 5/3 of the
+    640 x 480 annotations, and no Resize is changed."""
+    from mmdet.registry import DATASETS, TASK_UTILS
+    from mmengine.registry import init_default_scope
+
+    cfg = _load(root=bccd_like_root, input_scale=False)
+    choices = choose(cfg, fit_options(cfg))
+    assert 'input_scale' not in choices
+    assert choices['pipeline_scale'] == pytest.approx(5 / 3)
+    init_default_scope('mmdet')
+    images = S.dataset_instances(DATASETS.build(cfg.train_dataloader.dataset))
+    wh = S.box_wh(torch.cat([b for _, b, _ in images])) * 5 / 3
+    gen = TASK_UTILS.build(cfg.model.rpn_head.anchor_generator)
+    expected = S.best_possible_recall(wh, S.generator_shapes(gen), 0.5)
+    assert choices['anchors']['rpn_head']['before'] == pytest.approx(expected)
+    new, _ = fitted(cfg, choices)
+    assert _resizes(new.to_dict()) == _resizes(cfg.to_dict())
+
+
+def test_retinanet_heads_anchors_are_fitted(bccd_like_root, tmp_path):
+    """A one-stage head: fit_to_data finds RetinaNet's anchor generator,
+    and where its best possible recall is below the target (objects made
+    small on purpose: largest=60 px shrinks the images), fits its
+    octave_base_scale and ratios, keeping scales_per_octave and strides."""
+    from mmdet.registry import DATASETS, TASK_UTILS
+    from mmengine.registry import init_default_scope
+
+    choices, cfg = _write(
         bccd_like_root, tmp_path, 'retinanet', smallest=8, largest=60
     )
-    fit = hook.choices['anchors']['bbox_head']
-    assert 'rpn_head' not in hook.choices['anchors']
+    fit = choices['anchors']['bbox_head']
+    assert 'rpn_head' not in choices['anchors']
     assert fit['changed'] and fit['after']['bpr'] > fit['before']['bpr']
-    gen = runner.model.bbox_head.prior_generator
+    init_default_scope('mmdet')
+    gen = TASK_UTILS.build(cfg.model.bbox_head.anchor_generator)
     assert gen.octave_base_scale == fit['cfg']['octave_base_scale'] != 4
     assert gen.scales_per_octave == 3
     assert [s[0] for s in gen.strides] == [8, 16, 32, 64, 128]
+    images = S.dataset_instances(DATASETS.build(cfg.train_dataloader.dataset))
+    wh = torch.cat([S.box_wh(b) for _, b, _ in images])
     assert S.best_possible_recall(
-        torch.cat(
-            [
-                S.box_wh(b)
-                for _, b, _ in S.dataset_instances(
-                    runner.train_dataloader.dataset
-                )
-            ]
-        )
-        * hook.choices['input_scale']['scale'],
-        S.generator_shapes(gen),
-        0.5,
+        wh * choices['input_scale']['scale'], S.generator_shapes(gen), 0.5
     ) == pytest.approx(fit['after'])
 
 
-@pytest.mark.slow
 def test_test_caps_are_raised_for_dense_data_and_never_lowered(
-    bccd_like_root, tmp_path
+    bccd_like_root,
 ):
     """The fixture's images are 640 x 480 (0.3072 Mpx). Objects 1000 per
-    megapixel would put 307 in one: twice that, 615, is the final cap;
-    the RPN's caps follow by the same factor; 10 per megapixel leave the
-    config's caps."""
-    from mmdet_libra_ext.engine.hooks.detection_caps import raise_caps
-
-    runner, hook = _hooked_runner(bccd_like_root, tmp_path)
-    # The fixture: 5 discs in each 640 x 480 image and, in one, the
-    # zero-size box: 6 instances, well under the caps.
-    assert hook.choices['boxes_per_mpx'] == pytest.approx(6 / 0.3072)
-    assert hook.caps['factor'] == 1.0
-    rpn, rcnn = runner.model.rpn_head.test_cfg, runner.model.roi_head.test_cfg
-    assert (rpn.nms_pre, rpn.max_per_img, rcnn.max_per_img) == (500, 300, 100)
-    caps = raise_caps(runner, 1000.0, hook.config_caps)
+    megapixel would put 307 in one: twice that, 615, is the final cap; the
+    RPN's and test-time augmentation's caps follow by the same factor;
+    10 per megapixel leave the config's caps."""
+    cfg = _load(root=bccd_like_root)
+    choices = choose(cfg, fit_options(cfg))
+    # 5 discs in each 640 x 480 image and, in one, the zero-size box.
+    assert choices['boxes_per_mpx'] == pytest.approx(6 / 0.3072)
+    assert choices['caps']['factor'] == 1.0
+    new, comments = fitted(cfg, choices)
+    assert new.model.test_cfg == cfg.model.test_cfg
+    assert ('model', 'test_cfg') not in comments
+    caps = caps_for(cfg, 1000.0)
     assert caps['factor'] == pytest.approx(6.15)
-    # The images evaluated (the validation loop's), not the training
-    # loop's: raise_caps tells them apart by the evaluator.
     assert caps['largest_mpx'] == pytest.approx(0.3072)
-    assert hasattr(runner.val_loop, 'evaluator')
-    assert not hasattr(runner.train_loop, 'evaluator')
-    assert (rpn.nms_pre, rpn.max_per_img, rcnn.max_per_img) == (
+    new, comments = fitted(cfg, dict(choices, caps=caps))
+    t = new.model.test_cfg
+    assert (t.rpn.nms_pre, t.rpn.max_per_img, t.rcnn.max_per_img) == (
         3075,
         1845,
         615,
     )
-    raise_caps(runner, 10.0, hook.config_caps)
-    assert (rpn.nms_pre, rpn.max_per_img, rcnn.max_per_img) == (500, 300, 100)
+    assert new.tta_model.tta_cfg.max_per_img == 615
+    assert '6.15' in comments[('model', 'test_cfg')]
+    low = caps_for(cfg, 10.0)
+    assert low['factor'] == 1.0
+    assert low['caps']['model.test_cfg.rcnn.max_per_img'] == 100
 
 
-@pytest.mark.slow
-def test_under_test_time_augmentation_the_wrapped_detector_is_fitted(
+def test_the_tool_writes_a_config_beside_the_given_one(
     bccd_like_root, tmp_path
 ):
-    """tools/test.py --tta wraps the detector (and its config) in the TTA
-    model: the hook still finds the heads, fits their anchors (objects made
-    small on purpose) and raises the TTA model's cap with the others."""
+    """tools/analysis_tools/fit_to_data.py as a user runs it: the config
+    copied and edited (data_root and classes), the fitted one written
+    beside it, inheriting it by a relative path, the figures printed."""
+    import shutil
+
     from mmengine.config import Config
-    from mmengine.runner import Runner
 
-    from mmdet_libra_ext.engine.hooks.detection_caps import raise_caps
+    from tests.tool_runs import run_tool
 
-    cfg = Config.fromfile(osp.join(OWN, 'faster-rcnn_r18_fpn_adaptive-voc.py'))
-    cfg.merge_from_dict(
-        {
-            f'test_dataloader.dataset.{k}': v
-            for k, v in (
-                ('data_root', bccd_like_root),
-                ('metainfo', dict(classes=('RBC', 'WBC', 'Platelets'))),
-            )
-        }
+    work = tmp_path / 'mine'
+    shutil.copytree(osp.join(ROOT, 'configs'), work)
+    config = work / 'own_dataset' / 'faster-rcnn_r18_fpn_adaptive-voc.py'
+    text = config.read_text()
+    text = text.replace(
+        "data_root = 'data/my_dataset/'", f'data_root = {bccd_like_root!r}'
     )
-    cfg.merge_from_dict(
-        {
-            'train_dataloader.dataset.data_root': bccd_like_root,
-            'train_dataloader.dataset.metainfo': dict(
-                classes=('RBC', 'WBC', 'Platelets')
-            ),
-            'model.roi_head.bbox_head.num_classes': 3,
-        }
+    text = text.replace("classes = ('object',)", f'classes = {CLASSES!r}')
+    config.write_text(text)
+    out = run_tool(['tools/analysis_tools/fit_to_data.py', str(config)])
+    fitted_path = config.with_name(config.stem + '_fitted.py')
+    assert 'best possible recall' in out and str(fitted_path) in out
+    written = fitted_path.read_text()
+    assert "_base_ = 'faster-rcnn_r18_fpn_adaptive-voc.py'" in written
+    cfg = Config.fromfile(str(fitted_path))
+    # 4 images of 5 discs (the zero-size box is not counted).
+    assert cfg.fitted_to_data.num_boxes == 20
+    assert cfg.train_dataloader.dataset.data_root == bccd_like_root
+
+
+def test_a_checkpoint_of_the_former_hook_is_refused_saying_what_to_run(
+    bccd_like_root, tmp_path
+):
+    """A run of AdaptToDataHook (versions up to 0.2): its config's hook and
+    its checkpoint with the plain config are refused naming fit_to_data;
+    --from-checkpoint writes the config of its weights, which is
+    accepted."""
+    from mmengine.config import Config
+
+    from mmdet_libra_ext.engine.hooks import AdaptToDataHook
+    from mmdet_libra_ext.utils.checkpoint import check_not_legacy_fit
+
+    with pytest.raises(RuntimeError, match='fit_to_data.py CONFIG'):
+        AdaptToDataHook(smallest=8)
+    ckpt = save_adapted(tmp_path / 'old.pth')
+    cfg = _load(root=bccd_like_root)
+    with pytest.raises(ValueError, match='--from-checkpoint'):
+        check_not_legacy_fit(cfg, ckpt)
+    out = str(tmp_path / 'fitted.py')
+    write_fitted_config(
+        _config(), out, _options(bccd_like_root), checkpoint=ckpt
     )
-    cfg.custom_hooks[0] = dict(
-        type='mmdet_libra_ext.AdaptToDataHook', smallest=8, largest=60
-    )
-    cfg.model = dict(**cfg.tta_model, module=cfg.model)
-    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-    cfg.work_dir = str(tmp_path)
-    runner = Runner.from_cfg(cfg)
-    runner._test_loop = runner.build_test_loop(runner._test_loop)
-    runner.call_hook('before_run')
-    hook = next(h for h in runner.hooks if isinstance(h, AdaptToDataHook))
-    fit = hook.choices['anchors']['rpn_head']
-    assert fit['changed']
-    gen = runner.model.module.rpn_head.prior_generator
-    assert gen.scales.tolist() == pytest.approx(fit['cfg']['scales'])
-    raise_caps(runner, 1000.0, hook.config_caps)
-    assert runner.model.tta_cfg['max_per_img'] == 615
-    assert runner.model.module.roi_head.test_cfg.max_per_img == 615
+    cfg = Config.fromfile(out)
+    check_not_legacy_fit(cfg, ckpt)
+    assert cfg.model.rpn_head.anchor_generator.scales == FIT['scales']
+    found = _resizes(cfg.test_dataloader.to_dict())
+    assert [r['scale_factor'] for r in found] == [1.4375]
+    plain = str(tmp_path / 'plain.pth')
+    torch.save(dict(state_dict={}), plain)
+    check_not_legacy_fit(_load(), plain)
+    with pytest.raises(ValueError, match='holds no fitted choices'):
+        write_fitted_config(_config(), out, None, checkpoint=plain)

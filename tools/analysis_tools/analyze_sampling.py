@@ -88,9 +88,9 @@ def collect(
     if checkpoint:
         from mmdet.apis import init_detector
 
-        from mmdet_libra_ext.utils.adapted_config import adapted_config
+        from mmdet_libra_ext.utils.checkpoint import check_not_legacy_fit
 
-        cfg = adapted_config(cfg, checkpoint)
+        check_not_legacy_fit(cfg, checkpoint)
         model = init_detector(cfg, checkpoint, device='cpu')
         model.eval()
     g = torch.Generator().manual_seed(seed)

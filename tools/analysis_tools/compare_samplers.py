@@ -59,13 +59,12 @@ def compare(
     from mmdet.apis import init_detector
     from mmengine.runner.utils import set_random_seed
 
-    from mmdet_libra_ext.utils.adapted_config import adapted_config
+    from mmdet_libra_ext.utils.checkpoint import check_not_legacy_fit
 
     cfg = load_config(config, data_root)
     pair = samplers(cfg.model.train_cfg.rcnn.sampler)
     set_random_seed(seed)  # the initial weights, without a checkpoint
-    if checkpoint:
-        cfg = adapted_config(cfg, checkpoint)
+    check_not_legacy_fit(cfg, checkpoint)
     model = init_detector(cfg, checkpoint, device='cpu')
     edges = torch.tensor(EDGES)
     counts = {k: torch.zeros(draws, len(EDGES)) for k in pair}

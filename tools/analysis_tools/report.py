@@ -12,11 +12,10 @@ or put the ALWA weight traces of several runs side by side.
 
 The detections (``detections.png``) come from the run's own config (the
 copy tools/train.py writes into the work dir) and its checkpoint (the
-best on validation where the config keeps one, else ``last_checkpoint``;
-with the input scale and anchors AdaptToDataHook chose for it), on the
-first ``--images`` images of its validation split: ground truth in dashed
-white, predictions with a score of at least ``--score-thr`` in one colour
-per class, labelled with class and score.
+best on validation where the config keeps one, else ``last_checkpoint``),
+on the first ``--images`` images of its validation split: ground truth in
+dashed white, predictions with a score of at least ``--score-thr`` in one
+colour per class, labelled with class and score.
 ``--images 0`` skips them. ``--errors`` breaks each class's AP50 on the
 whole validation split down (see :func:`error_table`) into ``errors.md``.
 ``--split test`` draws and breaks down the test split instead, as for a

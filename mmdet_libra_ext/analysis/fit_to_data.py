@@ -1,0 +1,437 @@
+"""Fit a detector config to its training boxes and write the result as a
+plain child config (``tools/analysis_tools/fit_to_data.py``).
+
+What is fitted (docs/own_dataset.md):
+
+- the input scale: every ``Resize`` of the config's pipelines resizes by
+  one factor, the small objects (10th percentile) at least ``smallest``
+  pixels, the large ones (90th) at most ``largest``, the long side at most
+  ``max_long_side``;
+- the anchors of each head with an ``AnchorGenerator``, where their best
+  possible recall on the boxes at that scale is below ``bpr_target``;
+- the test-time caps on the boxes kept per image, where the largest image
+  to evaluate, as dense as the densest training image, could hold more than
+  half the final cap.
+
+The options are the config's ``fit_to_data`` dict (:data:`DEFAULTS` where
+absent). The written config inherits the given one and holds each fitted
+value with a comment giving the figures it came from, and a
+``fitted_to_data`` record of them; MMDetection's tools read it as any
+other config.
+"""
+
+import copy
+import datetime
+import math
+import os.path as osp
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+
+from mmdet_libra_ext.analysis import box_stats as S
+from mmdet_libra_ext.utils.checkpoint import legacy_fit_choices
+from mmdet_libra_ext.utils.checks import check_known_options
+from mmdet_libra_ext.utils.config_writer import (
+    child_config_text,
+    config_changes,
+    plain,
+)
+
+#: The fitting options and their defaults (a config's ``fit_to_data``).
+DEFAULTS = dict(
+    input_scale=True,
+    anchors=True,
+    smallest=24.0,
+    largest=320.0,
+    max_long_side=1333.0,
+    bpr_thr=0.5,
+    bpr_target=0.95,
+)
+#: Heads whose anchor generator is fitted.
+HEADS = ('rpn_head', 'bbox_head')
+#: The config key of the record of what was fitted.
+RECORD_KEY = 'fitted_to_data'
+
+
+def fit_options(cfg: Any) -> Dict[str, Any]:
+    """The config's ``fit_to_data`` options over :data:`DEFAULTS`, checked:
+    a misspelled or bad value is refused naming it."""
+    given = dict(cfg.get('fit_to_data') or {})
+    check_known_options('fit_to_data', given, DEFAULTS)
+    opts = dict(DEFAULTS, **given)
+    for name in ('input_scale', 'anchors'):
+        if not isinstance(opts[name], bool):
+            raise TypeError(
+                f'fit_to_data: {name} must be True or False, got '
+                f'{name}={opts[name]!r}'
+            )
+    for name in ('smallest', 'largest', 'max_long_side'):
+        v = opts[name]
+        if not _number(v) or not 0 < v < math.inf:
+            raise ValueError(
+                f'fit_to_data: {name} must be a finite positive number, got '
+                f'{name}={v!r}'
+            )
+    for name in ('bpr_thr', 'bpr_target'):
+        v = opts[name]
+        if not _number(v) or not 0 < v <= 1:
+            raise ValueError(
+                f'fit_to_data: {name} must be in (0, 1], got {name}={v!r}'
+            )
+    if opts['smallest'] >= opts['largest']:
+        raise ValueError(
+            f'fit_to_data: smallest={opts["smallest"]!r} must be below '
+            f'largest={opts["largest"]!r}'
+        )
+    return opts
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _build(cfg: Any, key: str) -> Optional[Any]:
+    """The dataset of ``cfg[key]`` (a dataloader), built, or None."""
+    from mmdet.registry import DATASETS
+    from mmengine.registry import DefaultScope
+
+    loader = cfg.get(key)
+    if not loader or not loader.get('dataset'):
+        return None
+    scope = cfg.get('default_scope') or 'mmdet'
+    with DefaultScope.overwrite_default_scope(scope):
+        return DATASETS.build(copy.deepcopy(loader['dataset']))
+
+
+def _generator_key(head: Any) -> Optional[str]:
+    for key in ('anchor_generator', 'prior_generator'):
+        if head.get(key) is not None:
+            return key
+    return None
+
+
+def cap_paths(cfg: Any) -> List[Tuple[str, ...]]:
+    """The config paths of the test-time caps, the final cap last but for
+    test-time augmentation's: the RPN's ``nms_pre`` and ``max_per_img`` and
+    the second stage's ``max_per_img`` (``model.test_cfg.rpn``/``rcnn``), a
+    one-stage detector's (``model.test_cfg``), ``tta_model.tta_cfg``'s."""
+    test_cfg = cfg.model.get('test_cfg') or {}
+    parts: List[Tuple[str, ...]] = []
+    if 'rpn' in test_cfg or 'rcnn' in test_cfg:
+        parts += [('model', 'test_cfg', p) for p in ('rpn', 'rcnn')]
+    else:
+        parts.append(('model', 'test_cfg'))
+    parts.append(('tta_model', 'tta_cfg'))
+    out = []
+    for part in parts:
+        node = _get(cfg, part)
+        if isinstance(node, dict) or hasattr(node, 'keys'):
+            out += [
+                part + (k,) for k in ('nms_pre', 'max_per_img') if k in node
+            ]
+    return out
+
+
+def _get(cfg: Any, path: Tuple[str, ...]) -> Any:
+    node = cfg
+    for k in path:
+        if node is None or k not in node:
+            return None
+        node = node[k]
+    return node
+
+
+def _set(cfg: Any, path: Tuple[str, ...], value: Any) -> None:
+    node = cfg
+    for k in path[:-1]:
+        node = node[k]
+    node[path[-1]] = value
+
+
+def choose(cfg: Any, opts: Dict[str, Any]) -> Dict[str, Any]:
+    """What ``opts`` (:func:`fit_options`) choose for the config's training
+    boxes: ``num_images``, ``num_boxes``, ``boxes_per_mpx``, the
+    ``input_scale`` (:func:`~.box_stats.choose_input_scale`) or the
+    ``pipeline_scale`` the config's own ``Resize`` gives, the ``anchors``
+    per head (:func:`~.box_stats.choose_anchors`) and the test-time
+    ``caps`` (:func:`caps_for`)."""
+    dataset = _build(cfg, 'train_dataloader')
+    if dataset is None:
+        raise ValueError('fit_to_data: the config has no train_dataloader')
+    images = S.dataset_instances(dataset)
+    boxes = [b for _, b, _ in images]
+    wh = S.box_wh(torch.cat(boxes)) if boxes else torch.zeros(0, 2)
+    if len(wh) == 0:
+        raise ValueError('fit_to_data: the training set has no box to fit')
+    long_side = max(max(size) for _, _, size in images)
+    if long_side <= 0:
+        raise ValueError(
+            'fit_to_data: the training annotations give no image size '
+            '(width, height)'
+        )
+    choices: Dict[str, Any] = dict(
+        num_images=len(images),
+        num_boxes=int(len(wh)),
+        boxes_per_mpx=S.boxes_per_mpx(images),
+    )
+    if opts['input_scale']:
+        sc = S.choose_input_scale(
+            wh,
+            float(long_side),
+            opts['smallest'],
+            opts['largest'],
+            opts['max_long_side'],
+        )
+        choices['input_scale'] = sc
+        seen = wh * sc['scale']
+    else:
+        seen = wh
+        resize = S.first_resize(dataset)
+        if resize is not None:
+            seen, choices['pipeline_scale'] = S.resized_wh(images, resize)
+    anchors = {}
+    for name in HEADS:
+        head = cfg.model.get(name)
+        key = _generator_key(head) if head else None
+        if key is None or 'ratios' not in head[key]:
+            continue  # no head, or not an AnchorGenerator
+        anchors[name] = S.choose_anchors(
+            seen,
+            plain(head[key]),
+            opts['bpr_thr'],
+            opts['bpr_target'] if opts['anchors'] else 0.0,
+        )
+    choices['anchors'] = anchors
+    choices['caps'] = caps_for(cfg, choices['boxes_per_mpx'])
+    return choices
+
+
+def caps_for(cfg: Any, per_mpx: float) -> Dict[str, Any]:
+    """One factor for every test-time cap (:func:`cap_paths`) so that the
+    largest image of the validation and test sets, ``per_mpx`` boxes per
+    megapixel dense, may keep twice its boxes
+    (:func:`~.box_stats.detection_cap`); never below 1."""
+    area = 0
+    for key in ('val_dataloader', 'test_dataloader'):
+        dataset = _build(cfg, key)
+        if dataset is not None:
+            area = max(
+                [area]
+                + [w * h for _, _, (w, h) in S.dataset_instances(dataset)]
+            )
+    paths = cap_paths(cfg)
+    finals = [p for p in paths if p[-1] == 'max_per_img' and p[0] == 'model']
+    need = S.detection_cap(per_mpx, area)
+    final = _get(cfg, finals[-1]) if finals else None
+    factor = need / final if final and need > final else 1.0
+    return dict(
+        boxes_per_mpx=per_mpx,
+        largest_mpx=area / 1e6,
+        factor=factor,
+        caps={'.'.join(p): math.ceil(_get(cfg, p) * factor) for p in paths},
+    )
+
+
+def _set_scale(node: Any, scale: float) -> int:
+    """Every ``Resize`` in a (nested) config resizes by ``scale``; returns
+    how many."""
+    n = 0
+    if isinstance(node, dict) or hasattr(node, 'keys'):
+        if node.get('type') in ('Resize', 'mmdet.Resize'):
+            node.pop('scale', None)
+            node['scale_factor'] = scale
+            n += 1
+        for v in node.values():
+            n += _set_scale(v, scale)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            n += _set_scale(v, scale)
+    return n
+
+
+#: The config's keys whose pipelines are resized by the fitted scale.
+PIPELINE_KEYS = (
+    'train_dataloader',
+    'val_dataloader',
+    'test_dataloader',
+    'tta_pipeline',
+    'train_pipeline',
+    'test_pipeline',
+)
+
+
+def fitted(cfg: Any, choices: Dict[str, Any]) -> Tuple[Any, Dict]:
+    """A copy of ``cfg`` with ``choices`` written in, and the comments
+    (config path to text) giving the figures of each fitted value."""
+    cfg = copy.deepcopy(cfg)
+    comments: Dict[Tuple[str, ...], str] = {}
+    sc = choices.get('input_scale')
+    if sc is not None:
+        why = (
+            f'Input scale: the {choices["num_boxes"]} training boxes have '
+            f'sizes p10/p50/p90 {sc["size_p10"]:.0f}/{sc["size_p50"]:.0f}/'
+            f'{sc["size_p90"]:.0f} px. Every Resize resizes by '
+            f'{sc["scale"]} (the largest training image to a long side of '
+            f'{sc["long_side"]:.0f} px).'
+            if 'size_p10' in sc
+            else f"Input scale: the checkpoint's. Every Resize resizes by "
+            f'{sc["scale"]}.'
+        )
+        for key in PIPELINE_KEYS:
+            if cfg.get(key) and _set_scale(cfg[key], sc['scale']):
+                comments[(key,)] = why
+
+    for name, fit in choices.get('anchors', {}).items():
+        if not fit['changed']:
+            continue
+        head = cfg.model[name]
+        key = str(_generator_key(head))
+        head[key] = fit['cfg']
+        b, a = fit.get('before'), fit.get('after')
+        comments[('model', name, key)] = (
+            f'Anchors: best possible recall of the training boxes '
+            f'{b["bpr"]:.3f} (mean best IoU {b["mean_best_iou"]:.3f}) -> '
+            f'{a["bpr"]:.3f} ({a["mean_best_iou"]:.3f}).'
+            if a and b
+            else 'Anchors: those the checkpoint was trained with.'
+        )
+    caps = choices.get('caps') or {}
+    if caps.get('factor', 1.0) > 1:
+        for path, v in caps['caps'].items():
+            _set(cfg, tuple(path.split('.')), v)
+        why = (
+            f'Test-time caps x{caps["factor"]:.2f}: the densest training '
+            f'image holds {caps["boxes_per_mpx"]:.0f} boxes per megapixel, '
+            f'the largest image to evaluate {caps["largest_mpx"]:.2f} Mpx.'
+        )
+        comments[('model', 'test_cfg')] = why
+        comments[('tta_model', 'tta_cfg')] = why
+    cfg[RECORD_KEY] = record(choices)
+    return cfg, comments
+
+
+def summary_lines(choices: Dict[str, Any]) -> List[str]:
+    """What ``choices`` say, one line per fitted value, for the log."""
+    lines = [
+        f'{choices.get("num_boxes", "?")} boxes in '
+        f'{choices.get("num_images", "?")} training images'
+    ]
+    sc = choices.get('input_scale')
+    if sc and 'size_p10' not in sc:
+        lines.append(f"input scale: the checkpoint's, {sc['scale']}")
+    elif sc:
+        lines.append(
+            f'input scale: object sizes p10/p50/p90 {sc["size_p10"]:.0f}/'
+            f'{sc["size_p50"]:.0f}/{sc["size_p90"]:.0f} px: images resized '
+            f'by {sc["scale"]} (long side {sc["long_side"]:.0f})'
+        )
+    if 'pipeline_scale' in choices:
+        lines.append(
+            f"input scale kept: the pipeline's Resize scales the images by "
+            f'{choices["pipeline_scale"]:.3f} (median)'
+        )
+    for name, fit in choices.get('anchors', {}).items():
+        b, a = fit.get('before'), fit.get('after')
+        if not (a and b):
+            lines.append(f"{name} anchors: the checkpoint's")
+            continue
+        lines.append(
+            f'{name} anchors: best possible recall {b["bpr"]:.3f} (mean '
+            f'best IoU {b["mean_best_iou"]:.3f})'
+            + (
+                f' -> {a["bpr"]:.3f} ({a["mean_best_iou"]:.3f}) with '
+                + ', '.join(
+                    f'{k}={fit["cfg"][k]}'
+                    for k in ('scales', 'octave_base_scale', 'ratios')
+                    if k in fit['cfg']
+                )
+                if fit['changed']
+                else ', kept'
+            )
+        )
+    caps = choices.get('caps')
+    if caps:
+        lines.append(
+            f'test-time caps x{caps["factor"]:.2f}: densest training image '
+            f'{caps["boxes_per_mpx"]:.0f} boxes per megapixel, largest '
+            f'image to evaluate {caps["largest_mpx"]:.2f} Mpx'
+        )
+    return lines
+
+
+def record(choices: Dict[str, Any]) -> Dict[str, Any]:
+    """The figures of ``choices`` kept in the fitted config (the fitted
+    values themselves are in its keys)."""
+    keys = ('num_images', 'num_boxes', 'boxes_per_mpx', 'pipeline_scale')
+    out: Dict[str, Any] = {k: choices[k] for k in keys if k in choices}
+    if 'input_scale' in choices:
+        out['input_scale'] = dict(choices['input_scale'])
+    out['anchors'] = {
+        name: {
+            k: plain(fit[k])
+            for k in ('changed', 'before', 'after')
+            if k in fit
+        }
+        for name, fit in choices.get('anchors', {}).items()
+    }
+    if 'caps' in choices:
+        out['caps'] = {k: v for k, v in choices['caps'].items() if k != 'caps'}
+    return out
+
+
+def write_fitted_config(
+    config: str,
+    out: str,
+    cfg_options: Optional[Dict[str, Any]] = None,
+    checkpoint: Optional[str] = None,
+) -> Dict[str, Any]:
+    """Fit ``config`` (with ``cfg_options`` merged, as ``--cfg-options``
+    gives them) to its training boxes and write the child config ``out``.
+    With ``checkpoint``, a checkpoint of the hook of versions up to 0.2:
+    its input scale and anchors, so the config matches the weights.
+    Returns the choices."""
+    from mmengine.config import Config
+
+    base = Config.fromfile(config)
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    opts = fit_options(cfg)
+    if checkpoint is not None:
+        choices = legacy_fit_choices(checkpoint)
+        if choices is None:
+            raise ValueError(
+                f'fit_to_data: {checkpoint!r} holds no fitted choices (it '
+                f'was not trained by AdaptToDataHook)'
+            )
+        choices['caps'] = caps_for(cfg, choices.get('boxes_per_mpx', 0.0))
+    else:
+        choices = choose(cfg, opts)
+    new, comments = fitted(cfg, choices)
+    changes = config_changes(base.to_dict(), new.to_dict())
+    optioned = config_changes(base.to_dict(), cfg.to_dict())
+    seen = set()
+    for key in changes:
+        note = comments.get((key,))
+        if note is not None and note in seen:  # given above: its end
+            last = note.split('. ')[-1]
+            comments[(key,)] = 'As above: ' + last[:1].lower() + last[1:]
+        elif note is None and key in optioned:
+            nested = any(len(p) > 1 and p[0] == key for p in comments)
+            comments[(key,)] = 'From --cfg-options' + (
+                ', and fitted where a comment says so.' if nested else '.'
+            )
+        seen.add(note)
+    out = osp.abspath(out)
+    rel = osp.relpath(osp.abspath(config), osp.dirname(out))
+    header = (
+        f'Fitted to the training boxes of {osp.basename(config)} by '
+        f'mmdet_libra_ext fit_to_data ({datetime.date.today()}): train, '
+        f'test and deploy this config. Written by the tool: to change it, '
+        f'edit {osp.basename(config)} and fit again.'
+    )
+    comments[(RECORD_KEY,)] = 'What the fitted values above came from.'
+    text = child_config_text(rel, changes, comments, header)
+    with open(out, 'w') as f:
+        f.write(text)
+    return choices

@@ -1,0 +1,129 @@
+"""The fitted config through MMDetection's own entry points: trained by
+tools/train.py (resumed exactly), tested by tools/test.py (with and without
+--tta), and DetInferencer, with the config the user fitted and with the
+copy in the work dir, detects what tools/test.py detects, image by image,
+at the fitted input scale."""
+
+import glob
+import os.path as osp
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from tests.analysis.test_fit_to_data import CLASSES, _config, _options
+from tests.resume_checks import assert_identical
+from tests.tool_runs import ROOT, train
+
+SCHEDULE = [
+    '--cfg-options',
+    'train_cfg.max_iters=4',
+    'train_cfg.val_interval=2',
+    'default_hooks.checkpoint.interval=2',
+    'default_hooks.checkpoint.max_keep_ckpts=-1',
+    'default_hooks.logger.interval=1',
+    'train_dataloader.batch_size=2',
+    'randomness.deterministic=True',
+]
+
+
+def _test_py(mmdet_tools, config, checkpoint, work, out, tta=False):
+    cmd = [
+        sys.executable,
+        osp.join(mmdet_tools, 'test.py'),
+        config,
+        checkpoint,
+        '--work-dir',
+        work,
+        '--out',
+        out,
+    ] + (['--tta'] if tta else [])
+    run = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    with open(out, 'rb') as f:
+        return {osp.basename(r['img_path']): r for r in pickle.load(f)}
+
+
+@pytest.mark.slow
+def test_every_entry_point_sees_the_fitted_config(
+    bccd_like_root, mmdet_tools, tmp_path
+):
+    from mmdet.apis import DetInferencer
+
+    from mmdet_libra_ext.analysis.fit_to_data import write_fitted_config
+
+    # largest=150 px: the 190 px discs make the images shrink (0.8125), so
+    # a tool at the base config's 1333 x 800 would see other images.
+    fitted = str(tmp_path / 'recipe_fitted.py')
+    choices = write_fitted_config(
+        _config(), fitted, _options(bccd_like_root, largest=150)
+    )
+    scale = choices['input_scale']['scale']
+    assert scale == 0.8125
+    work = str(tmp_path / 'work')
+    train(mmdet_tools, fitted, work, SCHEDULE)
+    # Resumed from iteration 2: the end is the uninterrupted run's.
+    resumed = str(tmp_path / 'resumed')
+    train(
+        mmdet_tools,
+        fitted,
+        resumed,
+        SCHEDULE,
+        resume=osp.join(work, 'iter_2.pth'),
+    )
+    end = torch.load(osp.join(work, 'iter_4.pth'), weights_only=True)
+    again = torch.load(osp.join(resumed, 'iter_4.pth'), weights_only=True)
+    assert_identical(end['state_dict'], again['state_dict'])
+    assert 'adapt_to_data' not in end  # nothing fitted lives in checkpoints
+    best = glob.glob(osp.join(work, 'best_*.pth'))
+    ckpt = best[0] if best else osp.join(work, 'iter_4.pth')
+
+    ref = _test_py(
+        mmdet_tools, fitted, ckpt, str(tmp_path / 't'), str(tmp_path / 'a.pkl')
+    )
+    assert len(ref) == 2
+    for r in ref.values():
+        assert r['scale_factor'] == pytest.approx((scale, scale), abs=2e-3)
+    images = sorted(
+        osp.join(bccd_like_root, 'JPEGImages', name) for name in ref
+    )
+    work_config = osp.join(work, osp.basename(fitted))
+    for config in (fitted, work_config):
+        inferencer = DetInferencer(model=config, weights=ckpt, device='cpu')
+        got = inferencer(images, return_datasamples=True)['predictions']
+        for path, sample in zip(images, got):
+            want = ref[osp.basename(path)]['pred_instances']
+            pred = sample.pred_instances
+            assert sample.scale_factor == pytest.approx(
+                (scale, scale), abs=2e-3
+            )
+            assert len(pred.bboxes) == len(want['bboxes']), config
+            np.testing.assert_allclose(
+                pred.bboxes.numpy(), want['bboxes'].numpy(), atol=1e-3
+            )
+            np.testing.assert_allclose(
+                pred.scores.numpy(), want['scores'].numpy(), atol=1e-5
+            )
+            assert pred.labels.tolist() == want['labels'].tolist()
+    # Test-time augmentation reads the fitted tta_pipeline.
+    tta = _test_py(
+        mmdet_tools,
+        fitted,
+        ckpt,
+        str(tmp_path / 'tta'),
+        str(tmp_path / 'tta.pkl'),
+        tta=True,
+    )
+    assert sorted(tta) == sorted(ref)
+    for r in tta.values():
+        assert r['scale_factor'] == pytest.approx((scale, scale), abs=2e-3)
+    assert CLASSES == tuple(
+        DetInferencer(
+            model=fitted, weights=ckpt, device='cpu'
+        ).model.dataset_meta['classes']
+    )
