@@ -14,42 +14,26 @@ On torch >= 2.9 mmdeploy's ``torch2onnx`` fails in three places:
    ``torch.onnx.symbolic_opset9._cast_Long``, which is gone: an equivalent
    ``Cast`` to int64 is provided.
 
-Each patch is applied only where torch needs it and undone on exit.
+Each patch is applied only where torch needs it and undone on exit; the
+private names are read in :mod:`mmdet_libra_ext.utils.compat`.
 """
 
 import contextlib
 import functools
-from typing import Any, Iterator
+from typing import Iterator
 
 import torch
 
-from mmdet_libra_ext.utils.compat import torchscript_onnx_export_kwargs
-
-
-def _cast_long(g: Any, input: Any, non_blocking: Any) -> Any:  # noqa: A002
-    from torch.onnx._internal.torchscript_exporter import _type_utils
-
-    return g.op(
-        'Cast', input, to_i=_type_utils.JitScalarType.INT64.onnx_type()
-    )
+from mmdet_libra_ext.utils.compat import (
+    mmdeploy_export_patches,
+    torchscript_onnx_export_kwargs,
+)
 
 
 @contextlib.contextmanager
 def torch_compat() -> Iterator[None]:
     """Run mmdeploy's export inside this context."""
-    import mmdeploy.core.rewriters.function_rewriter as function_rewriter
-    import torch.onnx.symbolic_opset9 as opset9
-
-    undo = []
-    if not isinstance(function_rewriter._wrapped_fns_to_patch, list):
-        old = function_rewriter._wrapped_fns_to_patch
-        function_rewriter._wrapped_fns_to_patch = []
-        undo.append(
-            lambda: setattr(function_rewriter, '_wrapped_fns_to_patch', old)
-        )
-    if not hasattr(opset9, '_cast_Long'):
-        setattr(opset9, '_cast_Long', _cast_long)  # noqa: B010 (gone in torch)
-        undo.append(lambda: delattr(opset9, '_cast_Long'))
+    undo = mmdeploy_export_patches()
     export = torch.onnx.export
     torchscript = torchscript_onnx_export_kwargs()
     if torchscript:

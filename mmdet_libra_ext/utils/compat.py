@@ -1,6 +1,6 @@
-"""What the installed torch, numpy and mmengine provide, decided once at
-import, and the one place where the package reads their private
-attributes.
+"""What the installed torch, numpy, mmengine, MMDetection and mmdeploy
+provide, decided once at import, and the one place where the package reads
+their private attributes.
 
 This package runs on every stack ``setup.py`` claims (docs/compatibility.md);
 code whose behaviour depends on a version asks here instead of testing
@@ -13,7 +13,7 @@ a training run.
 import importlib
 import inspect
 from types import ModuleType
-from typing import Any, Optional, Set, Tuple
+from typing import Any, Callable, List, Optional, Set, Tuple
 
 import mmengine
 import numpy as np
@@ -70,20 +70,6 @@ def runner_checkpoint_to_load(runner: Any) -> Tuple[bool, Optional[str]]:
     )
 
 
-def runner_built_loops(runner: Any) -> list:
-    """The runner's training, validation and test loops that are built
-    already, without building the others (the public ``train_loop`` and
-    friends build a loop given as a config: mmengine keeps them in the
-    private ``_train_loop``, ``_val_loop`` and ``_test_loop``)."""
-    from mmengine.runner import BaseLoop
-
-    loops = (
-        getattr(runner, name, None)
-        for name in ('_train_loop', '_val_loop', '_test_loop')
-    )
-    return [loop for loop in loops if isinstance(loop, BaseLoop)]
-
-
 #: A resumed ``IterBasedTrainLoop`` advances its data iterator past the
 #: batches already trained (mmengine >= 0.10.3, open-mmlab/mmengine#1471);
 #: before, it starts again from the first batch.
@@ -121,3 +107,79 @@ def checkpoint_hook_saves_after_iter(hook: Any, runner: Any) -> bool:
     else:
         every = hook.every_n_train_iters(runner, hook.interval, save_begin)
     return bool(every or (hook.save_last and hook.is_last_train_iter(runner)))
+
+
+def numpy_reconstruct() -> Any:
+    """numpy's private ``multiarray._reconstruct``, which pickled arrays
+    name (allowed for ``weights_only`` loading)."""
+    return numpy_multiarray()._reconstruct
+
+
+def coco_api(metric: Any) -> Any:
+    """The COCO ground truth MMDetection's ``CocoMetric`` loaded from its
+    ``ann_file`` (its private ``_coco_api``, None without one)."""
+    return getattr(metric, '_coco_api', None)
+
+
+def checkpoint_hook_save_with_step(
+    hook: Any, runner: Any, step: int, meta: dict
+) -> None:
+    """mmengine's own ``CheckpointHook._save_checkpoint_with_step`` (mmengine
+    >= 0.7.4: :data:`CHECKPOINT_HOOK_SAVES_BY_STEP`) on ``hook``."""
+    from mmengine.hooks import CheckpointHook
+
+    CheckpointHook._save_checkpoint_with_step(hook, runner, step, meta)
+
+
+#: torch.fx keeps its ``_wrapped_fns_to_patch`` in a dict (torch >= 2.9;
+#: a list before), which mmdeploy 1.3.1's function rewriter appends to.
+FX_WRAPPED_FNS_IS_DICT = isinstance(
+    getattr(
+        importlib.import_module('torch.fx._symbolic_trace'),
+        '_wrapped_fns_to_patch',
+        [],
+    ),
+    dict,
+)
+
+
+def mmdeploy_export_patches() -> List[Callable[[], None]]:
+    """Patch the private names mmdeploy 1.3.1's export reads that this torch
+    changed (mmdet_libra_ext/deploy/mmdeploy_compat.py says why); returns
+    the calls that undo each patch. Nothing where torch needs none.
+
+    - ``mmdeploy.core.rewriters.function_rewriter._wrapped_fns_to_patch``:
+      a list of mmdeploy's own where torch's is a dict
+      (:data:`FX_WRAPPED_FNS_IS_DICT`);
+    - ``torch.onnx.symbolic_opset9._cast_Long`` (gone from torch 2.9): a
+      ``Cast`` to int64.
+    """
+    import mmdeploy.core.rewriters.function_rewriter as function_rewriter
+    import torch.onnx.symbolic_opset9 as opset9
+
+    undo = []
+    wrapped = function_rewriter._wrapped_fns_to_patch
+    if not isinstance(wrapped, list):
+        function_rewriter._wrapped_fns_to_patch = []
+        undo.append(
+            lambda: setattr(
+                function_rewriter, '_wrapped_fns_to_patch', wrapped
+            )
+        )
+    if not hasattr(opset9, '_cast_Long'):
+        setattr(opset9, '_cast_Long', _onnx_cast_long)  # noqa: B010
+        undo.append(lambda: delattr(opset9, '_cast_Long'))
+    return undo
+
+
+def _onnx_cast_long(g: Any, input: Any, non_blocking: Any) -> Any:  # noqa: A002
+    """torch's former ``symbolic_opset9._cast_Long``: a ``Cast`` to int64
+    (its private ``_type_utils`` moved under ``torchscript_exporter`` in
+    torch 2.9)."""
+    try:
+        type_utils = importlib.import_module(
+            'torch.onnx._internal.torchscript_exporter._type_utils'
+        )
+    except ImportError:  # torch < 2.9
+        type_utils = importlib.import_module('torch.onnx._type_utils')
+    return g.op('Cast', input, to_i=type_utils.JitScalarType.INT64.onnx_type())

@@ -25,7 +25,11 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
-from mmdet_libra_ext.utils.compat import HAS_SAFE_GLOBALS, numpy_multiarray
+from mmdet_libra_ext.utils.compat import (
+    HAS_SAFE_GLOBALS,
+    numpy_multiarray,
+    numpy_reconstruct,
+)
 
 #: Marker key of a converted object.
 TYPE_KEY = '__mmdet_libra_ext_type__'
@@ -36,7 +40,7 @@ def _numpy_safe_globals() -> List[Any]:
     globals_ = [
         np.ndarray,
         np.dtype,
-        multiarray._reconstruct,
+        numpy_reconstruct(),
         multiarray.scalar,
     ]
     # numpy >= 1.25 pickles dtypes through their classes as well.

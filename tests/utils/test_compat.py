@@ -73,33 +73,6 @@ def test_checkpoint_hook_saves_after_iter(tmp_path):
     assert not compat.checkpoint_hook_saves_after_iter(every_fifth, runner)
 
 
-def test_runner_built_loops(tmp_path):
-    """A loop given as a config is not built (nor returned); once built
-    through the public property, it is returned, and is the same object."""
-    from torch.utils.data import Dataset
-
-    class _Data(Dataset):
-        def __len__(self):
-            return 2
-
-        def __getitem__(self, i):
-            return torch.zeros(1)
-
-    runner = _runner(
-        tmp_path,
-        train_dataloader=dict(
-            dataset=_Data(),
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            batch_size=1,
-        ),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        train_cfg=dict(by_epoch=True, max_epochs=1),
-    )
-    assert compat.runner_built_loops(runner) == []
-    loop = runner.train_loop  # builds it
-    assert compat.runner_built_loops(runner) == [loop]
-
-
 def test_iter_loop_skips_trained_batches():
     """The version flag agrees with what this mmengine's loop does."""
     import inspect
@@ -111,3 +84,64 @@ def test_iter_loop_skips_trained_batches():
         'next(self.dataloader_iterator)' in source
         and 'range(self._iter)' in source
     )
+
+
+def test_numpy_reconstruct_is_what_pickled_arrays_name():
+    import pickle
+
+    import numpy as np
+
+    payload = pickle.dumps(np.zeros(2))
+    assert compat.numpy_reconstruct().__name__ == '_reconstruct'
+    assert compat.numpy_reconstruct().__module__.encode() in payload
+
+
+def test_coco_api_of_a_metric(tmp_path):
+    import json
+
+    from mmdet.evaluation import CocoMetric
+
+    ann = tmp_path / 'a.json'
+    ann.write_text(
+        json.dumps(
+            dict(
+                images=[dict(id=1, width=4, height=4, file_name='a.jpg')],
+                annotations=[],
+                categories=[dict(id=1, name='x')],
+            )
+        )
+    )
+    assert compat.coco_api(CocoMetric()) is None
+    api = compat.coco_api(CocoMetric(ann_file=str(ann)))
+    assert api.get_img_ids() == [1]
+
+
+def test_checkpoint_hook_save_with_step_is_mmengine_s(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(
+        CheckpointHook,
+        '_save_checkpoint_with_step',
+        lambda self, runner, step, meta: seen.append((self, step, meta)),
+    )
+    hook = CheckpointHook(interval=1)
+    compat.checkpoint_hook_save_with_step(hook, None, 3, {'m': 1})
+    assert seen == [(hook, 3, {'m': 1})]
+
+
+def test_mmdeploy_export_patches_are_undone():
+    import pytest
+
+    pytest.importorskip('mmdeploy')
+    import mmdeploy.core.rewriters.function_rewriter as fr
+    import torch.onnx.symbolic_opset9 as opset9
+
+    before = (fr._wrapped_fns_to_patch, hasattr(opset9, '_cast_Long'))
+    undo = compat.mmdeploy_export_patches()
+    # Where torch changed them, mmdeploy sees what it was written for.
+    assert isinstance(fr._wrapped_fns_to_patch, list)
+    assert hasattr(opset9, '_cast_Long')
+    assert len(undo) == compat.FX_WRAPPED_FNS_IS_DICT + (not before[1])
+    for fn in reversed(undo):
+        fn()
+    assert fr._wrapped_fns_to_patch is before[0]
+    assert hasattr(opset9, '_cast_Long') == before[1]

@@ -20,11 +20,15 @@ from mmengine.hooks.hook import DATA_BATCH
 from mmengine.model import is_model_wrapper
 from torch import Tensor
 
+from mmdet_libra_ext.models.losses.alwa_losses import (
+    log_name,
+    loss_total,
+    resolve_pairs,
+    scaled,
+)
+from mmdet_libra_ext.models.losses.alwa_rule import ALWARule
 from mmdet_libra_ext.registry import HOOKS
 from mmdet_libra_ext.utils.compat import checkpoint_hook_saves_after_iter
-
-from .alwa_losses import log_name, loss_total, resolve_pairs, scaled
-from .alwa_rule import ALWARule
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
@@ -47,65 +51,25 @@ def _rank_mean(t: Tensor) -> Tensor:
 
 @HOOKS.register_module()
 class ALWAHook(Hook):
-    """Adaptive classification/regression loss weights.
+    """Adaptive classification/regression loss weights (ALWA).
 
-    Every ``interval`` iterations the hook compares a statistic of the
-    classification loss with that of the regression loss over the window and,
-    when the classification one is larger, sets the classification weight to
-    ``1 - (S_cls - S_reg) / S_cls`` (i.e. ``S_reg / S_cls``); the regression
-    weight stays at its configured value. The weight multiplies the
-    classification loss from the next iteration on. Each pair of loss keys
-    (RPN and RoI head of a two-stage detector, or a one-stage head) has its
-    own weight.
-
-    Defaults reproduce the published algorithm (and the authors' code): a
-    window of 100 iterations, the sample standard deviation (ddof = 1) as the
-    statistic, statistics over the losses as trained (already multiplied by
-    the current weight), no bounds, no warm-up. What differs from that code,
-    by design: the window is averaged over all ranks (one all-reduce per
-    window, so every rank applies the same weight), the weights and the
-    current window are saved in checkpoints and restored on resume (the
-    window as the rank mean, also mid-window in distributed runs), the
-    number of FPN levels is not fixed, and the weights are logged every
-    iteration with the losses (``alwa_cls_weight``, ``alwa_rpn_cls_weight``,
-    and the raw losses as ``alwa_cls_raw``, ``alwa_bbox_raw``...), so they
-    reach the text log, the json scalars and TensorBoard.
-
-    The rule itself is :class:`~.alwa_rule.ALWARule`; the hook wraps the
-    model's ``parse_losses`` on its instance (the detector's code and
-    state-dict keys untouched) and reads the statistics once per window.
+    Every ``interval`` iterations, where a statistic of the classification
+    loss exceeds that of the regression loss, the classification weight is
+    set to ``S_reg / S_cls``, per (cls, reg) pair of loss keys; defaults
+    reproduce the published algorithm. docs/components.md gives the rule,
+    what differs from the authors' code and what is logged.
 
     Args:
         pairs (sequence of (str, str), optional): ``(cls_key, reg_key)``
-            pairs of loss names. Defaults to the RPN's and the head's
-            present in the model's losses (checked at the first iteration).
-        interval (int): Window length C, >= 2. Defaults to 100.
-        statistic (str): ``'std'`` (the paper's ALWA_2), ``'mean+std'``
-            (ALWA_1), or ``'diff_std'``: the standard deviation of the
-            window's successive differences over sqrt(2), the loss's noise
-            without its trend (docs/alwa.md: why). Not with
-            ``ema_momentum``; needs ``interval >= 3``. Defaults to ``'std'``.
-        weighted_stats (bool): Statistics over the weighted classification
-            loss, as published (each new weight then replaces the previous
-            one, and the weight can swing between windows). False takes them
-            over the unweighted loss, so the weight tracks
-            ``S_reg / S_cls_raw`` directly (and returns to 1 when the
-            classification statistic falls below the regression one).
-            Defaults to True.
-        weight_bounds (tuple[float, float], optional): ``(low, high)`` in
-            ``(0, 1]`` to clamp the weight (the paper's conclusion (3): the
-            gap between the weights should not be too large). Defaults to
-            None.
-        warmup_iters (int): Iterations before the first window starts.
-            Defaults to 0.
-        ema_momentum (float, optional): In ``(0, 1)``: the statistics are an
-            exponential moving mean and standard deviation over all
-            iterations so far (updated with the window's values), instead of
-            the hard window. Defaults to None.
-        min_weight (float): In ``[0, 1)``. A window whose rule gives a
-            weight at or below it leaves the weight as it was and logs a
-            warning: without it, a window without regression signal
-            (S_reg = 0) sets the weight to 0 for good (docs/alwa.md).
+            loss names. Defaults to the RPN's and the head's found.
+        interval (int): Window length, >= 2. Defaults to 100.
+        statistic (str): ``'std'``, ``'mean+std'`` or ``'diff_std'``.
+        weighted_stats (bool): Statistics of the weighted loss, as
+            published. Defaults to True.
+        weight_bounds (tuple[float, float], optional): Clamp of the weight.
+        warmup_iters (int): Before the first window. Defaults to 0.
+        ema_momentum (float, optional): Moving statistics instead of windows.
+        min_weight (float): A weight at or below it is not applied.
             Defaults to 0.01.
     """
 

@@ -17,7 +17,10 @@ from mmdet_libra_ext.utils.checks import (
     check_known_options,
     named_args,
 )
-from mmdet_libra_ext.utils.compat import CHECKPOINT_HOOK_SAVES_BY_STEP
+from mmdet_libra_ext.utils.compat import (
+    CHECKPOINT_HOOK_SAVES_BY_STEP,
+    checkpoint_hook_save_with_step,
+)
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
@@ -38,31 +41,17 @@ def checkpoint_hook_options() -> Set[str]:
 class AtomicCheckpointHook(CheckpointHook):
     """``CheckpointHook`` whose files are always complete.
 
-    MMEngine's hook (0.10.x) deletes the oldest kept checkpoint *before* it
-    writes the new one, writes the new file in place, and then rewrites
-    ``last_checkpoint`` in place. A process killed during a save (a
-    scheduler's SIGKILL, an out-of-memory kill) can therefore leave a
-    truncated ``epoch_N.pth``, an empty ``last_checkpoint``, or, with
-    ``max_keep_ckpts=1``, a ``last_checkpoint`` naming a file already
-    deleted: ``--resume`` then fails or loads garbage.
+    On the local file system, each checkpoint is written to a temporary
+    file and renamed into place, then ``last_checkpoint`` is replaced the
+    same way, and only then are the checkpoints beyond ``max_keep_ckpts``
+    removed: a process killed at any moment leaves ``last_checkpoint``
+    naming a complete file (docs/components.md). Remote back ends keep
+    MMEngine's behaviour. Every argument is ``CheckpointHook``'s; an
+    unknown one is refused at construction, naming it.
 
-    This hook, for checkpoints on the local file system, writes the new
-    checkpoint to ``<name>.tmp`` and renames it into place (atomic, synced to
-    disk), then replaces ``last_checkpoint`` the same way, and only then
-    deletes the checkpoints beyond ``max_keep_ckpts``. A kill at any moment
-    leaves ``last_checkpoint`` naming a complete file. Every argument is
-    ``CheckpointHook``'s; remote back ends keep MMEngine's behaviour.
-
-    MMEngine's hook forwards an unknown option to ``Runner.save_checkpoint``,
-    which refuses it at the first save, an interval into training; here an
-    option this mmengine's ``CheckpointHook`` does not know is refused at
-    construction, naming it and the closest known one;
-    ``interval`` and ``max_keep_ckpts`` must be ints (-1: never, keep all),
-    ``save_begin`` an int >= 0.
-
-    Use it in place of MMEngine's:
-    ``default_hooks = dict(checkpoint=dict(
-    type='mmdet_libra_ext.AtomicCheckpointHook', interval=1))``.
+    Example:
+        >>> default_hooks = dict(checkpoint=dict(
+        ...     type='mmdet_libra_ext.AtomicCheckpointHook', interval=1))
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -89,7 +78,7 @@ class AtomicCheckpointHook(CheckpointHook):
         self, runner: Runner, step: int, meta: dict
     ) -> None:
         if not isinstance(self.file_backend, LocalBackend):
-            super()._save_checkpoint_with_step(runner, step, meta)
+            checkpoint_hook_save_with_step(self, runner, step, meta)
             return
         stale = []
         if self.max_keep_ckpts > 0 and not (
@@ -122,6 +111,10 @@ class AtomicCheckpointHook(CheckpointHook):
             osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt
         )
         for old in stale:
+            # A file, or a directory (as mmengine 0.10.7 removes the
+            # checkpoints a sharded save writes as folders).
             path = osp.join(self.out_dir, self.filename_tmpl.format(old))
             if osp.isfile(path):
                 self.file_backend.remove(path)
+            elif osp.isdir(path):
+                self.file_backend.rmtree(path)

@@ -12,10 +12,9 @@ from mmengine.model import is_model_wrapper
 from torch import Tensor
 
 from mmdet_libra_ext.analysis import balance as B
+from mmdet_libra_ext.models.losses.alwa_losses import DEFAULT_PAIRS, log_name
 from mmdet_libra_ext.registry import HOOKS
 from mmdet_libra_ext.utils.checks import check_int
-
-from .alwa_losses import DEFAULT_PAIRS, log_name
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
@@ -119,24 +118,12 @@ class _Tap:
 class BalanceMonitorHook(Hook):
     """Every ``interval`` iterations, log the balance of that iteration.
 
-    Scalars, under ``train/balance/`` in the message hub:
-
-    - ``{stage}_hard_neg_share``: share of the sampled negatives with IoU
-      above ``hard_iou`` (stage ``rpn``, ``rcnn`` or a one-stage ``head``);
-    - ``{stage}_pos_level{i}``: sampled positives read from pyramid level
-      ``i`` (the RoI extractor's level for ``rcnn``, the anchor's level
-      otherwise);
-    - ``inlier_grad_share``: the regression inliers' share of the gradient
-      of the box head's regression loss (an element whose loss is at least
-      1.0 is an outlier, as in the Libra paper);
-    - ``{cls}_reg_ratio``: the classification over the regression loss of
-      each pair (ALWA's premise), from the raw losses where ALWA runs;
-    - ``alwa_*_weight``: ALWA's weights, where ALWAHook runs.
-
-    Distributed, the counts and gradients are summed over the ranks and the
-    ratios averaged. The hook only reads (the samplers and the loss run as
-    without it, nothing random is drawn), so training is bit-identical with
-    and without it.
+    Under ``train/balance/``: the share of hard sampled negatives per stage,
+    the sampled positives per pyramid level, the regression inliers' share
+    of the box loss's gradient, the cls/reg loss ratio of each pair and
+    ALWA's weights where ALWAHook runs (docs/components.md lists the
+    scalars). The hook only reads: training is bit-identical with and
+    without it.
 
     Args:
         interval (int): Iterations between readings, >= 1. Defaults to 50.

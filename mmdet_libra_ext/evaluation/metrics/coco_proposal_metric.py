@@ -20,6 +20,7 @@ from mmdet.evaluation import CocoMetric
 from mmdet.evaluation.functional import bbox_overlaps
 
 from mmdet_libra_ext.registry import METRICS
+from mmdet_libra_ext.utils.compat import coco_api
 
 
 def _greedy_matched_ious(ious: np.ndarray) -> np.ndarray:
@@ -114,9 +115,8 @@ class CocoProposalMetric(CocoMetric):
         # fails on a subset and mismatches if the order differs).
         gts = []
         for img_id in (r['img_id'] for r in results):
-            anns = self._coco_api.load_anns(
-                self._coco_api.get_ann_ids(img_ids=img_id)
-            )
+            api = coco_api(self)
+            anns = api.load_anns(api.get_ann_ids(img_ids=img_id))
             boxes = [
                 [x, y, x + w, y + h]
                 for x, y, w, h in (

@@ -24,6 +24,7 @@ from typing import List, Sequence
 from mmdet.evaluation import CocoMetric
 
 from mmdet_libra_ext.registry import METRICS
+from mmdet_libra_ext.utils.compat import coco_api
 
 
 def instances_of(data_sample: dict) -> List[dict]:
@@ -58,7 +59,7 @@ class GTInstancesCocoMetric(CocoMetric):
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """``CocoMetric.process``, each sample's ``instances`` made from its
         ``gt_instances`` when there is no annotation file."""
-        if self._coco_api is not None:
+        if coco_api(self) is not None:
             super().process(data_batch, data_samples)
             return
         samples = []

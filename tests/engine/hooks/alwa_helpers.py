@@ -52,7 +52,7 @@ def loss_sequence(n, seed=0):
 def run_hook(hook, cls, reg, levels=1, keys=('loss_cls', 'loss_bbox')):
     """The weight of ``keys[0]`` before each iteration, feeding the hook
     one (cls, reg) pair of losses per iteration."""
-    from mmdet_libra_ext.engine.hooks.alwa_losses import log_name
+    from mmdet_libra_ext.models.losses.alwa_losses import log_name
 
     cls_key, reg_key = keys
     det = FakeDetector()

@@ -118,7 +118,7 @@ def test_window_without_regression_signal_keeps_the_weight(
     statistics, keep it there for good. The first window must leave the
     weight at 1 with a warning, and the rest must follow the rule as if
     the run had started at iteration 20."""
-    from mmdet_libra_ext.engine.hooks import alwa_rule
+    from mmdet_libra_ext.models.losses import alwa_rule
 
     warnings = []
     monkeypatch.setattr(
@@ -144,7 +144,7 @@ def test_weight_never_set_at_or_below_min_weight(monkeypatch):
     """A window whose rule gives 0.2 is refused under min_weight=0.3 and
     applied under min_weight=0.1; min_weight=0 still refuses a weight of
     exactly 0."""
-    from mmdet_libra_ext.engine.hooks import alwa_rule
+    from mmdet_libra_ext.models.losses import alwa_rule
 
     monkeypatch.setattr(alwa_rule, 'print_log', lambda *a, **k: None)
     cls = np.array([1.0, 2.0, 1.0, 2.0, 1.0], np.float32)  # std 0.5477
@@ -221,7 +221,7 @@ def test_distributed_ranks_share_one_weight(tmp_path):
 
 
 def test_non_finite_iterations_left_out_of_the_statistics(monkeypatch):
-    from mmdet_libra_ext.engine.hooks import alwa_rule
+    from mmdet_libra_ext.models.losses import alwa_rule
 
     warnings = []
     monkeypatch.setattr(

@@ -94,3 +94,31 @@ def test_refused_by_name_where_mmengine_is_too_old(monkeypatch):
     )
     with pytest.raises(RuntimeError, match=r'needs mmengine >= 0\.7\.4'):
         AtomicCheckpointHook(interval=1)
+
+
+@pytest.mark.parametrize('hook_type', [CheckpointHook, AtomicCheckpointHook])
+def test_a_stale_checkpoint_directory_is_removed_as_mmengine_does(
+    hook_type, tmp_path
+):
+    """A checkpoint saved as a folder (a sharded save): beyond
+    max_keep_ckpts it goes, as mmengine 0.10.7's own hook removes it
+    (mmengine releases before that leave folders: then ours is checked
+    alone)."""
+    import inspect
+
+    runner = fake_runner(tmp_path)
+    hook = hook_type(interval=1, max_keep_ckpts=1)
+    hook.before_train(runner)
+    hook._save_checkpoint_with_step(runner, 1, {})
+    # Step 1's checkpoint as a sharded save leaves it: a folder.
+    (tmp_path / 'epoch_1.pth').unlink()
+    (tmp_path / 'epoch_1.pth').mkdir()
+    (tmp_path / 'epoch_1.pth' / 'shard_0.pt').write_bytes(b'x')
+    hook._save_checkpoint_with_step(runner, 2, {})
+    source = inspect.getsource(CheckpointHook._save_checkpoint_with_step)
+    if hook_type is CheckpointHook and 'rmtree' not in source:
+        return
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'epoch_2.pth',
+        'last_checkpoint',
+    ]

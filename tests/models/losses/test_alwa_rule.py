@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from mmdet_libra_ext.engine.hooks.alwa_rule import ALWARule
+from mmdet_libra_ext.models.losses.alwa_rule import ALWARule
 
 PAIR = [('loss_cls', 'loss_bbox')]
 
