@@ -74,49 +74,18 @@ class _ReseedingIterator:
 class ResumableRandomnessHook(Hook):
     """Training randomness that ``--resume`` continues exactly.
 
-    MMDetection seeds the global generators (Python, NumPy, torch) once when
-    the runner starts, and checkpoints do not hold their states, so a
-    resumed run draws different random numbers from the uninterrupted one:
-    other RoI samples, other flips. This hook seeds the three global
-    generators from ``(seed, i, rank)`` before the batch of training
-    iteration ``i`` (0-based: ``i`` iterations are complete) is loaded, with
-    ``rank`` 0 unless the config asks for
-    ``randomness=dict(diff_rank_seed=True)``:
+    Seeds Python's, NumPy's and torch's global generators from
+    ``(seed, i, rank)`` before the batch of training iteration ``i`` is
+    loaded, so that a run resumed from any checkpoint its loop saves
+    reproduces the uninterrupted run bit for bit (with
+    ``randomness=dict(seed=..., deterministic=True)``). What is covered,
+    what is refused (epoch loops with persistent workers) and what is
+    reported: docs/components.md.
 
-    - ``EpochBasedTrainLoop``: after every iteration (with ``i`` = the
-      number of completed iterations) and at the start of every epoch, after
-      the other ``before_train_epoch`` hooks (so validation, checkpointing
-      and the hooks in between shift nothing);
-    - ``IterBasedTrainLoop``: before every batch is fetched. mmengine
-      (>= 0.10.3; this hook before) re-fetches the batches before the
-      resume point to skip them; batch ``i`` is fetched from the state of
-      iteration ``i`` either way.
-
-    What is guaranteed (tested, with
-    ``randomness=dict(seed=..., deterministic=True)`` and this package's
-    ``AtomicCheckpointHook``): a run resumed from any checkpoint the loop
-    saves (an epoch-based loop's epoch ends; an iteration-based loop's
-    saved iterations, mid-epoch included; with or without validation at the
-    resume point; with ALWA mid-window; on every rank of a distributed run)
-    reproduces the uninterrupted run's logged losses, model weights,
-    optimizer state and ALWA state bit for bit. Data loader workers are
-    covered: each worker's generators are seeded by mmengine when the
-    worker starts, and mmengine replays the skipped batches through them.
-
-    Not covered, and refused or reported:
-
-    - ``EpochBasedTrainLoop`` with ``persistent_workers=True`` and
-      ``num_workers > 0``: the uninterrupted run's workers carry their
-      generators over from epoch to epoch, a resumed run starts fresh ones.
-      Refused before training with a message naming the setting.
-    - ``EpochBasedTrainLoop`` resumed from a mid-epoch checkpoint
-      (``CheckpointHook(by_epoch=False)``): mmengine restarts that epoch from
-      its first batch, so the run sees some batches twice. Logged as a
-      warning.
-    - Nondeterministic kernels: bit identity needs ``deterministic=True``
-      (CUDA) and the same hardware and library versions.
-
-    Re-seeding costs tens of microseconds per iteration.
+    Example:
+        >>> custom_hooks = [
+        ...     dict(type='mmdet_libra_ext.ResumableRandomnessHook')]
+        >>> randomness = dict(seed=0, deterministic=True)
     """
 
     priority = 'VERY_LOW'  # after the other hooks of the same stage

@@ -14,23 +14,15 @@ from mmdet_libra_ext.utils.compat import SDPA_HAS_SCALE
 class SDPANonLocal2d(NonLocal2d):
     """Embedded-Gaussian non-local block computed by fused attention.
 
-    The same module as mmcv's ``NonLocal2d(mode='embedded_gaussian')``: same
-    parameters (``g``, ``theta``, ``phi``, ``conv_out``), same
-    initialisation, same output, ``softmax(theta^T phi) g`` without the
-    ``1/sqrt(d)`` scale. The attention runs through
-    :func:`torch.nn.functional.scaled_dot_product_attention` with
-    ``scale=1.0``, which never materialises the ``HW x HW`` affinity matrix
-    on the backends that have a fused kernel (flash attention on CPU and
-    CUDA, memory-efficient attention on CUDA).
+    The same module as mmcv's ``NonLocal2d(mode='embedded_gaussian')``
+    (parameters, initialisation, output), with the attention through
+    :func:`torch.nn.functional.scaled_dot_product_attention` (``scale=1``),
+    which need not build the ``HW x HW`` affinity matrix.
 
     Args:
-        use_sdpa (bool or str): ``True`` always uses the fused attention,
-            ``False`` the explicit ``matmul``/``softmax`` of mmcv, and
-            ``'auto'`` (default) the fused attention where it measured
-            faster: on CUDA with 16-bit activations (fp16/bf16 inputs or
-            autocast; 0.75-0.87x the time and half the memory on an H100),
-            the explicit form for float32 (fused 1.3-2.0x slower on the
-            H100, 4-9% slower on CPU).
+        use_sdpa (bool or str): ``True`` always fused, ``False`` mmcv's
+            explicit form, ``'auto'`` (default) fused where it measured
+            faster: CUDA with 16-bit activations (docs/components.md).
         **kwargs: Arguments of mmcv's ``NonLocal2d``.
     """
 

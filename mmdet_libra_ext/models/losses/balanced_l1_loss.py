@@ -145,39 +145,21 @@ def balanced_l1_loss(
 class BalancedL1Loss(FusedLoss):
     """Balanced L1 loss of Libra R-CNN (https://arxiv.org/abs/1904.02701).
 
-    The paper defines, for ``|x| < 1`` and with ``alpha * ln(b + 1) = gamma``,
-    the gradient ``alpha * ln(b|x| + 1)`` (``gamma`` beyond), and its integral
-    ``L_b(x)``. For a threshold ``beta`` this module computes
-    ``beta * L_b(|x| / beta)``: value and gradient are continuous at
-    ``|x| = beta`` and the gradient never exceeds ``gamma``, for any
-    ``beta``. For ``beta = 1`` (Libra Faster R-CNN) this is exactly
-    MMDetection's ``BalancedL1Loss``.
-
-    For ``beta != 1`` MMDetection's formula differs: its value is continuous
-    but its gradient jumps at ``|x| = beta`` and exceeds ``gamma`` just below
-    it (1.70 against 1.50 at ``beta = 0.11``, the value of MMDetection's
-    Libra RetinaNet). ``mmdet_compat=True`` reproduces MMDetection's formula
-    exactly, for runs that must match its published numbers.
-
-    The loss is one fused autograd operation with the closed-form gradient:
-    it stores a single tensor for backward, computes in float32 for 16-bit
-    inputs (also under ``torch.autocast``), and gives a zero loss with a
-    graph for empty inputs.
+    ``beta * L_b(|x| / beta)`` with the paper's ``L_b``: value and gradient
+    continuous at ``|x| = beta``, the gradient bounded by ``gamma``; equal
+    to MMDetection's ``BalancedL1Loss`` for ``beta = 1`` (its formula for
+    other ``beta``: ``mmdet_compat=True``; docs/components.md). One fused
+    autograd operation, float32 for 16-bit inputs.
 
     Args:
         alpha (float): Inlier gradient factor, > 0. Defaults to 0.5.
         gamma (float): Outlier gradient bound, > 0. Defaults to 1.5.
         beta (float): Inflection point, > 0. Defaults to 1.0.
-        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``. Defaults to
-            ``'mean'``.
+        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
-        mmdet_compat (bool): Reproduce MMDetection's formula for
-            ``beta != 1``. Defaults to False.
-        nonfinite (str): What a NaN/Inf in the predictions or targets does:
-            ``'raise'`` a FloatingPointError naming this loss and the bad
-            input, ``'skip'`` the batch (zero loss, zero gradients, a
-            warning in the log), or ``'propagate'`` it unchecked like
-            MMDetection (no host read). Defaults to ``'raise'``.
+        mmdet_compat (bool): MMDetection's formula for ``beta != 1``.
+        nonfinite (str): On a NaN/Inf input: ``'raise'`` (default),
+            ``'skip'`` the batch, or ``'propagate'`` as MMDetection.
     """
 
     loss_fn = staticmethod(balanced_l1_loss)

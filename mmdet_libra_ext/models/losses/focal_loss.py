@@ -228,34 +228,20 @@ def sigmoid_focal_loss(
 class FocalLoss(FusedLoss):
     """Sigmoid focal loss (https://arxiv.org/abs/1708.02002).
 
-    ``FL(p_t) = -alpha_t * (1 - p_t)**gamma * log(p_t)`` per class with a
-    sigmoid; ``alpha_t = alpha`` for positives and ``1 - alpha`` for
-    negatives. A drop-in replacement of MMDetection's ``FocalLoss`` with
-    ``use_sigmoid=True``: targets are class indices with ``num_classes``
-    meaning background (MMDetection's convention), or dense one-hot / soft
-    targets; the values equal MMDetection's.
-
-    It is one fused autograd operation with the closed-form gradient, on any
-    device: index targets never build a one-hot matrix, logits enter only
-    through ``softplus``/``sigmoid`` (finite at ``|x| = 100``), 16-bit inputs
-    are computed in float32, and only the gradient is kept for backward.
+    ``FL(p_t) = -alpha_t * (1 - p_t)**gamma * log(p_t)`` per class. A
+    drop-in for MMDetection's ``FocalLoss(use_sigmoid=True)``: class-index
+    targets (``num_classes`` is background) or dense one-hot/soft ones, the
+    same values; one fused autograd operation (docs/components.md).
 
     Args:
-        use_sigmoid (bool): Must be True (MMDetection has no softmax focal
-            loss either). Defaults to True.
+        use_sigmoid (bool): Must be True. Defaults to True.
         gamma (float): Focusing parameter, >= 0. Defaults to 2.0.
         alpha (float): Positive-class weight in [0, 1]. Defaults to 0.25.
-        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``. Defaults to
-            ``'mean'``.
+        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
-        activated (bool): The inputs are probabilities (a head that
-            applies its own sigmoid, as TOOD's), not logits: MMDetection's
-            ``py_focal_loss_with_prob`` formula. Defaults to False.
-        nonfinite (str): What a NaN/Inf in the logits or targets does:
-            ``'raise'`` a FloatingPointError naming this loss and the bad
-            input, ``'skip'`` the batch (zero loss, zero gradients, a
-            warning in the log), or ``'propagate'`` it unchecked like
-            MMDetection (no host read). Defaults to ``'raise'``.
+        activated (bool): The inputs are probabilities, not logits.
+        nonfinite (str): On a NaN/Inf input: ``'raise'`` (default),
+            ``'skip'`` the batch, or ``'propagate'`` as MMDetection.
     """
 
     loss_fn = staticmethod(sigmoid_focal_loss)

@@ -27,37 +27,21 @@ def _nearest_to(x: Tensor, size: Sequence[int]) -> Tensor:
 class BFP(BaseModule):
     """Balanced Feature Pyramid (https://arxiv.org/abs/1904.02701).
 
-    Rescales every level to the size of ``refine_level`` (max-pooling finer
-    levels, nearest-upsampling coarser ones), averages them, refines the
-    average (nothing, a 3x3 conv, or an embedded-Gaussian non-local block),
-    then rescales it back to every level (nearest-upsampling for finer
-    levels, adaptive max-pooling for coarser ones) and adds it to that
-    level as a residual.
-
-    A drop-in replacement of MMDetection's ``BFP``: same arguments, same
-    parameter names (``refine.g/theta/phi/conv_out.conv.*``, so MMDetection's
-    Libra checkpoints load without conversion), same initialisation and, for
-    the same weights, the same outputs. Differences are in speed and memory:
-    exact-multiple resizes use plain max-pooling instead of adaptive pooling,
-    the integration accumulates in place, and on CUDA with fp16/bf16
-    activations the non-local attention runs through fused
-    scaled-dot-product attention.
+    Rescales every level to ``refine_level``'s size, averages them, refines
+    the average and adds it back to every level as a residual. A drop-in
+    for MMDetection's ``BFP``: same arguments, parameter names (its Libra
+    checkpoints load), initialisation and outputs; faster
+    (docs/components.md).
 
     Args:
         in_channels (int): Channels of every input level (> 0).
         num_levels (int): Number of input levels (>= 2).
-        refine_level (int): Index of the level whose size the features are
-            integrated at, in ``[0, num_levels)``. Defaults to 2.
-        refine_type (str, optional): ``None``, ``'conv'`` or
-            ``'non_local'``. Defaults to None.
+        refine_level (int): The level integrated at. Defaults to 2.
+        refine_type (str, optional): None, ``'conv'`` or ``'non_local'``.
         conv_cfg (dict, optional): Config of the refine convolutions.
         norm_cfg (dict, optional): Config of the refine normalisation.
-        use_sdpa (bool or str): Fused attention for ``'non_local'``:
-            ``'auto'`` (default) where it measured faster (CUDA with 16-bit
-            activations), see :class:`SDPANonLocal2d`.
+        use_sdpa (bool or str): Fused attention for ``'non_local'``.
         init_cfg (dict or list[dict], optional): Initialisation config.
-            Defaults to Xavier-uniform on every ``Conv2d`` (the non-local
-            block then applies its own initialisation, as in MMDetection).
     """
 
     def __init__(

@@ -17,14 +17,10 @@ class InstanceBalancedPosSampler(TorchRandomSampler):
     """Positives spread evenly over ground-truth instances.
 
     Each instance gives at most ``round(num_expected / num_gts) + 1``
-    positives (all of its own if it has fewer); a shortfall is filled
-    uniformly from the remaining positives, an excess is cut to a uniform
-    random subset. This is the per-instance distribution of MMDetection's
-    ``InstanceBalancedPosSampler``, without its duplicates (its fill step
-    subtracts sets of tensors, which hash by identity) and reproducible from
-    the torch seed: pure torch on the inputs' device, no loop over
-    instances, no sort, one host synchronisation per call. Negatives are
-    sampled uniformly.
+    positives; a shortfall is filled uniformly, an excess cut uniformly:
+    MMDetection's ``InstanceBalancedPosSampler`` distribution without its
+    duplicates, pure torch and reproducible (docs/components.md).
+    Negatives are sampled uniformly.
 
     Args:
         num (int): Number of samples per image.
@@ -32,9 +28,7 @@ class InstanceBalancedPosSampler(TorchRandomSampler):
         neg_pos_ub (int): Upper bound of negatives per positive.
         add_gt_as_proposals (bool): Add the ground truths as proposals.
         generator (torch.Generator, optional): Random generator.
-        context (optional): Passed by MMDetection's heads and
-            ``CombinedSampler``; not used. Any other option is refused,
-            naming it.
+        context (optional): Passed by MMDetection's heads; not used.
     """
 
     def _sample_pos(

@@ -19,55 +19,24 @@ BIN_RANGES = ('all', 'negatives')
 class IoUBalancedNegSampler(TorchRandomSampler):
     """IoU-balanced sampling of negatives (https://arxiv.org/abs/1904.02701).
 
-    The negatives' quota is split evenly over ``num_bins`` IoU bins; a bin
-    with fewer candidates gives all of them and the shortfall is filled
-    uniformly from the remaining candidates. Positives are sampled
-    uniformly.
-
-    The sampling distribution is that of MMDetection's
-    ``IoUBalancedNegSampler`` in its steady state (the state every published
-    Libra number was trained in), on every call including the first, and
-    the instance never changes its own configuration:
-
-    - ``floor_thr`` of -1 or 0: negatives with zero IoU form the floor set;
-      the others are IoU-balanced over bins spanning ``[0, max IoU)``;
-    - ``floor_thr > 0``: negatives with IoU below it form the floor set and
-      the others are IoU-balanced over ``[floor_thr, max IoU)``;
-    - ``int(num_expected * (1 - floor_fraction))`` negatives go to the
-      IoU-balanced set, the floor set fills the rest of the quota, and any
-      remaining shortfall is filled from the remaining negatives.
-
-    With an assigner whose overlaps can be negative (GIoU), MMDetection
-    leaves negatives below 0 out of both sets (they only fill a final
-    shortfall); here they belong to the floor set. The two agree for IoU
-    assigners, whose overlaps are never negative.
-
-    ``max IoU`` is the maximum IoU over all proposals (positives and ground
-    truths added as proposals included), as in MMDetection: with IoUs up to
-    1, negatives (IoU < 0.5) then fall into the lower bins only. With
-    ``bin_range='negatives'`` the bins span the IoU-balanced negatives' own
-    range instead, a literal reading of the paper (off by default).
-
-    Unlike MMDetection's version it is pure torch on the inputs' device (no
-    numpy, no Python sets, no sort, one host synchronisation per call) and
-    reproducible from the torch seed.
+    Splits the negatives' quota evenly over ``num_bins`` IoU bins (a short
+    bin's shortfall filled uniformly), with MMDetection's
+    ``IoUBalancedNegSampler`` distribution in its steady state; positives
+    are uniform. Pure torch on the inputs' device, reproducible from the
+    torch seed. The floor set, the bin range and the differences from
+    MMDetection's: docs/components.md.
 
     Args:
-        num (int): Number of samples per image.
+        num (int): Samples per image.
         pos_fraction (float): Fraction of positives.
-        floor_thr (float): -1, or the floor threshold in ``[0, 1)``.
-            Defaults to -1.
-        floor_fraction (float): Share of the quota for the floor set, in
-            ``[0, 1]``. Defaults to 0.
-        num_bins (int): Number of IoU bins, >= 1. Defaults to 3.
+        floor_thr (float): -1, or a threshold in ``[0, 1)``. Defaults to -1.
+        floor_fraction (float): The floor set's share, in ``[0, 1]``.
+        num_bins (int): IoU bins, >= 1. Defaults to 3.
         bin_range (str): ``'all'`` (MMDetection) or ``'negatives'``.
-            Defaults to ``'all'``.
         neg_pos_ub (int): Upper bound of negatives per positive.
         add_gt_as_proposals (bool): Add the ground truths as proposals.
         generator (torch.Generator, optional): Random generator.
-        context (optional): Passed by MMDetection's heads and
-            ``CombinedSampler``; not used. Any other option is refused,
-            naming it.
+        context (optional): Passed by MMDetection's heads; not used.
     """
 
     def __init__(
