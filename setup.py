@@ -8,32 +8,41 @@ from setuptools import find_packages, setup
 HERE = osp.dirname(osp.abspath(__file__))
 
 
-def add_mim_extension():
-    """Ship configs/ as mmdet_libra_ext/.mim/configs (OpenMMLab layout).
+#: What travels as mmdet_libra_ext/.mim/<name> (OpenMMLab layout: what
+#: `mim` looks for): the configs, and the user commands of tools/ that
+#: `mim run mmdet_libra_ext <tool>` runs.
+MIM_FOLDERS = ('configs', 'tools')
 
-    An editable install links the folder (edits to configs/ are seen at
-    once); a regular build copies it into the wheel.
+
+def add_mim_extension():
+    """Ship configs/ and tools/ as mmdet_libra_ext/.mim/{configs,tools}.
+
+    An editable install links the folders (edits are seen at once); a
+    regular build copies them into the wheel (tools/: its Python commands).
     """
-    src = osp.join(HERE, 'configs')
-    dst_dir = osp.join(HERE, 'mmdet_libra_ext', '.mim')
-    dst = osp.join(dst_dir, 'configs')
-    if not osp.isdir(src):
-        return
     editable = any(cmd in sys.argv for cmd in ('develop', 'editable_wheel'))
-    if osp.islink(dst) or osp.isfile(dst):
-        os.remove(dst)
-    elif osp.isdir(dst):
-        shutil.rmtree(dst)
-    os.makedirs(dst_dir, exist_ok=True)
-    if editable:
-        try:
-            os.symlink(
-                osp.relpath(src, dst_dir), dst, target_is_directory=True
-            )
-            return
-        except OSError:
-            pass
-    shutil.copytree(src, dst)
+    dst_dir = osp.join(HERE, 'mmdet_libra_ext', '.mim')
+    for name in MIM_FOLDERS:
+        src = osp.join(HERE, name)
+        dst = osp.join(dst_dir, name)
+        if not osp.isdir(src):
+            continue
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        os.makedirs(dst_dir, exist_ok=True)
+        if editable:
+            try:
+                os.symlink(
+                    osp.relpath(src, dst_dir), dst, target_is_directory=True
+                )
+                continue
+            except OSError:
+                pass
+        shutil.copytree(
+            src, dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc')
+        )
 
 
 def read_version():
@@ -70,11 +79,13 @@ setup(
             'tools',
         )
     ),
-    # The configs travel with the package (mmdet_libra_ext/.mim/configs is
-    # what `mim` looks for; the repository's configs/ stays the source).
+    # The configs and tools travel with the package (mmdet_libra_ext/.mim is
+    # what `mim` looks for; the repository's configs/ and tools/ stay the
+    # source).
     package_data={
         'mmdet_libra_ext': [
             '.mim/configs/**/*.py',
+            '.mim/tools/**/*.py',
             'analysis/balance_reference.json',
         ]
     },
