@@ -249,6 +249,27 @@ def _set_scale(node: Any, scale: float) -> int:
     return n
 
 
+#: Resizing transforms the fitted input scale does not replace (their
+#: sizes are the config's choice of augmentation); reported where found.
+OTHER_RESIZES = ('RandomResize', 'RandomChoiceResize', 'ResizeShortestEdge')
+
+
+def other_resizes(node: Any) -> List[str]:
+    """The types of :data:`OTHER_RESIZES` in a (nested) config, once
+    each."""
+    found: List[str] = []
+    if isinstance(node, dict) or hasattr(node, 'keys'):
+        kind = str(node.get('type', '')).split('.')[-1]
+        if kind in OTHER_RESIZES:
+            found.append(kind)
+        for v in node.values():
+            found += other_resizes(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            found += other_resizes(v)
+    return sorted(set(found))
+
+
 #: The config's keys whose pipelines are resized by the fitted scale.
 PIPELINE_KEYS = (
     'train_dataloader',
@@ -306,6 +327,10 @@ def fitted(cfg: Any, choices: Dict[str, Any]) -> Tuple[Any, Dict]:
         )
         comments[('model', 'test_cfg')] = why
         comments[('tta_model', 'tta_cfg')] = why
+    if sc is not None:
+        kept = other_resizes([cfg.get(k) for k in PIPELINE_KEYS])
+        if kept:
+            choices['kept_resizes'] = kept
     cfg[RECORD_KEY] = record(choices)
     return cfg, comments
 
@@ -349,6 +374,11 @@ def summary_lines(choices: Dict[str, Any]) -> List[str]:
                 else ', kept'
             )
         )
+    if choices.get('kept_resizes'):
+        lines.append(
+            'left as the config has them (the input scale replaces Resize '
+            'only): ' + ', '.join(choices['kept_resizes'])
+        )
     caps = choices.get('caps')
     if caps:
         lines.append(
@@ -362,7 +392,13 @@ def summary_lines(choices: Dict[str, Any]) -> List[str]:
 def record(choices: Dict[str, Any]) -> Dict[str, Any]:
     """The figures of ``choices`` kept in the fitted config (the fitted
     values themselves are in its keys)."""
-    keys = ('num_images', 'num_boxes', 'boxes_per_mpx', 'pipeline_scale')
+    keys = (
+        'num_images',
+        'num_boxes',
+        'boxes_per_mpx',
+        'pipeline_scale',
+        'kept_resizes',
+    )
     out: Dict[str, Any] = {k: choices[k] for k in keys if k in choices}
     if 'input_scale' in choices:
         out['input_scale'] = dict(choices['input_scale'])

@@ -338,3 +338,19 @@ def test_a_checkpoint_of_the_former_hook_is_refused_saying_what_to_run(
     check_not_legacy_fit(_load(), plain)
     with pytest.raises(ValueError, match='holds no fitted choices'):
         write_fitted_config(_config(), out, None, checkpoint=plain)
+
+
+def test_other_resizing_transforms_are_kept_and_reported(bccd_like_root):
+    """A multi-scale training resize is the config's augmentation: the
+    fitted scale replaces the Resize transforms only, and the record and
+    the summary name what was left."""
+    from mmdet_libra_ext.analysis.fit_to_data import summary_lines
+
+    cfg = _load(root=bccd_like_root)
+    random = dict(type='RandomResize', scale=[(640, 480), (800, 600)])
+    cfg.train_dataloader.dataset.pipeline.insert(3, random)
+    choices = choose(cfg, fit_options(cfg))
+    new, _ = fitted(cfg, choices)
+    assert new.train_dataloader.dataset.pipeline[3] == random
+    assert new.fitted_to_data.kept_resizes == ['RandomResize']
+    assert any('RandomResize' in line for line in summary_lines(choices))
