@@ -1,0 +1,165 @@
+"""tools/model_converters/mobilenetv2_to_mmdet.py: a torchvision-layout
+MobileNetV2 (nested, as torchvision's own, or flat, as the original
+implementation's) converted to MMDetection's keys gives, loaded by
+init_cfg=Pretrained into MMDetection's MobileNetV2, the features of an
+independent torchvision-layout forward on the same weights; a file of
+anything else is refused naming its keys."""
+
+import pytest
+import torch
+from torch import nn
+
+from tests.tool_runs import load_tool, run_tool
+
+TOOL = 'tools/model_converters/mobilenetv2_to_mmdet.py'
+#: (expand ratio, channels, blocks, stride) of MobileNetV2, width 1.0.
+SETTINGS = [
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+]
+
+
+def _cbr(cin, cout, k, stride=1, groups=1):
+    """torchvision's Conv2dNormActivation: conv (0), BN (1), ReLU6 (2)."""
+    return nn.Sequential(
+        nn.Conv2d(
+            cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False
+        ),
+        nn.BatchNorm2d(cout),
+        nn.ReLU6(inplace=True),
+    )
+
+
+class _Block(nn.Module):
+    def __init__(self, cin, cout, stride, t):
+        super().__init__()
+        hidden = cin * t
+        layers = [] if t == 1 else [_cbr(cin, hidden, 1)]
+        layers += [
+            _cbr(hidden, hidden, 3, stride, groups=hidden),
+            nn.Conv2d(hidden, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        ]
+        self.conv = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return x + self.conv(x) if self.residual else self.conv(x)
+
+
+class TorchvisionLayoutMobileNetV2(nn.Module):
+    """torchvision's MobileNetV2 ``features`` (its module layout and
+    forward), written here: the reference the conversion is held to."""
+
+    def __init__(self):
+        super().__init__()
+        layers, cin = [_cbr(3, 32, 3, 2)], 32
+        for t, c, n, s in SETTINGS:
+            for i in range(n):
+                layers.append(_Block(cin, c, s if i == 0 else 1, t))
+                cin = c
+        layers.append(_cbr(cin, 1280, 1))
+        self.features = nn.Sequential(*layers)
+
+    def forward(self, x, taps=(3, 6, 13, 18)):
+        out = []
+        for i, f in enumerate(self.features):
+            x = f(x)
+            if i in taps:
+                out.append(x)
+        return out
+
+
+def _random_reference():
+    torch.manual_seed(0)
+    ref = TorchvisionLayoutMobileNetV2()
+    with torch.no_grad():  # BatchNorm statistics other than the defaults
+        for m in ref.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return ref.eval()
+
+
+def _flat(state):
+    """The original implementation's flat layout of the same weights:
+    ``conv.{0,1 | 3,4 | 6,7}`` (ReLU6 at 2 and 5) for a block."""
+    out = {}
+    for key, value in state.items():
+        parts = key.split('.')
+        if len(parts) > 4 and parts[2] == 'conv' and parts[0] == 'features':
+            k = int(parts[1])
+            expand = k > 1
+            i = int(parts[3])
+            if len(parts) == 6:  # conv.I.J.param: a ConvBNReLU's part
+                flat = 3 * i + int(parts[4])
+            else:  # conv.I.param: the linear conv, then its BN
+                flat = (6 if expand else 3) + (i - (2 if expand else 1))
+            key = '.'.join(parts[:3] + [str(flat)] + parts[-1:])
+        out[key] = value
+    return out
+
+
+@pytest.mark.parametrize('layout', ['nested', 'flat'])
+def test_converted_weights_give_the_reference_features(layout, tmp_path):
+    from mmdet.models.backbones import MobileNetV2
+
+    ref = _random_reference()
+    state = ref.state_dict()
+    if layout == 'flat':
+        state = _flat(state)
+        assert 'features.2.conv.6.weight' in state
+    state['classifier.1.weight'] = torch.zeros(10, 1280)  # dropped
+    src, dst = tmp_path / 'tv.pth', tmp_path / 'mmdet.pth'
+    torch.save(state, src)
+    out = run_tool([TOOL, str(src), str(dst)])
+    assert 'wrote' in out
+    backbone = MobileNetV2(
+        out_indices=(1, 2, 4, 7),
+        init_cfg=dict(type='Pretrained', checkpoint=str(dst)),
+    )
+    backbone.init_weights()
+    backbone.eval()
+    converted = torch.load(dst, weights_only=True)['state_dict']
+    assert set(converted) == set(backbone.state_dict())
+    x = torch.randn(2, 3, 96, 128)
+    with torch.no_grad():
+        got, want = backbone(x), ref(x)
+    assert len(got) == len(want) == 4
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_a_file_of_anything_else_is_refused_naming_it(tmp_path):
+    convert = load_tool(TOOL).convert
+    state = _random_reference().state_dict()
+    with pytest.raises(ValueError, match='unexpected keys fc.weight'):
+        convert(dict(state, **{'fc.weight': torch.zeros(1)}))
+    with pytest.raises(ValueError, match=r'missing features.\[18\]'):
+        convert({k: v for k, v in state.items() if '.18.' not in k})
+    resnet = {'conv1.weight': torch.zeros(64, 3, 7, 7)}
+    with pytest.raises(ValueError, match='conv1.weight'):
+        convert(resnet)
+    src = tmp_path / 'r.pth'
+    torch.save(resnet, src)
+    import subprocess
+    import sys
+
+    from tests.tool_runs import ROOT
+
+    run = subprocess.run(
+        [sys.executable, TOOL, str(src), str(tmp_path / 'o.pth')],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode != 0 and 'unexpected keys conv1.weight' in (
+        run.stderr
+    )
