@@ -64,8 +64,7 @@ class ALWAHook(Hook):
             loss names. Defaults to the RPN's and the head's found.
         interval (int): Window length, >= 2. Defaults to 100.
         statistic (str): ``'std'``, ``'mean+std'`` or ``'diff_std'``.
-        weighted_stats (bool): Statistics of the weighted loss, as
-            published. Defaults to True.
+        weighted_stats (bool): Of the weighted loss (published). Default True.
         weight_bounds (tuple[float, float], optional): Clamp of the weight.
         warmup_iters (int): Before the first window. Defaults to 0.
         ema_momentum (float, optional): Moving statistics instead of windows.

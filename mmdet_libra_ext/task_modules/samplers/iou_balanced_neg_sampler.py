@@ -23,8 +23,7 @@ class IoUBalancedNegSampler(TorchRandomSampler):
     bin's shortfall filled uniformly), with MMDetection's
     ``IoUBalancedNegSampler`` distribution in its steady state; positives
     are uniform. Pure torch on the inputs' device, reproducible from the
-    torch seed. The floor set, the bin range and the differences from
-    MMDetection's: docs/components.md.
+    torch seed. Floor set, bin range, differences: docs/components.md.
 
     Args:
         num (int): Samples per image.
