@@ -445,3 +445,38 @@ def test_variants_on_other_data_do_not_share_runs(tmp_path):
     __import__('os').makedirs(unclaimed)
     with pytest.raises(RuntimeError, match='an unnamed variant'):
         check_owner(unclaimed, 'BCCD: adaptive', resume=True)
+
+
+def test_a_recipe_that_fits_to_data_is_fitted_once_before_training(
+    tmp_path, bccd_like_root
+):
+    """The lab runs the own-dataset recipe as a user does: fit_to_data
+    writes the config the run trains, into its work directory, once (a
+    resumed run trains the same file); other configs train as they are."""
+    import os
+
+    from mmengine.config import Config
+
+    from experiments.runner import FITTED_CONFIG, fit_config, fits_to_data
+
+    own = osp.join(
+        ROOT, 'configs/own_dataset/faster-rcnn_r18_fpn_adaptive-voc.py'
+    )
+    demo = osp.join(ROOT, 'configs/demo/faster-rcnn_r18_fpn_shapes_demo.py')
+    assert fits_to_data(own) and not fits_to_data(demo)
+    opts = [
+        f'{s}_dataloader.dataset.{k}'
+        for s in ('train', 'val', 'test')
+        for k in (
+            'data_root=' + bccd_like_root,
+            'metainfo.classes=[RBC,WBC,Platelets]',
+        )
+    ] + ['randomness.seed=3']
+    path = fit_config(own, str(tmp_path), opts, dict(os.environ))
+    assert path == osp.join(str(tmp_path), FITTED_CONFIG)
+    cfg = Config.fromfile(path)
+    assert cfg.fitted_to_data.num_images == 4 and cfg.randomness.seed == 3
+    assert 'training images' in open(tmp_path / 'fit.log').read()
+    stamp = os.path.getmtime(path)
+    assert fit_config(own, str(tmp_path), ['bad'], {}) == path  # kept
+    assert os.path.getmtime(path) == stamp
