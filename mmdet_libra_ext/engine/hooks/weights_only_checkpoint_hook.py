@@ -14,6 +14,7 @@ from mmdet_libra_ext.utils import (
     from_weights_only,
     to_weights_only,
 )
+from mmdet_libra_ext.utils.checkpoint import check_not_legacy_fit
 from mmdet_libra_ext.utils.checks import check_known_options
 from mmdet_libra_ext.utils.compat import runner_checkpoint_to_load
 
@@ -36,7 +37,8 @@ class WeightsOnlyCheckpointHook(Hook):
       message naming it and the newest intact checkpoint beside it (instead
       of an unpickling traceback); one that needs unsafe globals is refused
       with a message naming them (instead of torch's advice to allow-list
-      them).
+      them); so is one ``AdaptToDataHook`` (up to 0.2) trained, where the
+      config lacks its input scale and anchors, naming the command to run.
 
     Add it to a config with
     ``custom_hooks = [dict(type='mmdet_libra_ext.WeightsOnlyCheckpointHook')]``
@@ -68,6 +70,9 @@ class WeightsOnlyCheckpointHook(Hook):
         if filename and '://' not in str(filename):
             check_checkpoint_file(filename)
             check_weights_only_loadable(filename)
+            cfg = getattr(runner, 'cfg', None)
+            if cfg is not None:
+                check_not_legacy_fit(cfg, filename)
 
     def before_save_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         """Store the runtime state as plain values and tensors."""

@@ -80,3 +80,25 @@ def test_before_run_refuses_truncated_or_missing_checkpoint(tmp_path):
     (tmp_path / 'last_checkpoint').write_text('')
     with pytest.raises(RuntimeError, match='last_checkpoint is empty'):
         hook.before_run(runner)
+
+
+def test_before_run_refuses_a_former_fitting_hook_s_checkpoint(tmp_path):
+    """tools/test.py with a checkpoint AdaptToDataHook (up to 0.2) trained
+    and a config without its input scale and anchors: refused, naming the
+    command that writes the config of those weights; with that config
+    (it has the fitted_to_data record), accepted."""
+    from mmengine.config import Config
+
+    from tests.adapted_checkpoints import save_adapted
+
+    ckpt = save_adapted(tmp_path / 'old.pth')
+    runner = SimpleNamespace(
+        _resume=False,
+        _load_from=ckpt,
+        work_dir=str(tmp_path),
+        cfg=Config(dict(model=dict(type='FasterRCNN'))),
+    )
+    with pytest.raises(ValueError, match='--from-checkpoint'):
+        WeightsOnlyCheckpointHook().before_run(runner)
+    runner.cfg = Config(dict(fitted_to_data=dict(num_images=23)))
+    WeightsOnlyCheckpointHook().before_run(runner)
