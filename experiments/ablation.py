@@ -178,6 +178,11 @@ def main():
     )
     test.add_argument('--epochs', type=int, default=None)
     test.add_argument(
+        '--label',
+        default=None,
+        help='evaluate the runs recorded as "VARIANT [LABEL]"',
+    )
+    test.add_argument(
         '--split',
         choices=('val', 'test'),
         default='test',

@@ -20,6 +20,7 @@ from experiments.pretrain_backbone import (
     train_script,
 )
 from experiments.store import (
+    labelled,
     load_results,
     metrics_of,
     save_results,
@@ -130,10 +131,11 @@ def cmd_test(args) -> None:
                 )
     threads = args.threads or os.cpu_count() or 1
     results = load_results(args.results)
+    names = [labelled(v, getattr(args, 'label', None)) for v in args.variants]
     todo = [
         i
         for i, r in enumerate(results)
-        if r['variant'] in args.variants
+        if r['variant'] in names
         and (args.epochs is None or r['epochs'] == args.epochs)
         and (key not in r or args.again)
     ]
