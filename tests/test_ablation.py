@@ -194,6 +194,17 @@ def test_ablation_evaluations_and_tta_config(tmp_path):
         text=True,
     )
     assert out.returncode != 0 and 'evaluated on test only' in out.stderr
+    # --label picks the runs recorded as "VARIANT [LABEL]" (here: none
+    # with a work dir to evaluate, so the one found fails naming it).
+    labelled_run = dict(variant=variant + ' [x]', seed=0, epochs=0)
+    file.write_text(json.dumps([labelled_run]))
+    out = subprocess.run(
+        [sys.executable, '-m', 'experiments.ablation', 'test', variant]
+        + ['--label', 'x', '--results', str(file)],
+        capture_output=True,
+        text=True,
+    )
+    assert '1 runs to evaluate (test)' in out.stdout
 
 
 def test_ablation_plans_and_schedules():
