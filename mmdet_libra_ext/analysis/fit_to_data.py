@@ -303,13 +303,13 @@ def fitted(cfg: Any, choices: Dict[str, Any]) -> Tuple[Any, Dict]:
                 comments[(key,)] = why
 
     for name, fit in choices.get('anchors', {}).items():
-        if not fit['changed']:
-            continue
-        head = cfg.model[name]
-        key = str(_generator_key(head))
-        head[key] = fit['cfg']
+        head = cfg.model.get(name)
+        gen_key = _generator_key(head) if head else None
+        if not fit['changed'] or gen_key is None:
+            continue  # kept, or a head this config does not have
+        head[gen_key] = fit['cfg']
         b, a = fit.get('before'), fit.get('after')
-        comments[('model', name, key)] = (
+        comments[('model', name, gen_key)] = (
             f'Anchors: best possible recall of the training boxes '
             f'{b["bpr"]:.3f} (mean best IoU {b["mean_best_iou"]:.3f}) -> '
             f'{a["bpr"]:.3f} ({a["mean_best_iou"]:.3f}).'
