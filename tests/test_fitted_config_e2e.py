@@ -55,7 +55,7 @@ def test_every_entry_point_sees_the_fitted_config(
 ):
     from mmdet.apis import DetInferencer
 
-    from mmdet_libra_ext.analysis.fit_to_data import write_fitted_config
+    from mmdet_libra_ext.analysis.fitted_config import write_fitted_config
 
     # largest=150 px: the 190 px discs make the images shrink (0.8125), so
     # a tool at the base config's 1333 x 800 would see other images.

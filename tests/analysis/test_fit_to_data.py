@@ -14,6 +14,8 @@ from mmdet_libra_ext.analysis.fit_to_data import (
     caps_for,
     choose,
     fit_options,
+)
+from mmdet_libra_ext.analysis.fitted_config import (
     fitted,
     write_fitted_config,
 )
@@ -344,7 +346,7 @@ def test_other_resizing_transforms_are_kept_and_reported(bccd_like_root):
     """A multi-scale training resize is the config's augmentation: the
     fitted scale replaces the Resize transforms only, and the record and
     the summary name what was left."""
-    from mmdet_libra_ext.analysis.fit_to_data import summary_lines
+    from mmdet_libra_ext.analysis.fitted_config import summary_lines
 
     cfg = _load(root=bccd_like_root)
     random = dict(type='RandomResize', scale=[(640, 480), (800, 600)])

@@ -20,7 +20,7 @@ import argparse
 import os.path as osp
 import sys
 
-from mmdet_libra_ext.analysis.fit_to_data import (
+from mmdet_libra_ext.analysis.fitted_config import (
     summary_lines,
     write_fitted_config,
 )
