@@ -3,6 +3,7 @@ option rows, and the planned tables (variants, rows and seeds) of
 ``python -m experiments.ablation run --plan NAME``."""
 
 import os.path as osp
+import threading
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = 'configs'
@@ -22,7 +23,21 @@ _bccd = 'bccd/{}_r18_fpn_bccd.py'.format
 
 
 def _own(model: str, recipe: str = 'adaptive') -> str:
-    return f'own_dataset/{model}_r18_fpn_{recipe}-voc.py'
+    """The own-dataset recipe from scratch (a half-width ResNet-18)."""
+    return f'own_dataset_scratch/{model}_r18_fpn_{recipe}-voc.py'
+
+
+def _ft(model: str, recipe: str = 'adaptive') -> str:
+    """The own-dataset recipe a user copies: ImageNet MobileNetV2 weights
+    fine-tuned."""
+    return f'own_dataset/{model}_mobilenetv2_fpn_{recipe}-voc.py'
+
+
+#: The config folders of the own-dataset recipe (fine-tuned, from scratch).
+OWN_FOLDERS = ('own_dataset/', 'own_dataset_scratch/')
+#: The public id of the ImageNet MobileNetV2 the fine-tuned recipe names;
+#: the lab gives the file experiments.imagenet_weights makes instead.
+IMAGENET_MOBILENET_V2 = 'open-mmlab://mmdet/mobilenet_v2'
 
 
 #: Small real datasets other than BCCD that the own-dataset recipe is
@@ -78,6 +93,9 @@ VARIANTS = {
         'faster-rcnn', 'adaptive-photometric'
     ),
     NEON + 'Libra, adaptive': _own('libra-faster-rcnn'),
+    # The recipe that fine-tunes ImageNet weights (configs/own_dataset/).
+    BCCD + 'pretrained': _ft('faster-rcnn'),
+    NEON + 'pretrained': _ft('faster-rcnn'),
 }
 #: The demo table's variants (the default of ``run``); the diagnostic one,
 #: RetinaNet and the transfer variants run when named or planned.
@@ -138,6 +156,15 @@ def _candidate_row(variant: str) -> tuple:
     """``variant`` with the candidate ALWA setting, 5 seeds."""
     return (variant, ALWA_CANDIDATE, ALWA_OPTIONS[ALWA_CANDIDATE], FIVE)
 
+
+#: Fine-tuning settings of the pretrained recipe tried on validation.
+FT_UNIFORM_LR = 'lr=1e-3, backbone lr_mult=1'
+FT_OPTIONS = {
+    FT_UNIFORM_LR: [
+        'optim_wrapper.optimizer.lr=1e-3',
+        'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult=1.0',
+    ],
+}
 
 #: The RPN's negative sampler, and its option that takes half of the
 #: negatives from the zero-IoU floor.
@@ -277,6 +304,21 @@ PLANS = {
         # Libra Faster R-CNN on the same recipe.
         [(NEON + 'Libra, adaptive', None, [], THREE)],
     ],
+    # The recipe that fine-tunes ImageNet weights (configs/own_dataset/,
+    # docs/own_dataset.md): its learning rates chosen on BCCD's val split
+    # (the heads' 2e-3 with the backbone at a tenth, or 1e-3 everywhere),
+    # then paired with the from-scratch rows, BCCD first (5 seeds).
+    'pretrained': [
+        [
+            (BCCD + 'pretrained', None, [], [0]),
+            (
+                BCCD + 'pretrained',
+                FT_UNIFORM_LR,
+                FT_OPTIONS[FT_UNIFORM_LR],
+                [0],
+            ),
+        ],
+    ],
     # Balanced L1 with beta = 0.11 on the demo Libra RetinaNet: this
     # package's continuous-gradient formula against MMDetection's.
     'beta': [
@@ -312,7 +354,7 @@ def own_data(variant: str):
     for prefix, data in OWN_DATA.items():
         if variant.startswith(prefix):
             return data
-    if VARIANTS[variant].startswith('own_dataset/'):
+    if VARIANTS[variant].startswith(OWN_FOLDERS):
         return (BCCD_ROOT, BCCD_CLASSES)
     return None
 
@@ -362,6 +404,13 @@ def is_iter_based(variant: str) -> bool:
     return loop == 'IterBasedTrainLoop'
 
 
+def fine_tunes_imagenet(variant: str) -> bool:
+    """Whether a variant's backbone starts from the ImageNet MobileNetV2
+    (:data:`IMAGENET_MOBILENET_V2`): the lab gives it the converted file."""
+    init = variant_config(variant).model.get('backbone', {}).get('init_cfg')
+    return bool(init) and init.get('checkpoint') == IMAGENET_MOBILENET_V2
+
+
 def best_metric(variant: str):
     """The validation metric whose best checkpoint a variant's config
     keeps (MMDetection's ``save_best``), or None."""
@@ -370,16 +419,25 @@ def best_metric(variant: str):
 
 
 _CONFIGS: dict = {}
+#: mmengine's Config.fromfile is not thread-safe (two threads reading
+#: configs at once can fail inside its parser), and the lab's runs are
+#: threads: every config the lab reads is read under this lock.
+_CONFIG_LOCK = threading.Lock()
+
+
+def read_config(path: str):
+    """The config at ``path``, read once (thread-safe)."""
+    with _CONFIG_LOCK:
+        if path not in _CONFIGS:
+            from mmengine.config import Config
+
+            _CONFIGS[path] = Config.fromfile(path)
+        return _CONFIGS[path]
 
 
 def variant_config(variant: str):
     """A variant's config, read once."""
-    if variant not in _CONFIGS:
-        from mmengine.config import Config
-
-        path = osp.join(CONFIGS, VARIANTS[variant])
-        _CONFIGS[variant] = Config.fromfile(path)
-    return _CONFIGS[variant]
+    return read_config(osp.join(CONFIGS, VARIANTS[variant]))
 
 
 def config_epochs(variant: str) -> int:

@@ -12,6 +12,7 @@ import time
 from experiments.evaluation import (
     test_run,
 )
+from experiments.imagenet_weights import DEFAULT_OUT as IMAGENET_WEIGHTS
 from experiments.plans import (
     BCCD_ROOT,
     CONFIGS,
@@ -21,11 +22,13 @@ from experiments.plans import (
     best_metric,
     dataset_options,
     default_epochs,
+    fine_tunes_imagenet,
     is_bccd,
     is_iter_based,
     is_transfer,
     own_data,
     path_slug,
+    read_config,
     validates,
     voc_data_root_options,
     work_tag,
@@ -68,9 +71,7 @@ FITTED_CONFIG = 'fitted_config.py'
 def fits_to_data(config: str) -> bool:
     """Whether ``config`` is a recipe fitted to its data before training
     (it holds ``fit_to_data`` options)."""
-    from mmengine.config import Config
-
-    return Config.fromfile(config).get('fit_to_data') is not None
+    return read_config(config).get('fit_to_data') is not None
 
 
 def fit_config(config: str, work: str, opts, env) -> str:
@@ -133,6 +134,10 @@ def run_one(
     ]
     if pretrained and is_transfer(variant):
         opts.append(f'model.backbone.init_cfg.checkpoint={pretrained}')
+    if fine_tunes_imagenet(variant):
+        # The recipe's documented offline switch: the converted ImageNet
+        # MobileNetV2 that experiments.imagenet_weights makes.
+        opts.append(f'model.backbone.init_cfg.checkpoint={IMAGENET_WEIGHTS}')
     # A checkpoint every epoch (only the newest kept) so that a stopped
     # plan resumes its runs where they were: resume is exact, so the
     # result is the uninterrupted run's.
@@ -273,6 +278,11 @@ def prepare(variants, data_root, pretrained=None) -> None:
                     ],
                     check=True,
                 )
+    if any(fine_tunes_imagenet(v) for v in variants):
+        subprocess.run(
+            [sys.executable, '-m', 'experiments.imagenet_weights'],
+            check=True,
+        )
     if transfer and not pretrained:
         subprocess.run(
             [sys.executable, '-m', 'experiments.pretrain_backbone'],

@@ -10,7 +10,10 @@ import torch
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: The own-dataset recipe's config (its RPN anchors: scales=[8]).
 OWN_CONFIG = osp.join(
-    ROOT, 'configs', 'own_dataset', 'faster-rcnn_r18_fpn_adaptive-voc.py'
+    ROOT,
+    'configs',
+    'own_dataset_scratch',
+    'faster-rcnn_r18_fpn_adaptive-voc.py',
 )
 #: Fitted RPN anchors (the config's strides and three ratios).
 FIT = dict(

@@ -124,3 +124,14 @@ def _isolated_default_scope():
     yield
     DefaultScope._instance_dict.clear()
     DefaultScope._instance_dict.update(before)
+
+
+@pytest.fixture(scope='session')
+def mobilenetv2_weights(tmp_path_factory):
+    """The offline stand-in for the ImageNet MobileNetV2 the own-dataset
+    recipes fine-tune: random torchvision-layout weights converted by
+    tools/model_converters/mobilenetv2_to_mmdet.py (no download)."""
+    from tests.torchvision_mobilenetv2 import converted_random_weights
+
+    out = tmp_path_factory.mktemp('pretrained') / 'mobilenet_v2_mmdet.pth'
+    return converted_random_weights(out)

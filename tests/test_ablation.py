@@ -471,7 +471,7 @@ def test_a_recipe_that_fits_to_data_is_fitted_once_before_training(
     from experiments.runner import FITTED_CONFIG, fit_config, fits_to_data
 
     own = osp.join(
-        ROOT, 'configs/own_dataset/faster-rcnn_r18_fpn_adaptive-voc.py'
+        ROOT, 'configs/own_dataset/faster-rcnn_mobilenetv2_fpn_adaptive-voc.py'
     )
     demo = osp.join(ROOT, 'configs/demo/faster-rcnn_r18_fpn_shapes_demo.py')
     assert fits_to_data(own) and not fits_to_data(demo)

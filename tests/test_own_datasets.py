@@ -116,7 +116,7 @@ def test_the_plan_points_each_recipe_at_its_data():
     # The recipe's variants train on NEON's data with its schedule.
     for v in own:
         assert P.dataset_options(v) == neon
-        assert P.VARIANTS[v].startswith('own_dataset/')
+        assert P.VARIANTS[v].startswith(P.OWN_FOLDERS)
         assert P.is_iter_based(v) and P.best_metric(v) == 'voc12/mAP'
 
 

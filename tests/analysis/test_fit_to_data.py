@@ -28,7 +28,7 @@ CLASSES = ('RBC', 'WBC', 'Platelets')
 
 
 def _config(name='faster-rcnn'):
-    return osp.join(OWN, f'{name}_r18_fpn_adaptive-voc.py')
+    return osp.join(OWN, f'{name}_mobilenetv2_fpn_adaptive-voc.py')
 
 
 def _options(root, name='faster-rcnn', **fit):
@@ -290,7 +290,9 @@ def test_the_tool_writes_a_config_beside_the_given_one(
 
     work = tmp_path / 'mine'
     shutil.copytree(osp.join(ROOT, 'configs'), work)
-    config = work / 'own_dataset' / 'faster-rcnn_r18_fpn_adaptive-voc.py'
+    config = (
+        work / 'own_dataset' / 'faster-rcnn_mobilenetv2_fpn_adaptive-voc.py'
+    )
     text = config.read_text()
     text = text.replace(
         "data_root = 'data/my_dataset/'", f'data_root = {bccd_like_root!r}'
@@ -301,7 +303,7 @@ def test_the_tool_writes_a_config_beside_the_given_one(
     fitted_path = config.with_name(config.stem + '_fitted.py')
     assert 'best possible recall' in out and str(fitted_path) in out
     written = fitted_path.read_text()
-    assert "_base_ = 'faster-rcnn_r18_fpn_adaptive-voc.py'" in written
+    assert "_base_ = 'faster-rcnn_mobilenetv2_fpn_adaptive-voc.py'" in written
     cfg = Config.fromfile(str(fitted_path))
     # 4 images of 5 discs (the zero-size box is not counted).
     assert cfg.fitted_to_data.num_boxes == 20

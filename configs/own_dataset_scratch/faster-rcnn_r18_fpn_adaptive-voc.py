@@ -1,4 +1,7 @@
-# Your own small dataset in Pascal VOC layout (Annotations/,
+# The own-dataset recipe from random initialisation (no downloads), the
+# base and the comparison of the recipe to copy, which fine-tunes ImageNet
+# weights: configs/own_dataset/faster-rcnn_mobilenetv2_fpn_adaptive-voc.py.
+# For a small dataset in Pascal VOC layout (Annotations/,
 # ImageSets/Main/{train,val,test}.txt, JPEGImages/): change data_root and
 # classes, nothing else (docs/own_dataset.md). Then fit it to the data
 # and train the config that writes:

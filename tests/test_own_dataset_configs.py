@@ -1,0 +1,181 @@
+"""configs/own_dataset/: every recipe a user copies fine-tunes ImageNet
+weights named by a public id that MMDetection resolves, and loads them
+offline from the file that ``--cfg-options
+model.backbone.init_cfg.checkpoint=PATH`` names (here random
+torchvision-layout weights converted by the repository's converter:
+nothing is downloaded); a missing file is refused naming it. Each variant
+changes only its component of the recipe, and the fine-tuning schedule
+costs no more than the from-scratch recipe's."""
+
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from tests.config_dicts import without
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+OWN = osp.join(ROOT, 'configs', 'own_dataset')
+SCRATCH = osp.join(ROOT, 'configs', 'own_dataset_scratch')
+CONFIGS = sorted(glob.glob(osp.join(OWN, '*.py')))
+MOBILENET = [p for p in CONFIGS if '_mobilenetv2_' in p]
+RECIPE = osp.join(OWN, 'faster-rcnn_mobilenetv2_fpn_adaptive-voc.py')
+
+
+def _ids(paths):
+    return [osp.basename(p) for p in paths]
+
+
+def test_the_recipes_are_there():
+    names = set(_ids(CONFIGS))
+    assert {
+        'faster-rcnn_mobilenetv2_fpn_adaptive-voc.py',
+        'faster-rcnn_mobilenetv2_fpn_adaptive-photometric-voc.py',
+        'libra-faster-rcnn_mobilenetv2_fpn_adaptive-voc.py',
+        'retinanet_mobilenetv2_fpn_adaptive-voc.py',
+        'faster-rcnn_r50_fpn_adaptive-voc.py',
+    } <= names
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=_ids(CONFIGS))
+def test_each_names_imagenet_weights_by_a_public_id(path):
+    """open-mmlab:// ids are in mmengine's own table; the torchvision://
+    one is the id MMDetection's own Faster R-CNN R-50 config names
+    (mmengine resolves those through torchvision, an optional
+    dependency)."""
+    from mmengine.runner.checkpoint import get_external_models
+
+    init = Config.fromfile(path).model.backbone.init_cfg
+    assert init.type == 'Pretrained'
+    scheme, _, name = init.checkpoint.partition('://')
+    if scheme == 'open-mmlab':
+        assert name in get_external_models(), init.checkpoint
+    else:
+        import mmdet
+
+        mmdet_r50 = Config.fromfile(
+            osp.join(
+                osp.dirname(mmdet.__file__),
+                *'.mim/configs/_base_/models/faster-rcnn_r50_fpn.py'.split(
+                    '/'
+                ),
+            )
+        ).model.backbone
+        assert init == mmdet_r50.init_cfg
+        assert Config.fromfile(path).model.backbone.depth == mmdet_r50.depth
+
+
+def _build(path, weights):
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+
+    import mmdet_libra_ext  # noqa: F401
+
+    register_all_modules()
+    cfg = Config.fromfile(path)
+    # The documented offline switch, as --cfg-options gives it.
+    cfg.merge_from_dict({'model.backbone.init_cfg.checkpoint': weights})
+    return MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize('path', MOBILENET, ids=_ids(MOBILENET))
+def test_the_offline_file_loads_into_the_backbone(
+    path, mobilenetv2_weights, monkeypatch
+):
+    import mmengine.runner.checkpoint as ckpt
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('a download was attempted')
+
+    monkeypatch.setattr(ckpt, 'load_from_http', refuse)
+    model = _build(path, mobilenetv2_weights)
+    model.init_weights()
+    want = torch.load(mobilenetv2_weights, weights_only=True)['state_dict']
+    got = model.backbone.state_dict()
+    assert set(got) == set(want)
+    for key, value in want.items():
+        assert torch.equal(got[key], value), key
+    # The stem and first block frozen, BatchNorm kept in eval mode.
+    model.train()
+    assert not any(p.requires_grad for p in model.backbone.conv1.parameters())
+    assert not any(p.requires_grad for p in model.backbone.layer1.parameters())
+    assert all(p.requires_grad for p in model.backbone.layer2.parameters())
+    bns = [
+        m for m in model.backbone.modules() if 'BatchNorm' in type(m).__name__
+    ]
+    assert bns and not any(m.training for m in bns)
+
+
+def test_a_missing_file_is_refused_naming_it(tmp_path):
+    missing = str(tmp_path / 'no_such_weights.pth')
+    model = _build(RECIPE, missing)
+    with pytest.raises(FileNotFoundError, match='no_such_weights.pth'):
+        model.init_weights()
+
+
+def test_the_recipe_is_the_scratch_recipe_with_a_pretrained_backbone():
+    """Only the model's backbone (and the FPN's inputs), the optimiser's
+    learning rates and the schedule differ from the from-scratch recipe:
+    data, augmentation, evaluation and fit_to_data are the same."""
+    ft = Config.fromfile(RECIPE).to_dict()
+    scratch = Config.fromfile(
+        osp.join(SCRATCH, 'faster-rcnn_r18_fpn_adaptive-voc.py')
+    ).to_dict()
+    changed = (
+        'model.backbone',
+        'model.neck.in_channels',
+        'optim_wrapper.optimizer.lr',
+        'optim_wrapper.paramwise_cfg',
+        'max_iters',
+        'train_cfg.max_iters',
+        'param_scheduler',
+        'default_hooks.checkpoint.interval',
+        'val_interval',
+        'pretrained',
+        'backbone',
+        'backbone_channels',
+    )
+    assert without(ft, *changed) == without(scratch, *changed)
+    # Fine-tuning costs no more iterations than training from scratch.
+    assert ft['train_cfg']['max_iters'] <= scratch['train_cfg']['max_iters']
+    assert ft['param_scheduler'][-1]['end'] == ft['train_cfg']['max_iters']
+
+
+@pytest.mark.parametrize(
+    'name, changed',
+    [
+        (
+            'faster-rcnn_mobilenetv2_fpn_adaptive-photometric-voc',
+            ('train_pipeline', 'train_dataloader.dataset.pipeline'),
+        ),
+        (
+            'libra-faster-rcnn_mobilenetv2_fpn_adaptive-voc',
+            (
+                'model.neck',
+                'model.roi_head.bbox_head.loss_bbox',
+                'model.train_cfg.rpn.sampler',
+                'model.train_cfg.rpn.allowed_border',
+                'model.train_cfg.rcnn.sampler',
+                'num_channels',
+            ),
+        ),
+    ],
+)
+def test_each_variant_changes_only_its_component(name, changed):
+    base = Config.fromfile(RECIPE).to_dict()
+    cfg = Config.fromfile(osp.join(OWN, name + '.py')).to_dict()
+    assert without(cfg, *changed) == without(base, *changed)
+
+
+def test_retinanet_keeps_the_recipes_backbone_and_weights():
+    base = Config.fromfile(RECIPE)
+    cfg = Config.fromfile(
+        osp.join(OWN, 'retinanet_mobilenetv2_fpn_adaptive-voc.py')
+    )
+    assert cfg.model.type == 'RetinaNet'
+    assert cfg.model.backbone == base.model.backbone
+    assert cfg.model.neck.in_channels == base.model.neck.in_channels
+    keep = ('model', 'num_channels')
+    assert without(cfg.to_dict(), *keep) == without(base.to_dict(), *keep)
