@@ -2,7 +2,8 @@
 VOC (``Annotations/``, ``ImageSets/Main/{train,val,test}.txt``,
 ``JPEGImages/``) for the own-dataset recipe's evidence (docs/own_dataset.md).
 
-    python -m experiments.own_datasets neon-trees OUT_DIR [--source DIR]
+    python -m experiments.own_datasets neon-trees OUT_DIR --source DIR
+    python -m experiments.own_datasets raccoons OUT_DIR --source DIR
 
 ``neon-trees``: the tree crowns of the NEON sites that the ``deepforest``
 wheel (PyPI, version 2.1.0) ships in ``deepforest/data``: one class, crowns
@@ -13,6 +14,14 @@ validation, the rest training. Test: the other Yellowstone image and the
 two other sites' (OSBS, SOAP; SOAP's 'Alive'/'Dead' labels are trees).
 ``--source`` is the wheel's ``deepforest/data`` folder (``pip download
 --no-deps deepforest==2.1.0`` and unzip it).
+
+``raccoons``: the raccoon photos of the public repository
+``datitran/raccoon_dataset`` (MIT): 200 photos of one class, of 183 to
+1280 px, objects that fill much of the image, VOC annotations.
+``--source`` is a clone of it (``images/``, ``annotations/``,
+``data/{train,test}_labels.csv``). Its own test split (40 images) is the
+test split; of its 160 training images, every fifth (in file-name order)
+is validation.
 """
 
 import argparse
@@ -119,13 +128,75 @@ def neon_trees(source: str, out: str) -> dict:
     return {k: len(v) for k, v in splits.items()}
 
 
+def read_voc_named(path: str) -> List[Tuple[str, Tuple[int, ...]]]:
+    """``(class name, box)`` of every object of a VOC annotation file."""
+    root = ET.parse(path).getroot()
+    return [
+        (o.find('name').text.strip(), box)
+        for o, box in zip(root.findall('object'), read_voc(path))
+    ]
+
+
+def _csv_images(path: str) -> List[str]:
+    """The image file names of one of the raccoon repository's label
+    tables (``filename,width,height,class,xmin,...``), sorted."""
+    import csv
+
+    with open(path) as f:
+        return sorted({row['filename'] for row in csv.DictReader(f)})
+
+
+def raccoons(source: str, out: str) -> dict:
+    """Write the raccoon dataset; the number of images per split."""
+    for sub in ('Annotations', 'ImageSets/Main', 'JPEGImages'):
+        os.makedirs(osp.join(out, sub), exist_ok=True)
+    labels = osp.join(source, 'data')
+    test = _csv_images(osp.join(labels, 'test_labels.csv'))
+    train = _csv_images(osp.join(labels, 'train_labels.csv'))
+    splits = {
+        'train': [n for k, n in enumerate(train) if k % 5 != 4],
+        'val': [n for k, n in enumerate(train) if k % 5 == 4],
+        'test': test,
+    }
+    for split, files in splits.items():
+        names = []
+        for file in files:
+            name = osp.splitext(file)[0]
+            img = cv2.imread(osp.join(source, 'images', file))
+            if img is None:
+                raise FileNotFoundError(osp.join(source, 'images', file))
+            objects = read_voc_named(
+                osp.join(source, 'annotations', name + '.xml')
+            )
+            unknown = {c for c, _ in objects} - {'raccoon'}
+            if unknown:
+                raise ValueError(f'{name}.xml names {sorted(unknown)}')
+            cv2.imwrite(osp.join(out, 'JPEGImages', name + '.jpg'), img)
+            write_voc(
+                osp.join(out, 'Annotations', name + '.xml'),
+                name,
+                (img.shape[1], img.shape[0]),
+                [b for _, b in objects],
+                'raccoon',
+            )
+            names.append(name)
+        with open(
+            osp.join(out, 'ImageSets', 'Main', split + '.txt'), 'w'
+        ) as f:
+            f.write('\n'.join(names) + '\n')
+    return {k: len(v) for k, v in splits.items()}
+
+
+DATASETS = {'neon-trees': neon_trees, 'raccoons': raccoons}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('dataset', choices=['neon-trees'])
+    parser.add_argument('dataset', choices=sorted(DATASETS))
     parser.add_argument('out_dir')
     parser.add_argument('--source', required=True)
     args = parser.parse_args(argv)
-    print(neon_trees(args.source, args.out_dir))
+    print(DATASETS[args.dataset](args.source, args.out_dir))
 
 
 if __name__ == '__main__':

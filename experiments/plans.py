@@ -44,7 +44,11 @@ IMAGENET_MOBILENET_V2 = 'open-mmlab://mmdet/mobilenet_v2'
 #: tried on (docs/own_dataset.md): variant prefix -> (data root, classes).
 #: ``python -m experiments.own_datasets`` lays them out.
 NEON = 'NEON trees: '
-OWN_DATA = {NEON: ('data/neon_trees/', ('Tree',))}
+RACCOONS = 'raccoons: '
+OWN_DATA = {
+    NEON: ('data/neon_trees/', ('Tree',)),
+    RACCOONS: ('data/raccoons/', ('raccoon',)),
+}
 BCCD_CLASSES = ('RBC', 'WBC', 'Platelets')
 VARIANTS = {
     'baseline': _demo('faster-rcnn'),
@@ -96,6 +100,8 @@ VARIANTS = {
     # The recipe that fine-tunes ImageNet weights (configs/own_dataset/).
     BCCD + 'pretrained': _ft('faster-rcnn'),
     NEON + 'pretrained': _ft('faster-rcnn'),
+    RACCOONS + 'adaptive': _own('faster-rcnn'),
+    RACCOONS + 'pretrained': _ft('faster-rcnn'),
 }
 #: The demo table's variants (the default of ``run``); the diagnostic one,
 #: RetinaNet and the transfer variants run when named or planned.

@@ -171,3 +171,89 @@ def test_a_missing_dataset_is_named(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit, match='experiments.own_datasets'):
         prepare({P.NEON + 'adaptive'}, None)
+
+
+def test_raccoons_layout_keeps_the_repositorys_test_split(tmp_path):
+    """experiments.own_datasets raccoons on a stand-in of the repository's
+    files: its test table is the test split, every fifth training image
+    validation; an annotation naming another class is refused."""
+    src = tmp_path / 'raccoon_dataset'
+    for sub in ('images', 'annotations', 'data'):
+        (src / sub).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    tables = {'train': [], 'test': []}
+    for k in range(12):
+        name = f'raccoon-{k}'
+        split = 'test' if k >= 10 else 'train'
+        cv2.imwrite(
+            str(src / 'images' / f'{name}.jpg'),
+            rng.integers(0, 255, (120, 160, 3), dtype=np.uint8),
+        )
+        # Two objects in the first image: one table row each.
+        boxes = [(10, 10, 90, 100)] + ([(100, 5, 150, 60)] if k == 0 else [])
+        O.write_voc(
+            str(src / 'annotations' / f'{name}.xml'),
+            name,
+            (160, 120),
+            boxes,
+            'raccoon',
+        )
+        tables[split] += [f'{name}.jpg,160,120,raccoon,1,2,3,4'] * len(boxes)
+    for split, rows in tables.items():
+        (src / 'data' / f'{split}_labels.csv').write_text(
+            'filename,width,height,class,xmin,ymin,xmax,ymax\n'
+            + '\n'.join(rows)
+            + '\n'
+        )
+    out = str(tmp_path / 'raccoons')
+    assert O.raccoons(str(src), out) == {'train': 8, 'val': 2, 'test': 2}
+    from mmdet.datasets import VOCDataset
+
+    def split(name):
+        return VOCDataset(
+            data_root=out + '/',
+            ann_file=f'ImageSets/Main/{name}.txt',
+            data_prefix=dict(sub_data_root=''),
+            metainfo=dict(classes=('raccoon',)),
+            test_mode=True,
+            pipeline=[],
+        )
+
+    test = split('test')
+    assert sorted(test.get_data_info(k)['img_id'] for k in range(2)) == [
+        'raccoon-10',
+        'raccoon-11',
+    ]
+    # The 10 training images sorted by file name, every fifth to val.
+    val = split('val')
+    assert len(val) == 2
+    first = split('train')
+    boxes = {
+        first.get_data_info(k)['img_id']: first.get_data_info(k)['instances']
+        for k in range(len(first))
+    }
+    # Both objects kept (VOCDataset reads VOC's 1-based pixels: -1).
+    assert [i['bbox'] for i in boxes['raccoon-0']] == [
+        [9, 9, 89, 99],
+        [99, 4, 149, 59],
+    ]
+    O.write_voc(
+        str(src / 'annotations' / 'raccoon-3.xml'),
+        'raccoon-3',
+        (160, 120),
+        [(1, 1, 9, 9)],
+        'dog',
+    )
+    with pytest.raises(ValueError, match=r"raccoon-3.xml names \['dog'\]"):
+        O.raccoons(str(src), str(tmp_path / 'again'))
+
+
+def test_the_raccoons_variants_read_their_data():
+    opts = P.dataset_options(P.RACCOONS + 'pretrained')
+    assert 'train_dataloader.dataset.data_root=data/raccoons/' in opts
+    assert 'val_dataloader.dataset.metainfo.classes=[raccoon]' in opts
+    assert P.fine_tunes_imagenet(P.RACCOONS + 'pretrained')
+    assert not P.fine_tunes_imagenet(P.RACCOONS + 'adaptive')
+    assert P.work_tag(P.RACCOONS + 'pretrained') == (
+        'raccoons_faster-rcnn_mobilenetv2_fpn_adaptive-voc'
+    )

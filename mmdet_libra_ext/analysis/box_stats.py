@@ -170,14 +170,18 @@ def choose_input_scale(
     objects (10th percentile of the sizes) no smaller than ``smallest``
     pixels, the largest (90th) no larger than ``largest``, the long side at
     most ``max_long_side``, the factor within ``steps``; where the two
-    object bounds conflict, the small objects win. Rounded to a sixteenth."""
+    object bounds conflict, the small objects win. Rounded to a sixteenth,
+    down where rounding would take the long side past ``max_long_side``."""
     p10, p50, p90 = size_quantiles(wh)
     lo, hi = steps
     low = smallest / p10
     high = min(largest / p90, max_long_side / img_long_side)
     s = max(min(1.0, high), low)
     s = min(max(s, lo), hi, max_long_side / img_long_side)
-    s = round(s * 16) / 16
+    rounded = round(s * 16) / 16
+    if rounded * img_long_side > max_long_side:
+        rounded = math.floor(s * 16) / 16
+    s = max(rounded, 1 / 16)
     return dict(
         scale=s,
         size_p10=p10,

@@ -54,6 +54,10 @@ def test_input_scale_by_hand():
     # The long side caps the factor even for small objects.
     s = S.choose_input_scale(wh / 4, 1000, max_long_side=1333)
     assert s['scale'] == pytest.approx(1.3125)
+    # Rounding never takes the long side past the cap: 1333 / 2000 =
+    # 0.6665 rounds to 0.6875 (1375 px), so it is rounded down, 0.625.
+    s = S.choose_input_scale(wh * 5, 2000, max_long_side=1333)
+    assert s['scale'] == 0.625 and s['long_side'] <= 1333
 
 
 def test_anchors_kept_when_they_fit_and_fitted_when_not():
