@@ -157,6 +157,7 @@ FIT_OPTIONS = Spec(
         max_long_side=[0, -5],
         bpr_thr=[0, 1.5],
         bpr_target=[0, 2],
+        resize=['per_image', 'Factor', ''],
     ),
 )
 
@@ -270,7 +271,8 @@ def test_a_retired_module_refuses_saying_what_to_run(reg_name, name):
 
 def _fit_option_cases():
     for key, values in FIT_OPTIONS.bad.items():
-        for value in values + [float('nan'), float('inf'), -float('inf')]:
+        extremes = [float('nan'), float('inf'), -float('inf')]
+        for value in values + extremes:
             yield pytest.param(key, value, id=f'{key}={value!r}')
 
 
@@ -284,7 +286,7 @@ def test_a_bad_fit_to_data_option_is_refused_naming_it(key, value):
     with pytest.raises((TypeError, ValueError)) as info:
         fit_options(cfg)
     assert key in str(info.value) and str(value) in str(info.value)
-    # Every numeric option has bad values listed.
+    # Every option but the switches has bad values listed.
     numeric = {k for k, v in DEFAULTS.items() if not isinstance(v, bool)}
     assert numeric == set(FIT_OPTIONS.bad)
 

@@ -9,9 +9,10 @@
 #
 # What is fitted (the options are fit_to_data below; each fitted value is
 # written with the figures it came from):
-# - the input scale: the images are resized so that the small objects
-#   (10th percentile) have at least 24 px and the large ones (90th) at most
-#   320 px, the long side at most 1333 px;
+# - the input scale: the images are resized (all by one factor, or each to
+#   one long side where their sizes spread, as photos' do) so that the
+#   small objects (10th percentile) have at least 24 px and the large ones
+#   (90th) at most 320 px, the long side at most 1333 px;
 # - the anchors: their best possible recall on the training boxes at that
 #   scale is measured; below 0.95 (IoU 0.5, anchor and box centred) their
 #   scales and ratios are fitted to the boxes;
@@ -127,6 +128,9 @@ log_processor = dict(by_epoch=False)
 # tools/analysis_tools/fit_to_data.py's options (its defaults).
 fit_to_data = dict(
     input_scale=True,
+    # 'auto': one factor for images of one size, each image to one long
+    # side where their sizes spread (photos); or 'factor', 'long_side'.
+    resize='auto',
     anchors=True,
     smallest=24,
     largest=320,

@@ -191,6 +191,53 @@ def choose_input_scale(
     )
 
 
+#: Training images whose long sides spread by more than this (90th over
+#: 10th percentile) are resized each to one long side (photos of many
+#: cameras), not all by one factor (tiles, slides, frames of one sensor).
+SIZE_SPREAD = 1.25
+
+
+def long_side_spread(long_sides: Sequence[float]) -> float:
+    """90th over 10th percentile of the images' long sides."""
+    t = torch.tensor([float(x) for x in long_sides], dtype=torch.float64)
+    p10, p90 = torch.quantile(t, torch.tensor([0.1, 0.9], dtype=t.dtype))
+    return float(p90 / p10)
+
+
+def choose_input_long_side(
+    rel: Tensor,
+    long_sides: Sequence[float],
+    smallest: float = 24.0,
+    largest: float = 320.0,
+    max_long_side: float = 1333.0,
+) -> Dict[str, float]:
+    """The long side to resize every image to (keeping its aspect ratio),
+    from the boxes' sizes relative to their image's long side (``rel``,
+    square root of the area over the long side): the images' median long
+    side, raised until the small objects (10th percentile) have at least
+    ``smallest`` pixels and lowered until the large ones (90th) have at
+    most ``largest``, at most ``max_long_side``; where the two object
+    bounds conflict, the small objects win. Rounded down to 16 px."""
+    q = torch.quantile(
+        rel.double(), torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
+    )
+    r10, r50, r90 = (float(x) for x in q)
+    sides = torch.tensor([float(x) for x in long_sides], dtype=torch.float64)
+    median = float(torch.quantile(sides, 0.5))
+    side = max(min(median, largest / r90), smallest / r10)
+    side = min(side, max_long_side)
+    side = max(16.0, math.floor(side / 16) * 16)
+    return dict(
+        mode='long_side',
+        long_side=side,
+        size_p10=r10 * side,
+        size_p50=r50 * side,
+        size_p90=r90 * side,
+        image_long_p10=float(torch.quantile(sides, 0.1)),
+        image_long_p90=float(torch.quantile(sides, 0.9)),
+    )
+
+
 def _with(gen_cfg: dict, mult: float, ratios: Sequence[float]) -> dict:
     cfg = dict(gen_cfg, ratios=[round(r, 3) for r in ratios])
     if 'octave_base_scale' in cfg:

@@ -4,7 +4,9 @@ plain child config (``tools/analysis_tools/fit_to_data.py``).
 What is fitted (docs/own_dataset.md):
 
 - the input scale: every ``Resize`` of the config's pipelines resizes by
-  one factor, the small objects (10th percentile) at least ``smallest``
+  one factor (images of one size: tiles, slides, frames of one sensor) or
+  each image to one long side (images whose sizes spread: photos of many
+  cameras), the small objects (10th percentile) at least ``smallest``
   pixels, the large ones (90th) at most ``largest``, the long side at most
   ``max_long_side``;
 - the anchors of each head with an ``AnchorGenerator``, where their best
@@ -31,6 +33,7 @@ from mmdet_libra_ext.utils.config_writer import plain
 #: The fitting options and their defaults (a config's ``fit_to_data``).
 DEFAULTS = dict(
     input_scale=True,
+    resize='auto',
     anchors=True,
     smallest=24.0,
     largest=320.0,
@@ -38,6 +41,11 @@ DEFAULTS = dict(
     bpr_thr=0.5,
     bpr_target=0.95,
 )
+#: How the input scale is fitted: ``'factor'`` (every image by one
+#: factor), ``'long_side'`` (each image to one long side), ``'auto'`` (the
+#: latter where the training images' long sides spread by more than
+#: :data:`~.box_stats.SIZE_SPREAD`).
+RESIZE_MODES = ('auto', 'factor', 'long_side')
 #: Heads whose anchor generator is fitted.
 HEADS = ('rpn_head', 'bbox_head')
 #: The config key of the record of what was fitted.
@@ -56,6 +64,11 @@ def fit_options(cfg: Any) -> Dict[str, Any]:
                 f'fit_to_data: {name} must be True or False, got '
                 f'{name}={opts[name]!r}'
             )
+    if opts['resize'] not in RESIZE_MODES:
+        raise ValueError(
+            f'fit_to_data: resize must be one of {RESIZE_MODES}, got '
+            f'resize={opts["resize"]!r}'
+        )
     for name in ('smallest', 'largest', 'max_long_side'):
         v = opts[name]
         if not _number(v) or not 0 < v < math.inf:
@@ -165,7 +178,32 @@ def choose(cfg: Any, opts: Dict[str, Any]) -> Dict[str, Any]:
         num_boxes=int(len(wh)),
         boxes_per_mpx=S.boxes_per_mpx(images),
     )
-    if opts['input_scale']:
+    sizes = [size for _, _, size in images]
+    if opts['input_scale'] and _resize_mode(opts['resize'], sizes) == (
+        'long_side'
+    ):
+        longs = [float(max(size)) for size in sizes]
+        rel = torch.cat(
+            [
+                S.box_wh(b).prod(1).sqrt() / m
+                for (_, b, _), m in zip(images, longs)
+            ]
+        )
+        sc = S.choose_input_long_side(
+            rel,
+            longs,
+            opts['smallest'],
+            opts['largest'],
+            opts['max_long_side'],
+        )
+        choices['input_scale'] = sc
+        seen = torch.cat(
+            [
+                S.box_wh(b) * (sc['long_side'] / m)
+                for (_, b, _), m in zip(images, longs)
+            ]
+        )
+    elif opts['input_scale']:
         sc = S.choose_input_scale(
             wh,
             float(long_side),
@@ -195,6 +233,24 @@ def choose(cfg: Any, opts: Dict[str, Any]) -> Dict[str, Any]:
     choices['anchors'] = anchors
     choices['caps'] = caps_for(cfg, choices['boxes_per_mpx'])
     return choices
+
+
+def _resize_mode(mode: str, sizes: List[Tuple[int, int]]) -> str:
+    """``mode``, or for ``'auto'`` the one the images' sizes call for
+    (``'long_side'`` where their long sides spread by more than
+    :data:`~.box_stats.SIZE_SPREAD`). An image of unknown size leaves one
+    factor."""
+    unknown = sum(min(size) <= 0 for size in sizes)
+    if unknown and mode == 'long_side':
+        raise ValueError(
+            f"fit_to_data: resize='long_side' needs every training image's "
+            f'size, and {unknown} of {len(sizes)} have none in their '
+            'annotations'
+        )
+    if mode != 'auto' or unknown:
+        return 'factor' if unknown else mode
+    spread = S.long_side_spread([max(size) for size in sizes])
+    return 'long_side' if spread > S.SIZE_SPREAD else 'factor'
 
 
 def caps_for(cfg: Any, per_mpx: float) -> Dict[str, Any]:

@@ -25,20 +25,26 @@ from mmdet_libra_ext.utils.config_writer import (
 )
 
 
-def _set_scale(node: Any, scale: float) -> int:
-    """Every ``Resize`` in a (nested) config resizes by ``scale``; returns
-    how many."""
+def _set_scale(node: Any, scale: float, long_side: bool = False) -> int:
+    """Every ``Resize`` in a (nested) config resizes by ``scale`` (or,
+    ``long_side``, each image to a long side of ``scale`` px, keeping its
+    aspect ratio); returns how many."""
     n = 0
     if isinstance(node, dict) or hasattr(node, 'keys'):
         if node.get('type') in ('Resize', 'mmdet.Resize'):
-            node.pop('scale', None)
-            node['scale_factor'] = scale
+            if long_side:
+                node.pop('scale_factor', None)
+                node['scale'] = (int(scale), int(scale))
+                node['keep_ratio'] = True
+            else:
+                node.pop('scale', None)
+                node['scale_factor'] = scale
             n += 1
         for v in node.values():
-            n += _set_scale(v, scale)
+            n += _set_scale(v, scale, long_side)
     elif isinstance(node, (list, tuple)):
         for v in node:
-            n += _set_scale(v, scale)
+            n += _set_scale(v, scale, long_side)
     return n
 
 
@@ -80,7 +86,19 @@ def fitted(cfg: Any, choices: Dict[str, Any]) -> Tuple[Any, Dict]:
     cfg = copy.deepcopy(cfg)
     comments: Dict[Tuple[str, ...], str] = {}
     sc = choices.get('input_scale')
-    if sc is not None:
+    if sc is not None and sc.get('mode') == 'long_side':
+        why = (
+            f'Input scale: the {choices["num_boxes"]} training boxes have '
+            f'sizes p10/p50/p90 {sc["size_p10"]:.0f}/{sc["size_p50"]:.0f}/'
+            f"{sc['size_p90']:.0f} px at this scale; the training images' "
+            f'long sides spread from {sc["image_long_p10"]:.0f} to '
+            f'{sc["image_long_p90"]:.0f} px (p10 to p90). Every Resize '
+            f'resizes each image to a long side of {sc["long_side"]:.0f} px.'
+        )
+        for key in PIPELINE_KEYS:
+            if cfg.get(key) and _set_scale(cfg[key], sc['long_side'], True):
+                comments[(key,)] = why
+    elif sc is not None:
         why = (
             f'Input scale: the {choices["num_boxes"]} training boxes have '
             f'sizes p10/p50/p90 {sc["size_p10"]:.0f}/{sc["size_p50"]:.0f}/'
@@ -135,7 +153,16 @@ def summary_lines(choices: Dict[str, Any]) -> List[str]:
         f'{choices.get("num_images", "?")} training images'
     ]
     sc = choices.get('input_scale')
-    if sc and 'size_p10' not in sc:
+    if sc and sc.get('mode') == 'long_side':
+        lines.append(
+            f'input scale: training images of long sides '
+            f'{sc["image_long_p10"]:.0f} to {sc["image_long_p90"]:.0f} px '
+            f'(p10 to p90): each resized to a long side of '
+            f'{sc["long_side"]:.0f} px; object sizes p10/p50/p90 '
+            f'{sc["size_p10"]:.0f}/{sc["size_p50"]:.0f}/'
+            f'{sc["size_p90"]:.0f} px'
+        )
+    elif sc and 'size_p10' not in sc:
         lines.append(f"input scale: the checkpoint's, {sc['scale']}")
     elif sc:
         lines.append(

@@ -132,3 +132,26 @@ def test_density_and_detection_cap_by_hand():
     # 10 per Mpx in 1.29 Mpx, twice: 25.8 -> 26.
     assert S.detection_cap(10.0, 1_290_000) == 26
     assert S.detection_cap(10.0, 1_290_000, margin=1.0) == 13
+
+
+def test_long_side_by_hand():
+    # Boxes a tenth to a half of their image's long side (rel 0.1..0.5:
+    # p10 0.14, p50 0.3, p90 0.46); images of long sides 200..1000.
+    rel = torch.linspace(0.1, 0.5, 101)
+    sides = [200, 400, 600, 800, 1000]
+    assert S.long_side_spread(sides) == pytest.approx(920 / 280)
+    s = S.choose_input_long_side(rel, sides, smallest=24, largest=320)
+    # The median long side 600 (objects p90 0.46 * 600 = 276 <= 320 and
+    # p10 0.14 * 600 = 84 >= 24): kept, rounded down to 16 px.
+    assert s['mode'] == 'long_side' and s['long_side'] == 592
+    assert s['size_p90'] == pytest.approx(0.46 * 592)
+    assert s['image_long_p10'] == pytest.approx(280)
+    # Large objects lower it: 200 / 0.46 = 434.8 -> 432 (16 px steps).
+    s = S.choose_input_long_side(rel, sides, smallest=24, largest=200)
+    assert s['long_side'] == 432
+    # Small objects raise it, and win a conflict: 100 / 0.14 = 714.3.
+    s = S.choose_input_long_side(rel, sides, smallest=100, largest=120)
+    assert s['long_side'] == 704
+    # Never past max_long_side.
+    s = S.choose_input_long_side(rel, sides, 300, 600, max_long_side=1333)
+    assert s['long_side'] == 1328

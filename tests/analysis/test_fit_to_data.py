@@ -358,3 +358,93 @@ def test_other_resizing_transforms_are_kept_and_reported(bccd_like_root):
     assert new.train_dataloader.dataset.pipeline[3] == random
     assert new.fitted_to_data.kept_resizes == ['RandomResize']
     assert any('RandomResize' in line for line in summary_lines(choices))
+
+
+@pytest.fixture(scope='module')
+def photos_root(tmp_path_factory):
+    """VOC photos of many sizes (long sides 240 to 960 px, two classes),
+    each object a quarter of its image's long side."""
+    from PIL import Image
+
+    from tests.conftest import _voc_xml
+
+    root = tmp_path_factory.mktemp('photos')
+    for sub in ('Annotations', 'ImageSets/Main', 'JPEGImages'):
+        (root / sub).mkdir(parents=True)
+    names = []
+    for k, long in enumerate([240, 320, 480, 640, 800, 960]):
+        w, h = long, long * 3 // 4
+        name = f'photo_{k}'
+        box = (10, 10, 10 + long // 4, 10 + long // 4)
+        Image.new('RGB', (w, h), (90, 120, 60)).save(
+            root / 'JPEGImages' / f'{name}.jpg'
+        )
+        (root / 'Annotations' / f'{name}.xml').write_text(
+            _voc_xml(name, (w, h), [('RBC' if k % 2 else 'WBC', box)])
+        )
+        names.append(name)
+    for split in ('train', 'val', 'test'):
+        (root / 'ImageSets' / 'Main' / f'{split}.txt').write_text(
+            '\n'.join(names) + '\n'
+        )
+    return str(root) + '/'
+
+
+def test_photos_of_many_sizes_are_each_resized_to_one_long_side(
+    photos_root, tmp_path
+):
+    """resize='auto' on images whose long sides spread (240 to 960 px):
+    each image to one long side, the median's (560 px, the objects a
+    quarter of it: 140 px, within 24 to 320), written as a keep-ratio
+    Resize in every pipeline; the anchors judged on the boxes at that
+    size; uniform images (BCCD's) keep one factor."""
+    from mmdet.registry import DATASETS
+    from mmengine.registry import init_default_scope
+
+    choices, cfg = _write(photos_root, tmp_path)
+    sc = choices['input_scale']
+    assert sc['mode'] == 'long_side' and sc['long_side'] == 560
+    assert sc['size_p50'] == pytest.approx(140, abs=1)
+    for key in ('train_dataloader', 'test_dataloader', 'tta_pipeline'):
+        node = cfg[key]
+        found = _resizes(
+            node.to_dict()
+            if key != 'tta_pipeline'
+            else [dict(p) for p in node]
+        )
+        assert found and all(
+            tuple(r['scale']) == (560, 560)
+            and r['keep_ratio']
+            and 'scale_factor' not in r
+            for r in found
+        ), key
+    init_default_scope('mmdet')
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    for i in range(len(dataset)):
+        assert max(dataset[i]['inputs'].shape[1:]) == 560
+    text = open(tmp_path / 'faster-rcnn_fitted.py').read().replace('\n# ', ' ')
+    assert 'resizes each image to a long side of 560 px' in text
+    assert 'spread from 280 to 880 px' in text
+    # The anchors saw 140 px boxes: the config's (scales=[8]: 32 to 512
+    # px) reach them.
+    assert choices['anchors']['rpn_head']['before']['bpr'] == 1.0
+    # resize='factor' keeps one factor (the largest image within bounds).
+    choices, _ = _write(photos_root, tmp_path, resize='factor')
+    assert 'mode' not in choices['input_scale']
+
+
+def test_bccd_sized_images_keep_one_factor(bccd_like_root, tmp_path):
+    choices, _ = _write(bccd_like_root, tmp_path)
+    assert 'mode' not in choices['input_scale']
+    assert choices['input_scale']['scale'] == 1.0
+
+
+def test_long_side_needs_the_image_sizes():
+    from mmdet_libra_ext.analysis.fit_to_data import _resize_mode
+
+    sizes = [(640, 480), (0, 0)]
+    assert _resize_mode('auto', sizes) == 'factor'
+    with pytest.raises(ValueError, match='1 of 2 have none'):
+        _resize_mode('long_side', sizes)
+    assert _resize_mode('auto', [(200, 100), (900, 600)]) == 'long_side'
+    assert _resize_mode('auto', [(640, 480), (600, 480)]) == 'factor'
