@@ -210,7 +210,7 @@ def choose_input_long_side(
     smallest: float = 24.0,
     largest: float = 320.0,
     max_long_side: float = 1333.0,
-) -> Dict[str, float]:
+) -> Dict[str, Any]:
     """The long side to resize every image to (keeping its aspect ratio),
     from the boxes' sizes relative to their image's long side (``rel``,
     square root of the area over the long side): the images' median long
