@@ -6,6 +6,11 @@ iteration's time goes, by module.
     python -m benchmarks.bench_e2e [--repeats 30] [--iters 3]
         [--ours CONFIG] [--ref CONFIG]
     python -m benchmarks.bench_e2e --rpn-samplers [CONFIG ...]
+    python -m benchmarks.bench_e2e --whole --ours A --ref B --data-root D
+
+``--whole`` compares two detectors of any kind (two recipes: the
+own-dataset recipe fine-tuned and from scratch, say): whole iterations
+with the A/A control and the per-module profile, no component calls.
 
 Both detectors are built with the same seed (identical initial weights,
 identical batches), so the only difference is the four Libra components.
@@ -257,6 +262,56 @@ def rpn_sampler_rounds(configs, data_root, repeats, iters):
         print(f'| {os.path.basename(config)} | ' + ' | '.join(cells) + ' |')
 
 
+def component_shares(runs, step, args, samples, components):
+    """The Libra components' own time, their calls of the timed iterations
+    redone alone on the same inputs (far less noisy than differences of
+    whole iterations): (share of MMDetection's iteration, samples) per
+    run and component."""
+    calls = {}
+    for name in ('ours', 'mmdet'):
+        finish = component_calls(runs[name][0])
+        for i in range(args.iters):
+            step(name, i)
+        calls[name] = finish()
+    own = {k: {c: [] for c in components} for k in calls}
+    for r in range(args.repeats):
+        for name in ('ours', 'mmdet') if r % 2 else ('mmdet', 'ours'):
+            total = dict.fromkeys(components, 0.0)
+            for component, prepare, run in calls[name]:
+                inputs = prepare()
+                sync()
+                t0 = time.perf_counter()
+                run(inputs)
+                sync()
+                total[component] += time.perf_counter() - t0
+            total['all'] = sum(total.values())
+            for c in components:
+                own[name][c].append(total[c] / args.iters)
+    it_mmdet = statistics.median(samples['mmdet'])
+    share = {
+        k: {c: statistics.median(v[c]) / it_mmdet for c in components}
+        for k, v in own.items()
+    }
+
+    return share, own
+
+
+def print_profiles(profiles, names):
+    """The share of one training iteration by module, of each run."""
+    print('\n## Share of one training iteration by module\n')
+    print(f'| module | {names[0]} | {names[1]} |\n|---|---|---|')
+    keys = list(profiles['ours'])
+    for k in profiles['mmdet']:
+        if k not in keys:
+            keys.append(k)
+    for k in keys:
+        cells = [
+            f'{100 * profiles[n].get(k, float("nan")):.1f}%'
+            for n in ('ours', 'mmdet')
+        ]
+        print(f'| {k} | {cells[0]} | {cells[1]} |')
+
+
 def fmt_ratio(r):
     """``median [lo, hi]`` of :func:`common.paired_ratio`."""
     return f'{r[0]:.3f} [{r[1]:.3f}, {r[2]:.3f}]'
@@ -287,6 +342,13 @@ def main(argv=None):
         default=os.path.join(
             DEMO, 'mmdet-libra-faster-rcnn_r18_fpn_shapes_demo.py'
         ),
+    )
+    parser.add_argument(
+        '--whole',
+        action='store_true',
+        help='time whole iterations of --ours against --ref (any two '
+        'detectors), with the A/A control and the per-module profile, '
+        'without the Libra components breakdown',
     )
     parser.add_argument(
         '--rpn-samplers',
@@ -340,32 +402,10 @@ def main(argv=None):
     # The components' own time: their calls of the same iterations, redone
     # alone on the same inputs (far less noisy than differences of whole
     # iterations).
-    calls = {}
-    for name in ('ours', 'mmdet'):
-        finish = component_calls(runs[name][0])
-        for i in range(args.iters):
-            step(name, i)
-        calls[name] = finish()
+    share, own = {}, {}
     components = ('BFP', 'RoI sampler', 'box loss', 'all')
-    own = {k: {c: [] for c in components} for k in calls}
-    for r in range(args.repeats):
-        for name in ('ours', 'mmdet') if r % 2 else ('mmdet', 'ours'):
-            total = dict.fromkeys(components, 0.0)
-            for component, prepare, run in calls[name]:
-                inputs = prepare()
-                sync()
-                t0 = time.perf_counter()
-                run(inputs)
-                sync()
-                total[component] += time.perf_counter() - t0
-            total['all'] = sum(total.values())
-            for c in components:
-                own[name][c].append(total[c] / args.iters)
-    it_mmdet = statistics.median(samples['mmdet'])
-    share = {
-        k: {c: statistics.median(v[c]) / it_mmdet for c in components}
-        for k, v in own.items()
-    }
+    if not args.whole:
+        share, own = component_shares(runs, step, args, samples, components)
 
     # Profile: the same iterations once more, with per-module timers.
     profiles = {}
@@ -401,6 +441,17 @@ def main(argv=None):
         f'(batch {len(runs["ours"][2][0]["inputs"])})'
     )
     print('\n| measure | value |\n|---|---|')
+    if args.whole:
+        print(
+            f'| iteration time, {args.ours} / {args.ref} (median of '
+            f'per-round ratios [95% CI]) | {fmt_ratio(ratio)} |'
+        )
+        print(
+            f'| iteration time, a second copy of {args.ref} / itself (A/A: '
+            f'the noise of this measure) | {fmt_ratio(aa_ratio)} |'
+        )
+        print_profiles(profiles, ('--ours', '--ref'))
+        return
     print(
         f'| iteration time, ours / MMDetection components (median of '
         f'per-round ratios [95% CI]) | {fmt_ratio(ratio)} |'
@@ -429,18 +480,7 @@ def main(argv=None):
             f'{100 * share["mmdet"][c]:.2f}% | '
             f'{fmt_ratio(paired_ratio(own["ours"][c], own["mmdet"][c]))} |'
         )
-    print('\n## Share of one training iteration by module\n')
-    print('| module | ours | MMDetection components |\n|---|---|---|')
-    keys = list(profiles['ours'])
-    for k in profiles['mmdet']:
-        if k not in keys:
-            keys.append(k)
-    for k in keys:
-        cells = [
-            f'{100 * profiles[n].get(k, float("nan")):.1f}%'
-            for n in ('ours', 'mmdet')
-        ]
-        print(f'| {k} | {cells[0]} | {cells[1]} |')
+    print_profiles(profiles, ('ours', 'MMDetection components'))
 
 
 if __name__ == '__main__':

@@ -163,12 +163,13 @@ def _candidate_row(variant: str) -> tuple:
     return (variant, ALWA_CANDIDATE, ALWA_OPTIONS[ALWA_CANDIDATE], FIVE)
 
 
-#: Fine-tuning settings of the pretrained recipe tried on validation.
-FT_UNIFORM_LR = 'lr=1e-3, backbone lr_mult=1'
+#: Fine-tuning settings of the pretrained recipe tried on validation
+#: against the config's (AdamW at 1e-3 everywhere).
+FT_BACKBONE_TENTH = 'lr=2e-3, backbone lr_mult=0.1'
 FT_OPTIONS = {
-    FT_UNIFORM_LR: [
-        'optim_wrapper.optimizer.lr=1e-3',
-        'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult=1.0',
+    FT_BACKBONE_TENTH: [
+        'optim_wrapper.optimizer.lr=2e-3',
+        'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult=0.1',
     ],
 }
 
@@ -312,18 +313,30 @@ PLANS = {
     ],
     # The recipe that fine-tunes ImageNet weights (configs/own_dataset/,
     # docs/own_dataset.md): its learning rates chosen on BCCD's val split
-    # (the heads' 2e-3 with the backbone at a tenth, or 1e-3 everywhere),
-    # then paired with the from-scratch rows, BCCD first (5 seeds).
+    # (1e-3 everywhere, the config's, against the heads' 2e-3 with the
+    # backbone at a tenth), then paired with the from-scratch rows.
     'pretrained': [
         [
             (BCCD + 'pretrained', None, [], [0]),
             (
                 BCCD + 'pretrained',
-                FT_UNIFORM_LR,
-                FT_OPTIONS[FT_UNIFORM_LR],
+                FT_BACKBONE_TENTH,
+                FT_OPTIONS[FT_BACKBONE_TENTH],
                 [0],
             ),
         ],
+        # NEON's other flights and the raccoon photos (fine-tuned, and the
+        # from-scratch recipe there: NEON's rows are the 'own' plan's).
+        [
+            (v, None, [], THREE)
+            for v in (
+                NEON + 'pretrained',
+                RACCOONS + 'pretrained',
+                RACCOONS + 'adaptive',
+            )
+        ],
+        # BCCD to 5 seeds (the from-scratch recipe's are 'own''s 3).
+        [(BCCD + 'pretrained', None, [], [1, 2, 3, 4])],
     ],
     # Balanced L1 with beta = 0.11 on the demo Libra RetinaNet: this
     # package's continuous-gradient formula against MMDetection's.

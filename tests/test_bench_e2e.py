@@ -91,3 +91,33 @@ def test_rpn_sampler_rounds_swap_only_the_rpn_sampler(
         if ln.startswith('| libra-rpn_')
     ]
     assert len(row) == 1 and row[0].count('[') == 4
+
+
+def test_whole_iterations_of_any_two_detectors(shapes_root, capsys):
+    """--whole: detectors without the Libra components (here the demo
+    baseline against itself) timed whole, with the A/A control and the
+    profile by module; no component breakdown is attempted."""
+    demo = osp.join(ROOT, 'configs', 'demo')
+    base = osp.join(demo, 'faster-rcnn_r18_fpn_shapes_demo.py')
+    bench_e2e.main(
+        [
+            '--whole',
+            '--ours',
+            base,
+            '--ref',
+            base,
+            '--data-root',
+            shapes_root,
+            '--repeats',
+            '2',
+            '--iters',
+            '1',
+        ]
+    )
+    out = capsys.readouterr().out
+    assert f'iteration time, {base} / {base}' in out
+    assert 'A/A' in out and '| backbone |' in out
+    assert 'The components alone' not in out
+    cell = out.split(f'{base} / {base} (median')[1].split('|')[1]
+    ratio = float(cell.split()[0])
+    assert 0.3 < ratio < 3.0
