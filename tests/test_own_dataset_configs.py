@@ -127,7 +127,6 @@ def test_the_recipe_is_the_scratch_recipe_with_a_pretrained_backbone():
         'model.backbone',
         'model.neck.in_channels',
         'optim_wrapper.optimizer.lr',
-        'optim_wrapper.paramwise_cfg',
         'max_iters',
         'train_cfg.max_iters',
         'param_scheduler',
