@@ -103,14 +103,31 @@ VARIANTS = {
     RACCOONS + 'adaptive': _own('faster-rcnn'),
     RACCOONS + 'pretrained': _ft('faster-rcnn'),
 }
+#: The methods on the fine-tuned recipe (issue #51's table): label ->
+#: config model name under configs/own_dataset/, on each real dataset.
+PRETRAINED_METHODS = {
+    'Libra': 'libra-faster-rcnn',
+    '+ IoU-balanced sampling': 'libra-sampler-faster-rcnn',
+    '+ BFP': 'libra-bfp-faster-rcnn',
+    '+ Balanced L1': 'libra-bl1-faster-rcnn',
+    '+ ALWA': 'alwa-faster-rcnn',
+    '+ ALWA (alwa-rpn-diffstd)': 'alwa-rpn-diffstd-faster-rcnn',
+    'RetinaNet': 'retinanet',
+    'Libra RetinaNet': 'libra-retinanet',
+    'RetinaNet + ALWA': 'alwa-retinanet',
+}
+for _prefix in (BCCD, NEON, RACCOONS):
+    for _label, _model in PRETRAINED_METHODS.items():
+        VARIANTS[f'{_prefix}pretrained, {_label}'] = _ft(_model)
 #: The demo table's variants (the default of ``run``); the diagnostic one,
-#: RetinaNet and the transfer variants run when named or planned.
+#: RetinaNet, the transfer and real-data variants run when named or
+#: planned.
 MAIN_VARIANTS = [
     v
     for v in VARIANTS
     if 'diagnostic' not in v
     and 'RetinaNet' not in v
-    and not v.startswith((TRANSFER, RPN, BCCD))
+    and not v.startswith((TRANSFER, RPN, BCCD, *OWN_DATA))
     and 'Libra RPN' not in v
 ]
 
@@ -338,6 +355,20 @@ PLANS = {
         # BCCD to 5 seeds (the from-scratch recipe's are 'own''s 3).
         [(BCCD + 'pretrained', None, [], [1, 2, 3, 4])],
     ],
+    # The methods on the fine-tuned recipe (docs/own_dataset.md): BCCD's
+    # 5 paired seeds first (the two-stage ones, then RetinaNet's), then
+    # NEON's and the raccoons' 3.
+    'pretrained-methods': [
+        [
+            (BCCD + 'pretrained, ' + label, None, [], FIVE)
+            for label in PRETRAINED_METHODS
+        ],
+        [
+            (prefix + 'pretrained, ' + label, None, [], THREE)
+            for prefix in (NEON, RACCOONS)
+            for label in PRETRAINED_METHODS
+        ],
+    ],
     # Balanced L1 with beta = 0.11 on the demo Libra RetinaNet: this
     # package's continuous-gradient formula against MMDetection's.
     'beta': [
@@ -412,7 +443,18 @@ def dataset_options(variant: str) -> list:
             f'{split}_dataloader.dataset.data_root={root}',
             f'{split}_dataloader.dataset.metainfo.classes={names}',
         )
-    ] + [f'model.roi_head.bbox_head.num_classes={len(classes)}']
+    ] + [f'{head_path(variant)}.num_classes={len(classes)}']
+
+
+def head_path(variant: str) -> str:
+    """The config path of a variant's classifying head: a two-stage
+    detector's RoI box head, or a one-stage detector's head."""
+    model = variant_config(variant).model
+    return (
+        'model.roi_head.bbox_head'
+        if model.get('roi_head')
+        else 'model.bbox_head'
+    )
 
 
 def is_iter_based(variant: str) -> bool:

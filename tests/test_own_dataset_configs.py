@@ -36,6 +36,13 @@ def test_the_recipes_are_there():
         'libra-faster-rcnn_mobilenetv2_fpn_adaptive-voc.py',
         'retinanet_mobilenetv2_fpn_adaptive-voc.py',
         'faster-rcnn_r50_fpn_adaptive-voc.py',
+        'libra-sampler-faster-rcnn_mobilenetv2_fpn_adaptive-voc.py',
+        'libra-bfp-faster-rcnn_mobilenetv2_fpn_adaptive-voc.py',
+        'libra-bl1-faster-rcnn_mobilenetv2_fpn_adaptive-voc.py',
+        'libra-retinanet_mobilenetv2_fpn_adaptive-voc.py',
+        'alwa-faster-rcnn_mobilenetv2_fpn_adaptive-voc.py',
+        'alwa-retinanet_mobilenetv2_fpn_adaptive-voc.py',
+        'alwa-rpn-diffstd-faster-rcnn_mobilenetv2_fpn_adaptive-voc.py',
     } <= names
 
 
@@ -142,30 +149,80 @@ def test_the_recipe_is_the_scratch_recipe_with_a_pretrained_backbone():
     assert ft['param_scheduler'][-1]['end'] == ft['train_cfg']['max_iters']
 
 
+SAMPLING = (
+    'model.train_cfg.rpn.sampler',
+    'model.train_cfg.rpn.allowed_border',
+    'model.train_cfg.rcnn.sampler',
+)
+NECK = ('model.neck', 'num_channels')
+LOSS = ('model.roi_head.bbox_head.loss_bbox',)
+ALWA = ('custom_hooks',)
+RETINANET = 'retinanet_mobilenetv2_fpn_adaptive-voc'
+
+
 @pytest.mark.parametrize(
-    'name, changed',
+    'name, changed, base',
     [
         (
             'faster-rcnn_mobilenetv2_fpn_adaptive-photometric-voc',
             ('train_pipeline', 'train_dataloader.dataset.pipeline'),
+            RECIPE,
         ),
+        ('libra-faster-rcnn', SAMPLING + NECK + LOSS, RECIPE),
+        ('libra-sampler-faster-rcnn', SAMPLING, RECIPE),
+        ('libra-bfp-faster-rcnn', NECK, RECIPE),
+        ('libra-bl1-faster-rcnn', LOSS, RECIPE),
+        ('alwa-faster-rcnn', ALWA, RECIPE),
+        ('alwa-rpn-diffstd-faster-rcnn', ALWA, RECIPE),
         (
-            'libra-faster-rcnn_mobilenetv2_fpn_adaptive-voc',
-            (
-                'model.neck',
-                'model.roi_head.bbox_head.loss_bbox',
-                'model.train_cfg.rpn.sampler',
-                'model.train_cfg.rpn.allowed_border',
-                'model.train_cfg.rcnn.sampler',
-                'num_channels',
-            ),
+            'libra-retinanet',
+            NECK + ('model.bbox_head.loss_bbox',),
+            RETINANET,
         ),
+        ('alwa-retinanet', ALWA, RETINANET),
     ],
 )
-def test_each_variant_changes_only_its_component(name, changed):
-    base = Config.fromfile(RECIPE).to_dict()
+def test_each_variant_changes_only_its_component(name, changed, base):
+    if not name.endswith('-voc'):
+        name += '_mobilenetv2_fpn_adaptive-voc'
+    base = base if base.endswith('.py') else osp.join(OWN, base + '.py')
+    ref = Config.fromfile(base).to_dict()
     cfg = Config.fromfile(osp.join(OWN, name + '.py')).to_dict()
-    assert without(cfg, *changed) == without(base, *changed)
+    assert without(cfg, *changed) == without(ref, *changed)
+    assert any(
+        'mmdet_libra_ext.' in str(cfg[k.split('.')[0]]) for k in changed
+    ) or name.startswith('faster-rcnn')
+
+
+def _own(name):
+    return Config.fromfile(
+        osp.join(OWN, name + '_mobilenetv2_fpn_adaptive-voc.py')
+    )
+
+
+def test_libra_is_the_three_components_together():
+    libra = _own('libra-faster-rcnn').model
+    assert libra.train_cfg == _own('libra-sampler-faster-rcnn').model.train_cfg
+    assert libra.neck == _own('libra-bfp-faster-rcnn').model.neck
+    assert libra.roi_head == _own('libra-bl1-faster-rcnn').model.roi_head
+
+
+def test_the_alwa_variants_are_the_published_rule_and_the_labs():
+    hooks = {
+        name: _own(name).custom_hooks[1]
+        for name in (
+            'alwa-faster-rcnn',
+            'alwa-retinanet',
+            'alwa-rpn-diffstd-faster-rcnn',
+        )
+    }
+    assert hooks['alwa-faster-rcnn'] == dict(
+        type='mmdet_libra_ext.ALWAHook', interval=20
+    )
+    assert hooks['alwa-retinanet'] == hooks['alwa-faster-rcnn']
+    lab = hooks['alwa-rpn-diffstd-faster-rcnn']
+    assert lab.statistic == 'diff_std'
+    assert [tuple(p) for p in lab.pairs] == [('loss_rpn_cls', 'loss_rpn_bbox')]
 
 
 def test_retinanet_keeps_the_recipes_backbone_and_weights():

@@ -257,3 +257,22 @@ def test_the_raccoons_variants_read_their_data():
     assert P.work_tag(P.RACCOONS + 'pretrained') == (
         'raccoons_faster-rcnn_mobilenetv2_fpn_adaptive-voc'
     )
+
+
+def test_the_methods_on_the_fine_tuned_recipe_read_their_data():
+    """Issue #51's variants: each dataset's, the one-stage detectors' class
+    count set on their own head; none in the demo table's default run."""
+    rows = [r for stage in P.PLANS['pretrained-methods'] for r in stage]
+    assert {r[0] for r in rows} == {
+        f'{prefix}pretrained, {label}'
+        for prefix in (P.BCCD, P.NEON, P.RACCOONS)
+        for label in P.PRETRAINED_METHODS
+    }
+    retina = P.dataset_options(P.NEON + 'pretrained, Libra RetinaNet')
+    assert retina[-1] == 'model.bbox_head.num_classes=1'
+    libra = P.dataset_options(P.RACCOONS + 'pretrained, Libra')
+    assert libra[-1] == 'model.roi_head.bbox_head.num_classes=1'
+    assert all(P.fine_tunes_imagenet(r[0]) for r in rows)
+    assert not set(P.MAIN_VARIANTS) & set(P.VARIANTS) - {
+        v for v in P.VARIANTS if not v.startswith((P.NEON, P.RACCOONS))
+    }
