@@ -9,6 +9,7 @@ decay, fine-tuned on the ``crowded`` data).
     python -m experiments.ablation run --plan transfer|transfer-losses
     python -m experiments.ablation run --plan rpn|alwa-demo --epochs 6
     python -m experiments.ablation run --plan bccd [--data-root BCCD/]
+    python -m experiments.ablation run --plan pretrained --test-once
     python -m experiments.ablation test VARIANT [VARIANT ...]
         [--split val|test] [--tta]
     python -m experiments.ablation table [--split val|test|val-tta|test-tta]
@@ -41,6 +42,10 @@ with the config's test-time augmentation (MMDetection's tools/test.py
 ``--tta``), on test or, to choose a recipe, on val (``--split val``),
 recorded as ``test-tta`` / ``val-tta``; ``compare A A --split val-tta
 --split-b val`` pairs one variant's runs with and without it.
+``run --test-once`` does ``test`` (and ``test --tta`` where the config
+has test-time augmentation) for each run as it lands: for a recipe
+already chosen on validation, whose further seeds are evidence, so that
+no test evaluation waits on checkpoints a stopped machine may lose.
 
 The BCCD variants (configs/bccd/: real microscopy images read by
 MMDetection's VOCDataset, ``--data-root`` the dataset's BCCD/ folder,
@@ -145,6 +150,13 @@ def main():
         default=None,
         help='another copy of the dataset (default: the '
         "configs' data/shapes/)",
+    )
+    run.add_argument(
+        '--test-once',
+        action='store_true',
+        help='for a recipe already chosen on validation: each run is '
+        "evaluated once on its config's test split as it lands (fused "
+        'too where the config has test-time augmentation)',
     )
     table = sub.add_parser('table')
     compare = sub.add_parser('compare')

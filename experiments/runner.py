@@ -30,6 +30,7 @@ from experiments.plans import (
     path_slug,
     read_config,
     validates,
+    variant_config,
     voc_data_root_options,
     work_tag,
 )
@@ -110,6 +111,7 @@ def run_one(
     cfg_options=(),
     label=None,
     pretrained=None,
+    test_once=False,
 ):
     config = osp.join(CONFIGS, VARIANTS[variant])
     tag = work_tag(variant)
@@ -200,6 +202,15 @@ def run_one(
         keys = ['val-tta'] if validates(variant) else ['test', 'test-tta']
         for key in keys:
             rec[key] = test_run(rec, threads, key)
+    if test_once:
+        # A recipe chosen on validation already: its runs are tested once
+        # as they land (fused too where the config has test-time
+        # augmentation), so that no test evaluation waits on checkpoints
+        # a stopped machine may lose.
+        tta = variant_config(variant).get('tta_model') is not None
+        for key in ['test'] + (['test-tta'] if tta else []):
+            if key not in rec:
+                rec[key] = test_run(rec, threads, key)
     return rec
 
 
@@ -319,6 +330,7 @@ def cmd_run(args) -> None:
                 opts,
                 label,
                 args.pretrained,
+                args.test_once,
             ): (labelled(v, label), s)
             for v, s, label, opts, epochs in todo
         }
@@ -343,6 +355,8 @@ def cmd_run(args) -> None:
                 if 'AR@100' in rec
                 else f'test-tta mAP {rec["test-tta"]["bbox_mAP"]:.3f}'
             )
+            if args.test_once and 'bbox_mAP' in rec:
+                score += f', test mAP {rec["test"]["bbox_mAP"]:.3f}'
             print(
                 f'{v} seed {s}: {score}, {rec["s_per_iter"]:.2f} s/iter{alwa}',
                 flush=True,

@@ -236,3 +236,28 @@ def test_bccd_plan_and_missing_dataset(tmp_path):
     # where to get it, before anything trains.
     with pytest.raises(SystemExit, match='Shenggan/BCCD_Dataset'):
         runner.prepare({'BCCD: baseline'}, str(tmp_path) + '/')
+    # --test-once: a chosen recipe's further seed is tested as it lands, on
+    # test with one view and fused (the config has test-time augmentation),
+    # as the test command would: the same metrics for the same checkpoint.
+    log = run_tool(
+        [*tool, 'run', '--variants', 'BCCD: Libra', '--seeds', '1']
+        + ['--epochs', '1', '--test-once', '--data-root', bccd_like_root]
+        + ['--out', str(tmp_path / 'work'), '--results', results],
+        ROOT,
+    )
+    (seed1,) = [
+        r
+        for r in json.load(open(results))
+        if r['variant'] == 'BCCD: Libra' and r['seed'] == 1
+    ]
+    assert set(seed1) >= {'val-tta', 'test', 'test-tta'}
+    assert f'test mAP {seed1["test"]["bbox_mAP"]:.3f}' in log
+    assert '0 runs to evaluate (test-tta)' in run_tool(tta, ROOT)
+    first = seed1['test']
+    assert '2 runs to evaluate (test)' in run_tool(test + ['--again'], ROOT)
+    (seed1,) = [
+        r
+        for r in json.load(open(results))
+        if r['variant'] == 'BCCD: Libra' and r['seed'] == 1
+    ]
+    assert seed1['test'] == first
