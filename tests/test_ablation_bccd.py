@@ -190,6 +190,30 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     # The test split, when asked: its annotations.
     rows = error_table(work, score_thr=0.05, split='test')
     assert [r['annotated'] for r in rows] == [6, 2, 2]
+    # Per image: a row per class annotated in each image; the annotated
+    # boxes, the matched detections and the boxes found (matching is per
+    # image) add up to the whole split's.
+    per_image = error_table(work, score_thr=0.05, split='test', per_image=True)
+    test_images = sorted(
+        osp.basename(i) for i in glob.glob(bccd_like_root + 'JPEGImages/*')
+    )[-2:]
+    assert sorted({r['image'] for r in per_image}) == test_images
+    for whole_row in rows:
+        mine = [r for r in per_image if r['cls'] == whole_row['cls']]
+        assert all(r['annotated'] > 0 for r in mine)
+        for key in ('annotated', 'matched'):
+            assert sum(r[key] for r in mine) == whole_row[key]
+        assert sum(r['found'] * r['annotated'] for r in mine) == (
+            pytest.approx(whole_row['found'] * whole_row['annotated'])
+        )
+    out = run_tool(
+        [osp.join(ROOT, 'tools', 'analysis_tools', 'report.py'), work]
+        + ['--images', '0', '--errors', '--per-image', '--split', 'test'],
+        ROOT,
+    )
+    assert '| image | class | annotated |' in out
+    row = per_image[0]
+    assert f'| {row["image"]} | {row["cls"]} | {row["annotated"]} |' in out
     # The run trained on trainval has no validation split: drawn on its
     # test images (five annotated cells each).
     capsys.readouterr()
@@ -198,6 +222,31 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     )
     assert [gt for gt, _ in counts] == [5, 5]
     assert 'detections on 2 test images' in capsys.readouterr().out
+    # --test-once: a chosen recipe's further seed is tested as it lands, on
+    # test with one view and fused (the config has test-time augmentation),
+    # as the test command would: the same metrics for the same checkpoint.
+    log = run_tool(
+        [*tool, 'run', '--variants', 'BCCD: Libra', '--seeds', '1']
+        + ['--epochs', '1', '--test-once', '--data-root', bccd_like_root]
+        + ['--out', str(tmp_path / 'work'), '--results', results],
+        ROOT,
+    )
+    (seed1,) = [
+        r
+        for r in json.load(open(results))
+        if r['variant'] == 'BCCD: Libra' and r['seed'] == 1
+    ]
+    assert set(seed1) >= {'val-tta', 'test', 'test-tta'}
+    assert f'test mAP {seed1["test"]["bbox_mAP"]:.3f}' in log
+    assert '0 runs to evaluate (test-tta)' in run_tool(tta, ROOT)
+    first = seed1['test']
+    assert '2 runs to evaluate (test)' in run_tool(test + ['--again'], ROOT)
+    (seed1,) = [
+        r
+        for r in json.load(open(results))
+        if r['variant'] == 'BCCD: Libra' and r['seed'] == 1
+    ]
+    assert seed1['test'] == first
 
 
 def test_bccd_plan_and_missing_dataset(tmp_path):
@@ -236,28 +285,3 @@ def test_bccd_plan_and_missing_dataset(tmp_path):
     # where to get it, before anything trains.
     with pytest.raises(SystemExit, match='Shenggan/BCCD_Dataset'):
         runner.prepare({'BCCD: baseline'}, str(tmp_path) + '/')
-    # --test-once: a chosen recipe's further seed is tested as it lands, on
-    # test with one view and fused (the config has test-time augmentation),
-    # as the test command would: the same metrics for the same checkpoint.
-    log = run_tool(
-        [*tool, 'run', '--variants', 'BCCD: Libra', '--seeds', '1']
-        + ['--epochs', '1', '--test-once', '--data-root', bccd_like_root]
-        + ['--out', str(tmp_path / 'work'), '--results', results],
-        ROOT,
-    )
-    (seed1,) = [
-        r
-        for r in json.load(open(results))
-        if r['variant'] == 'BCCD: Libra' and r['seed'] == 1
-    ]
-    assert set(seed1) >= {'val-tta', 'test', 'test-tta'}
-    assert f'test mAP {seed1["test"]["bbox_mAP"]:.3f}' in log
-    assert '0 runs to evaluate (test-tta)' in run_tool(tta, ROOT)
-    first = seed1['test']
-    assert '2 runs to evaluate (test)' in run_tool(test + ['--again'], ROOT)
-    (seed1,) = [
-        r
-        for r in json.load(open(results))
-        if r['variant'] == 'BCCD: Libra' and r['seed'] == 1
-    ]
-    assert seed1['test'] == first

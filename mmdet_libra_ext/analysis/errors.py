@@ -2,7 +2,8 @@
 match, overlap poorly or match nothing annotated, and the 11 points of the
 11-point AP50 (``tools/analysis_tools/report.py --errors``)."""
 
-from typing import Any, Dict, List
+import os.path as osp
+from typing import Any, Dict, List, Tuple
 
 from .work_dir import predict_images, run_config
 
@@ -12,7 +13,10 @@ UNMATCHED_IOU = 0.1
 
 
 def error_table(
-    work_dir: str, score_thr: float = 0.5, split: str = 'val'
+    work_dir: str,
+    score_thr: float = 0.5,
+    split: str = 'val',
+    per_image: bool = False,
 ) -> List[Dict[str, Any]]:
     """Where the run's AP50 goes, per class, on its whole ``split``:
     the share of annotated boxes found at all (the recall at IoU 0.5 over
@@ -24,14 +28,40 @@ def error_table(
     what unannotated objects cost); and the 11 points the 11-point AP50
     averages (``points``: the highest precision at recall 0, 0.1, ... 1,
     zero where the recall is never reached, so the last is zero for a class
-    with one annotated box never found). Returns the rows as dicts."""
-    import numpy as np
-    from mmdet.evaluation.functional import bbox_overlaps, eval_map
+    with one annotated box never found). Returns the rows as dicts.
 
+    ``per_image``: the same for each image of the split alone (its file
+    name in ``image``), one row per class annotated in it: which images,
+    sites or acquisitions the AP is lost on."""
     if not 0 <= score_thr <= 1:
         raise ValueError(f'score_thr must lie in [0, 1], got {score_thr!r}')
     config, checkpoint = run_config(work_dir)
     samples, classes, _ = predict_images(config, checkpoint, 10**9, split)
+    if not per_image:
+        return class_rows(samples, classes, score_thr)
+    rows = []
+    for sample in samples:
+        image = osp.basename(sample[0])
+        annotated = {label for _, label in sample[1]}
+        rows += [
+            dict(image=image, **row)
+            for c, row in enumerate(class_rows([sample], classes, score_thr))
+            if c in annotated
+        ]
+    return rows
+
+
+def class_rows(
+    samples: List[Tuple[str, list, Any]],
+    classes: Tuple[str, ...],
+    score_thr: float,
+) -> List[Dict[str, Any]]:
+    """:func:`error_table`'s rows, one per class, over ``samples`` (image
+    path, ground-truth boxes and labels, prediction) as
+    :func:`predict_images` gives them."""
+    import numpy as np
+    from mmdet.evaluation.functional import bbox_overlaps, eval_map
+
     anns: List[dict] = []
     dets: List[list] = []
     kept: List[list] = []
@@ -103,15 +133,21 @@ def error_table(
 def format_error_table(rows: List[Dict[str, Any]], score_thr: float) -> str:
     """The rows of :func:`error_table` as the markdown tables of
     ``errors.md``."""
+    # Per image (error_table's per_image): the image before the class.
+    image = 'image | ' if rows and 'image' in rows[0] else ''
+
+    def name(r: Dict[str, Any]) -> str:
+        return f'| {r["image"]} | {r["cls"]}' if image else f'| {r["cls"]}'
+
     lines = [
-        f'| class | annotated | found (recall, all scores) | detections >= '
-        f'{score_thr}: matched | poor or repeated | unmatched (IoU < '
-        f'{UNMATCHED_IOU} with every annotation) | AP50 (11-pt) | AP50 '
-        'without unmatched |',
-        '|---' * 8 + '|',
+        f'| {image}class | annotated | found (recall, all scores) | '
+        f'detections >= {score_thr}: matched | poor or repeated | unmatched '
+        f'(IoU < {UNMATCHED_IOU} with every annotation) | AP50 (11-pt) | '
+        'AP50 without unmatched |',
+        '|---' * (8 + bool(image)) + '|',
     ]
     lines += [
-        f'| {r["cls"]} | {r["annotated"]} | {r["found"]:.3f} | '
+        f'{name(r)} | {r["annotated"]} | {r["found"]:.3f} | '
         f'{r["matched"]} | {r["poor"]} | {r["unmatched"]} | '
         f'{r["ap50"]:.3f} | {r["ap50_without_unmatched"]:.3f} |'
         for r in rows
@@ -121,13 +157,13 @@ def format_error_table(rows: List[Dict[str, Any]], score_thr: float) -> str:
         'The 11 points of the 11-point AP50 (its mean): the highest '
         'precision at recall >= r, zero where r is never reached.',
         '',
-        '| class | found | '
+        f'| {image}class | found | '
         + ' | '.join(f'r = {r / 10:.1f}' for r in range(11))
         + ' | AP50 (11-pt) |',
-        '|---' * 14 + '|',
+        '|---' * (14 + bool(image)) + '|',
     ]
     lines += [
-        f'| {r["cls"]} | {r["found"]:.3f} | '
+        f'{name(r)} | {r["found"]:.3f} | '
         + ' | '.join(f'{p:.2f}' for p in r['points'])
         + f' | {r["ap50"]:.3f} |'
         for r in rows

@@ -6,7 +6,8 @@ where BalanceMonitorHook logged, its readings (``balance.png``), as PNGs;
 or put the ALWA weight traces of several runs side by side.
 
     python tools/analysis_tools/report.py WORK_DIR [--out WORK_DIR/report]
-        [--images 4] [--score-thr 0.3] [--errors] [--split val|test]
+        [--images 4] [--score-thr 0.3] [--errors [--per-image]]
+        [--split val|test]
     python tools/analysis_tools/report.py --traces WORK_DIR [WORK_DIR ...] \
         [--labels LABEL ...] --out FILE.png
 
@@ -17,7 +18,9 @@ on the first ``--images`` images of its validation split: ground truth in
 dashed white, predictions with a score of at least ``--score-thr`` in one
 colour per class, labelled with class and score.
 ``--images 0`` skips them. ``--errors`` breaks each class's AP50 on the
-whole validation split down (see :func:`error_table`) into ``errors.md``.
+whole validation split down (see :func:`error_table`) into ``errors.md``;
+``--per-image`` does so for each image alone (which images, sites or
+acquisitions the AP is lost on).
 ``--split test`` draws and breaks down the test split instead, as for a
 run without a validation split (a config trained on trainval).
 """
@@ -227,7 +230,16 @@ def main():
         '--score-thr, AP50 without the unmatched ones, the 11 points of '
         'the 11-point AP50)',
     )
+    parser.add_argument(
+        '--per-image',
+        action='store_true',
+        help='with --errors: the same breakdown for each image of --split '
+        'alone, one row per class annotated in it (which images, sites or '
+        'acquisitions the AP is lost on)',
+    )
     args = parser.parse_args()
+    if args.per_image and not args.errors:
+        parser.error('--per-image breaks down --errors: give both')
     if args.traces:
         if not args.out:
             parser.error('--traces needs --out FILE.png')
@@ -271,7 +283,9 @@ def main():
             print('\n'.join(lines))
     if args.errors:
         table = format_error_table(
-            error_table(args.work_dir, args.score_thr, args.split),
+            error_table(
+                args.work_dir, args.score_thr, args.split, args.per_image
+            ),
             args.score_thr,
         )
         with open(osp.join(out, 'errors.md'), 'w') as f:
