@@ -195,22 +195,21 @@ def run_one(
     if cfg_options:
         rec['cfg_options'] = list(cfg_options)
     rec.update(read_run(work, validates(variant), best_metric(variant)))
+    keys = []
     if is_bccd(variant):
         # The BCCD recipe evaluates with test-time augmentation: val with
         # it too, recorded as soon as the run lands; a run trained on
         # trainval, on test once, with one view and with the fusion.
         keys = ['val-tta'] if validates(variant) else ['test', 'test-tta']
-        for key in keys:
-            rec[key] = test_run(rec, threads, key)
     if test_once:
         # A recipe chosen on validation already: its runs are tested once
         # as they land (fused too where the config has test-time
         # augmentation), so that no test evaluation waits on checkpoints
         # a stopped machine may lose.
         tta = variant_config(variant).get('tta_model') is not None
-        for key in ['test'] + (['test-tta'] if tta else []):
-            if key not in rec:
-                rec[key] = test_run(rec, threads, key)
+        keys += [k for k in ['test'] + ['test-tta'] * tta if k not in keys]
+    for key in keys:
+        rec[key] = test_run(rec, threads, key)
     return rec
 
 
