@@ -4,6 +4,7 @@ VOC (``Annotations/``, ``ImageSets/Main/{train,val,test}.txt``,
 
     python -m experiments.own_datasets neon-trees OUT_DIR --source DIR
     python -m experiments.own_datasets raccoons OUT_DIR --source DIR
+    python -m experiments.own_datasets fruits OUT_DIR --source DIR
 
 ``neon-trees``: the tree crowns of the NEON sites that the ``deepforest``
 wheel (PyPI, version 2.1.0) ships in ``deepforest/data``: one class, crowns
@@ -22,6 +23,15 @@ two other sites' (OSBS, SOAP; SOAP's 'Alive'/'Dead' labels are trees).
 ``data/{train,test}_labels.csv``). Its own test split (40 images) is the
 test split; of its 160 training images, every fifth (in file-name order)
 is validation.
+
+``fruits``: photos of apples, bananas and oranges (three classes told
+apart by colour and texture; one to nine objects per photo, alone or
+mixed, of about 280 px) in the layout of the public dataset "Fruit Images
+for Object Detection" (``train_zip/train``, ``test_zip/test``: JPEG and
+VOC XML side by side), as the GitHub repository
+``duhee01/fruit_object_detection`` holds it. Its test folder (60 photos)
+is the test split; of its 240 training photos, every fourth (in file-name
+order) is validation, which leaves 180 to train on.
 """
 
 import argparse
@@ -48,13 +58,19 @@ def read_voc(path: str) -> List[Tuple[int, int, int, int]]:
     ]
 
 
-def write_voc(path: str, name: str, size, boxes, label: str) -> None:
+def write_voc(path: str, name: str, size, boxes, labels) -> None:
+    """A VOC annotation file: ``labels`` is the class of every box (one
+    name) or of each box (a sequence as long as ``boxes``)."""
     w, h = size
+    if isinstance(labels, str):
+        labels = [labels] * len(boxes)
+    if len(labels) != len(boxes):
+        raise ValueError(f'{len(boxes)} boxes but {len(labels)} labels')
     objs = ''.join(
         f'<object><name>{label}</name><difficult>0</difficult><bndbox>'
         f'<xmin>{x1}</xmin><ymin>{y1}</ymin><xmax>{x2}</xmax>'
         f'<ymax>{y2}</ymax></bndbox></object>'
-        for x1, y1, x2, y2 in boxes
+        for label, (x1, y1, x2, y2) in zip(labels, boxes)
     )
     with open(path, 'w') as f:
         f.write(
@@ -146,38 +162,41 @@ def _csv_images(path: str) -> List[str]:
         return sorted({row['filename'] for row in csv.DictReader(f)})
 
 
-def raccoons(source: str, out: str) -> dict:
-    """Write the raccoon dataset; the number of images per split."""
+def write_photos(source: str, out: str, splits: dict, classes) -> dict:
+    """Copy photos with their VOC annotations into the layout: ``splits``
+    maps a split to ``(image path, annotation path)`` under ``source``;
+    the image size is read from the image (some annotation files give
+    0); an annotation naming a class not in ``classes`` is refused.
+    Returns the number of images per split."""
     for sub in ('Annotations', 'ImageSets/Main', 'JPEGImages'):
         os.makedirs(osp.join(out, sub), exist_ok=True)
-    labels = osp.join(source, 'data')
-    test = _csv_images(osp.join(labels, 'test_labels.csv'))
-    train = _csv_images(osp.join(labels, 'train_labels.csv'))
-    splits = {
-        'train': [n for k, n in enumerate(train) if k % 5 != 4],
-        'val': [n for k, n in enumerate(train) if k % 5 == 4],
-        'test': test,
-    }
+    written = {}
     for split, files in splits.items():
         names = []
-        for file in files:
-            name = osp.splitext(file)[0]
-            img = cv2.imread(osp.join(source, 'images', file))
+        for image, ann in files:
+            name = osp.splitext(osp.basename(image))[0]
+            if name in written:
+                raise ValueError(
+                    f'{image} and {written[name]} would both be {name}.jpg'
+                )
+            written[name] = image
+            img = cv2.imread(osp.join(source, image))
             if img is None:
-                raise FileNotFoundError(osp.join(source, 'images', file))
-            objects = read_voc_named(
-                osp.join(source, 'annotations', name + '.xml')
-            )
-            unknown = {c for c, _ in objects} - {'raccoon'}
+                raise FileNotFoundError(osp.join(source, image))
+            objects = read_voc_named(osp.join(source, ann))
+            unknown = {c for c, _ in objects} - set(classes)
             if unknown:
-                raise ValueError(f'{name}.xml names {sorted(unknown)}')
+                raise ValueError(
+                    f'{osp.basename(ann)} names {sorted(unknown)}, not one '
+                    f'of {list(classes)}'
+                )
             cv2.imwrite(osp.join(out, 'JPEGImages', name + '.jpg'), img)
             write_voc(
                 osp.join(out, 'Annotations', name + '.xml'),
                 name,
                 (img.shape[1], img.shape[0]),
                 [b for _, b in objects],
-                'raccoon',
+                [c for c, _ in objects],
             )
             names.append(name)
         with open(
@@ -187,7 +206,60 @@ def raccoons(source: str, out: str) -> dict:
     return {k: len(v) for k, v in splits.items()}
 
 
-DATASETS = {'neon-trees': neon_trees, 'raccoons': raccoons}
+def raccoons(source: str, out: str) -> dict:
+    """Write the raccoon dataset; the number of images per split."""
+    labels = osp.join(source, 'data')
+    test = _csv_images(osp.join(labels, 'test_labels.csv'))
+    train = _csv_images(osp.join(labels, 'train_labels.csv'))
+    splits = {
+        'train': [n for k, n in enumerate(train) if k % 5 != 4],
+        'val': [n for k, n in enumerate(train) if k % 5 == 4],
+        'test': test,
+    }
+    return write_photos(
+        source,
+        out,
+        {
+            split: [
+                (
+                    osp.join('images', f),
+                    osp.join('annotations', osp.splitext(f)[0] + '.xml'),
+                )
+                for f in files
+            ]
+            for split, files in splits.items()
+        },
+        ('raccoon',),
+    )
+
+
+FRUITS = ('apple', 'banana', 'orange')
+
+
+def fruits(source: str, out: str) -> dict:
+    """Write the fruit photos; the number of images per split."""
+
+    def pairs(folder):
+        jpgs = sorted(
+            f
+            for f in os.listdir(osp.join(source, folder))
+            if f.endswith('.jpg')
+        )
+        return [
+            (osp.join(folder, f), osp.join(folder, f[:-4] + '.xml'))
+            for f in jpgs
+        ]
+
+    train = pairs(osp.join('train_zip', 'train'))
+    splits = {
+        'train': [p for k, p in enumerate(train) if k % 4 != 3],
+        'val': [p for k, p in enumerate(train) if k % 4 == 3],
+        'test': pairs(osp.join('test_zip', 'test')),
+    }
+    return write_photos(source, out, splits, FRUITS)
+
+
+DATASETS = {'neon-trees': neon_trees, 'raccoons': raccoons, 'fruits': fruits}
 
 
 def main(argv=None):

@@ -45,9 +45,11 @@ IMAGENET_MOBILENET_V2 = 'open-mmlab://mmdet/mobilenet_v2'
 #: ``python -m experiments.own_datasets`` lays them out.
 NEON = 'NEON trees: '
 RACCOONS = 'raccoons: '
+FRUITS = 'fruits: '
 OWN_DATA = {
     NEON: ('data/neon_trees/', ('Tree',)),
     RACCOONS: ('data/raccoons/', ('raccoon',)),
+    FRUITS: ('data/fruits/', ('apple', 'banana', 'orange')),
 }
 BCCD_CLASSES = ('RBC', 'WBC', 'Platelets')
 VARIANTS = {
@@ -102,6 +104,8 @@ VARIANTS = {
     NEON + 'pretrained': _ft('faster-rcnn'),
     RACCOONS + 'adaptive': _own('faster-rcnn'),
     RACCOONS + 'pretrained': _ft('faster-rcnn'),
+    FRUITS + 'adaptive': _own('faster-rcnn'),
+    FRUITS + 'pretrained': _ft('faster-rcnn'),
 }
 #: The methods on the fine-tuned recipe (issue #51's table): label ->
 #: config model name under configs/own_dataset/, on each real dataset.
@@ -354,6 +358,12 @@ PLANS = {
         ],
         # BCCD to 5 seeds (the from-scratch recipe's are 'own''s 3).
         [(BCCD + 'pretrained', None, [], [1, 2, 3, 4])],
+        # Multi-class photos (three fruits told apart by colour and
+        # texture): fine-tuned and from scratch, paired.
+        [
+            (v, None, [], THREE)
+            for v in (FRUITS + 'pretrained', FRUITS + 'adaptive')
+        ],
     ],
     # The methods on the fine-tuned recipe (docs/own_dataset.md): BCCD's
     # 5 paired seeds first (the two-stage ones, then RetinaNet's), then

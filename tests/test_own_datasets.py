@@ -173,6 +173,19 @@ def test_a_missing_dataset_is_named(tmp_path, monkeypatch):
         prepare({P.NEON + 'adaptive'}, None)
 
 
+def _voc_split(root, name, classes):
+    from mmdet.datasets import VOCDataset
+
+    return VOCDataset(
+        data_root=root + '/',
+        ann_file=f'ImageSets/Main/{name}.txt',
+        data_prefix=dict(sub_data_root=''),
+        metainfo=dict(classes=classes),
+        test_mode=True,
+        pipeline=[],
+    )
+
+
 def test_raccoons_layout_keeps_the_repositorys_test_split(tmp_path):
     """experiments.own_datasets raccoons on a stand-in of the repository's
     files: its test table is the test split, every fifth training image
@@ -207,17 +220,9 @@ def test_raccoons_layout_keeps_the_repositorys_test_split(tmp_path):
         )
     out = str(tmp_path / 'raccoons')
     assert O.raccoons(str(src), out) == {'train': 8, 'val': 2, 'test': 2}
-    from mmdet.datasets import VOCDataset
 
     def split(name):
-        return VOCDataset(
-            data_root=out + '/',
-            ann_file=f'ImageSets/Main/{name}.txt',
-            data_prefix=dict(sub_data_root=''),
-            metainfo=dict(classes=('raccoon',)),
-            test_mode=True,
-            pipeline=[],
-        )
+        return _voc_split(out, name, ('raccoon',))
 
     test = split('test')
     assert sorted(test.get_data_info(k)['img_id'] for k in range(2)) == [
@@ -246,6 +251,86 @@ def test_raccoons_layout_keeps_the_repositorys_test_split(tmp_path):
     )
     with pytest.raises(ValueError, match=r"raccoon-3.xml names \['dog'\]"):
         O.raccoons(str(src), str(tmp_path / 'again'))
+
+
+def test_fruits_layout_keeps_each_objects_class(tmp_path):
+    """experiments.own_datasets fruits on a stand-in of the dataset's
+    folders: the test folder is the test split, every fourth training
+    photo validation; each object keeps its own class in a mixed photo; a
+    size of 0 in the source annotation is replaced by the image's; an
+    unknown class and a name taken twice are refused."""
+    src = tmp_path / 'fruit_images'
+    rng = np.random.default_rng(0)
+    train = src / 'train_zip' / 'train'
+    test = src / 'test_zip' / 'test'
+    train.mkdir(parents=True)
+    test.mkdir(parents=True)
+
+    def photo(folder, name, boxes, labels, size=(160, 120)):
+        cv2.imwrite(
+            str(folder / f'{name}.jpg'),
+            rng.integers(0, 255, (120, 160, 3), dtype=np.uint8),
+        )
+        O.write_voc(str(folder / f'{name}.xml'), name, size, boxes, labels)
+
+    for k in range(7):
+        photo(train, f'apple_{k}', [(10, 10, 60, 70)], 'apple', (0, 0))
+    photo(
+        train,
+        'mixed_1',
+        [(5, 5, 50, 50), (60, 5, 100, 50), (10, 60, 150, 110)],
+        ['orange', 'apple', 'banana'],
+    )
+    photo(test, 'banana_80', [(1, 2, 30, 40)], 'banana')
+    photo(
+        test, 'mixed_9', [(1, 2, 30, 40), (40, 2, 90, 40)], ['orange', 'apple']
+    )
+    out = str(tmp_path / 'fruits')
+    assert O.fruits(str(src), out) == {'train': 6, 'val': 2, 'test': 2}
+    # Sorted by file name: apple_0 .. apple_6, mixed_1; every fourth.
+    val = _voc_split(out, 'val', O.FRUITS)
+    assert sorted(val.get_data_info(k)['img_id'] for k in range(2)) == [
+        'apple_3',
+        'mixed_1',
+    ]
+    mixed = next(
+        val.get_data_info(k)
+        for k in range(2)
+        if val.get_data_info(k)['img_id'] == 'mixed_1'
+    )
+    # VOCDataset reads VOC's 1-based pixels (-1); classes in O.FRUITS
+    # order: apple 0, banana 1, orange 2.
+    assert [(i['bbox'], i['bbox_label']) for i in mixed['instances']] == [
+        ([4, 4, 49, 49], 2),
+        ([59, 4, 99, 49], 0),
+        ([9, 59, 149, 109], 1),
+    ]
+    first = _voc_split(out, 'train', O.FRUITS).get_data_info(0)
+    assert (first['width'], first['height']) == (160, 120)
+    photo(train, 'apple_2', [(1, 1, 9, 9)], 'pear')
+    with pytest.raises(ValueError, match=r"apple_2.xml names \['pear'\]"):
+        O.fruits(str(src), str(tmp_path / 'again'))
+    photo(train, 'apple_2', [(1, 1, 9, 9)], 'apple')
+    photo(test, 'apple_0', [(1, 1, 9, 9)], 'apple')
+    with pytest.raises(ValueError, match='both be apple_0.jpg'):
+        O.fruits(str(src), str(tmp_path / 'again'))
+    with pytest.raises(ValueError, match='2 boxes but 1 labels'):
+        O.write_voc(
+            str(tmp_path / 'x.xml'), 'x', (9, 9), [(1, 1, 2, 2)] * 2, ['a']
+        )
+
+
+def test_the_fruits_variants_read_their_data():
+    opts = P.dataset_options(P.FRUITS + 'pretrained')
+    assert 'train_dataloader.dataset.data_root=data/fruits/' in opts
+    assert (
+        'test_dataloader.dataset.metainfo.classes=[apple,banana,orange]'
+        in opts
+    )
+    assert opts[-1] == 'model.roi_head.bbox_head.num_classes=3'
+    assert P.OWN_DATA[P.FRUITS][1] == O.FRUITS
+    assert P.fine_tunes_imagenet(P.FRUITS + 'pretrained')
+    assert not P.fine_tunes_imagenet(P.FRUITS + 'adaptive')
 
 
 def test_the_raccoons_variants_read_their_data():
