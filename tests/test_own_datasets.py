@@ -361,3 +361,35 @@ def test_the_methods_on_the_fine_tuned_recipe_read_their_data():
     assert not set(P.MAIN_VARIANTS) & set(P.VARIANTS) - {
         v for v in P.VARIANTS if not v.startswith((P.NEON, P.RACCOONS))
     }
+
+
+def test_the_fine_tuned_recipes_option_rows_change_what_they_name():
+    """The 'pretrained-recipe' plan's rows, merged into the recipe's config
+    as tools/train.py merges --cfg-options: the flip row edits the
+    RandomFlip step (not another one), the learning-rate row the
+    optimizer."""
+    from mmengine.config import Config, DictAction
+
+    base = Config.fromfile(
+        osp.join('configs', P.VARIANTS[P.FRUITS + 'pretrained'])
+    )
+    rows = [r for stage in P.PLANS['pretrained-recipe'] for r in stage]
+    assert {r[1] for r in rows} == {P.FT_LR2, P.FT_HFLIP}
+    for variant, label, opts, seeds in rows:
+        assert variant == P.FRUITS + 'pretrained' and seeds == [0]
+        cfg = Config.fromfile(
+            osp.join('configs', P.VARIANTS[P.FRUITS + 'pretrained'])
+        )
+        parsed = {}
+        for opt in opts:
+            key, value = opt.split('=', 1)
+            parsed[key] = DictAction._parse_iterable(value)
+        cfg.merge_from_dict(parsed)
+        flip = cfg.train_dataloader.dataset.pipeline[3]
+        assert flip.type == 'RandomFlip'
+        if label == P.FT_HFLIP:
+            assert (flip.direction, flip.prob) == ('horizontal', 0.5)
+            assert cfg.optim_wrapper.optimizer.lr == 1e-3
+        else:
+            assert flip == base.train_dataloader.dataset.pipeline[3]
+            assert cfg.optim_wrapper.optimizer.lr == 2e-3
