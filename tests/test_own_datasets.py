@@ -366,30 +366,38 @@ def test_the_methods_on_the_fine_tuned_recipe_read_their_data():
 def test_the_fine_tuned_recipes_option_rows_change_what_they_name():
     """The 'pretrained-recipe' plan's rows, merged into the recipe's config
     as tools/train.py merges --cfg-options: the flip row edits the
-    RandomFlip step (not another one), the learning-rate row the
-    optimizer."""
+    RandomFlip step (not another one), the learning-rate rows the
+    optimizer or the backbone's multiplier, and nothing else."""
     from mmengine.config import Config, DictAction
 
-    base = Config.fromfile(
-        osp.join('configs', P.VARIANTS[P.FRUITS + 'pretrained'])
-    )
+    path = osp.join('configs', P.VARIANTS[P.FRUITS + 'pretrained'])
+    base = Config.fromfile(path)
+    flip = base.train_dataloader.dataset.pipeline[3]
+    assert flip.type == 'RandomFlip' and flip.direction != 'horizontal'
+    expected = {
+        # label: (lr, backbone lr_mult, flip direction, flip prob)
+        P.FT_LR2: (2e-3, None, flip.direction, flip.prob),
+        P.FT_HFLIP: (1e-3, None, 'horizontal', 0.5),
+        P.FT_LR_HALF: (5e-4, None, flip.direction, flip.prob),
+        P.FT_BACKBONE_LR_TENTH: (1e-3, 0.1, flip.direction, flip.prob),
+    }
     rows = [r for stage in P.PLANS['pretrained-recipe'] for r in stage]
-    assert {r[1] for r in rows} == {P.FT_LR2, P.FT_HFLIP}
+    assert sorted(r[1] for r in rows) == sorted(expected)
     for variant, label, opts, seeds in rows:
         assert variant == P.FRUITS + 'pretrained' and seeds == [0]
-        cfg = Config.fromfile(
-            osp.join('configs', P.VARIANTS[P.FRUITS + 'pretrained'])
+        cfg = Config.fromfile(path)
+        cfg.merge_from_dict(
+            {
+                k: DictAction._parse_iterable(v)
+                for k, v in (o.split('=', 1) for o in opts)
+            }
         )
-        parsed = {}
-        for opt in opts:
-            key, value = opt.split('=', 1)
-            parsed[key] = DictAction._parse_iterable(value)
-        cfg.merge_from_dict(parsed)
-        flip = cfg.train_dataloader.dataset.pipeline[3]
-        assert flip.type == 'RandomFlip'
-        if label == P.FT_HFLIP:
-            assert (flip.direction, flip.prob) == ('horizontal', 0.5)
-            assert cfg.optim_wrapper.optimizer.lr == 1e-3
-        else:
-            assert flip == base.train_dataloader.dataset.pipeline[3]
-            assert cfg.optim_wrapper.optimizer.lr == 2e-3
+        step = cfg.train_dataloader.dataset.pipeline[3]
+        mult = (
+            cfg.optim_wrapper.get('paramwise_cfg', {})
+            .get('custom_keys', {})
+            .get('backbone', {})
+            .get('lr_mult')
+        )
+        got = (cfg.optim_wrapper.optimizer.lr, mult, step.direction, step.prob)
+        assert got == expected[label], label
