@@ -378,7 +378,7 @@ def test_the_fine_tuned_recipes_option_rows_change_what_they_name():
         # label: (lr, backbone lr_mult, flip direction, flip prob)
         P.FT_LR2: (2e-3, None, flip.direction, flip.prob),
         P.FT_HFLIP: (1e-3, None, 'horizontal', 0.5),
-        P.FT_LR_HALF: (5e-4, None, flip.direction, flip.prob),
+        P.FT_BACKBONE_TENTH: (2e-3, 0.1, flip.direction, flip.prob),
         P.FT_BACKBONE_LR_TENTH: (1e-3, 0.1, flip.direction, flip.prob),
     }
     rows = [r for stage in P.PLANS['pretrained-recipe'] for r in stage]
