@@ -382,9 +382,13 @@ def test_the_fine_tuned_recipes_option_rows_change_what_they_name():
         P.FT_BACKBONE_LR_TENTH: (1e-3, 0.1, flip.direction, flip.prob),
     }
     rows = [r for stage in P.PLANS['pretrained-recipe'] for r in stage]
-    assert sorted(r[1] for r in rows) == sorted(expected)
+    assert {r[1] for r in rows} == set(expected)
+    assert {r[0] for r in rows} == {
+        p + 'pretrained' for p in (P.FRUITS, P.RACCOONS, P.BCCD)
+    }
     for variant, label, opts, seeds in rows:
-        assert variant == P.FRUITS + 'pretrained' and seeds == [0]
+        assert P.VARIANTS[variant] == P.VARIANTS[P.FRUITS + 'pretrained']
+        assert seeds == [0]
         cfg = Config.fromfile(path)
         cfg.merge_from_dict(
             {
