@@ -134,6 +134,7 @@ def test_the_recipe_is_the_scratch_recipe_with_a_pretrained_backbone():
         'model.backbone',
         'model.neck.in_channels',
         'optim_wrapper.optimizer.lr',
+        'optim_wrapper.paramwise_cfg',
         'max_iters',
         'train_cfg.max_iters',
         'param_scheduler',
@@ -147,6 +148,34 @@ def test_the_recipe_is_the_scratch_recipe_with_a_pretrained_backbone():
     # Fine-tuning costs no more iterations than training from scratch.
     assert ft['train_cfg']['max_iters'] <= scratch['train_cfg']['max_iters']
     assert ft['param_scheduler'][-1]['end'] == ft['train_cfg']['max_iters']
+
+
+@pytest.mark.parametrize('path', MOBILENET, ids=_ids(MOBILENET))
+def test_the_backbone_steps_a_tenth_of_the_new_layers(
+    path, mobilenetv2_weights
+):
+    """The optimiser MMDetection builds from each recipe: every backbone
+    parameter at a tenth of the configured rate, every other one (FPN,
+    RPN, heads) at the rate itself."""
+    from mmengine.optim import build_optim_wrapper
+
+    model = _build(path, mobilenetv2_weights)
+    cfg = Config.fromfile(path)
+    lr = cfg.optim_wrapper.optimizer.lr
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    rate = {
+        id(p): g['lr']
+        for g in wrapper.optimizer.param_groups
+        for p in g['params']
+    }
+    params = [
+        (name, p) for name, p in model.named_parameters() if p.requires_grad
+    ]
+    assert params and all(id(p) in rate for _, p in params)
+    backbone = {rate[id(p)] for n, p in params if n.startswith('backbone.')}
+    rest = {rate[id(p)] for n, p in params if not n.startswith('backbone.')}
+    assert len(backbone) == 1 and backbone.pop() == pytest.approx(lr / 10)
+    assert rest == {lr}
 
 
 SAMPLING = (

@@ -364,31 +364,17 @@ def test_the_methods_on_the_fine_tuned_recipe_read_their_data():
 
 
 def test_the_fine_tuned_recipes_option_rows_change_what_they_name():
-    """The 'pretrained-recipe' plan's rows, merged into the recipe's config
-    as tools/train.py merges --cfg-options: the flip row edits the
-    RandomFlip step (not another one), the learning-rate rows the
-    optimizer or the backbone's multiplier, and nothing else."""
+    """The fine-tuned recipe's option rows ('pretrained-recipe', and the
+    first setting's rows of 'pretrained'), merged into the recipe's config
+    as tools/train.py merges --cfg-options: each reads the same whatever
+    the config's own setting (every row names its learning rate and the
+    backbone's multiplier), the flip row edits the RandomFlip step and
+    nothing else."""
     from mmengine.config import Config, DictAction
 
     path = osp.join('configs', P.VARIANTS[P.FRUITS + 'pretrained'])
-    base = Config.fromfile(path)
-    flip = base.train_dataloader.dataset.pipeline[3]
-    assert flip.type == 'RandomFlip' and flip.direction != 'horizontal'
-    expected = {
-        # label: (lr, backbone lr_mult, flip direction, flip prob)
-        P.FT_LR2: (2e-3, None, flip.direction, flip.prob),
-        P.FT_HFLIP: (1e-3, None, 'horizontal', 0.5),
-        P.FT_BACKBONE_TENTH: (2e-3, 0.1, flip.direction, flip.prob),
-        P.FT_BACKBONE_LR_TENTH: (1e-3, 0.1, flip.direction, flip.prob),
-    }
-    rows = [r for stage in P.PLANS['pretrained-recipe'] for r in stage]
-    assert {r[1] for r in rows} == set(expected)
-    assert {r[0] for r in rows} == {
-        p + 'pretrained' for p in (P.FRUITS, P.RACCOONS, P.BCCD)
-    }
-    for variant, label, opts, seeds in rows:
-        assert P.VARIANTS[variant] == P.VARIANTS[P.FRUITS + 'pretrained']
-        assert seeds == [0]
+
+    def setting(opts):
         cfg = Config.fromfile(path)
         cfg.merge_from_dict(
             {
@@ -397,11 +383,32 @@ def test_the_fine_tuned_recipes_option_rows_change_what_they_name():
             }
         )
         step = cfg.train_dataloader.dataset.pipeline[3]
-        mult = (
-            cfg.optim_wrapper.get('paramwise_cfg', {})
-            .get('custom_keys', {})
-            .get('backbone', {})
-            .get('lr_mult')
-        )
-        got = (cfg.optim_wrapper.optimizer.lr, mult, step.direction, step.prob)
-        assert got == expected[label], label
+        assert step.type == 'RandomFlip'
+        optim = cfg.optim_wrapper
+        mult = optim.paramwise_cfg.custom_keys.backbone.lr_mult
+        return (optim.optimizer.lr, mult, step.direction, step.prob)
+
+    _, _, direction, prob = setting([])
+    assert direction != 'horizontal'
+    expected = {
+        # label: (lr, backbone lr_mult, flip direction, flip prob)
+        P.FT_WHOLE: (1e-3, 1.0, direction, prob),
+        P.FT_LR2: (2e-3, 1.0, direction, prob),
+        P.FT_HFLIP: (1e-3, 1.0, 'horizontal', 0.5),
+        P.FT_BACKBONE_TENTH: (2e-3, 0.1, direction, prob),
+        P.FT_BACKBONE_LR_TENTH: (1e-3, 0.1, direction, prob),
+    }
+    # The config's own setting is the one chosen.
+    assert setting([]) == expected[P.FT_BACKBONE_TENTH]
+    rows = [
+        r
+        for plan in ('pretrained', 'pretrained-recipe')
+        for stage in P.PLANS[plan]
+        for r in stage
+        if r[1] is not None
+    ]
+    assert {r[1] for r in rows} == set(expected)
+    for variant, label, opts, _ in rows:
+        assert variant.endswith(': pretrained'), variant
+        assert opts == P.FT_OPTIONS[label]
+        assert setting(opts) == expected[label], label
