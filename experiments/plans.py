@@ -5,6 +5,8 @@ option rows, and the planned tables (variants, rows and seeds) of
 import os.path as osp
 import threading
 
+from experiments.own_datasets import FRUITS as FRUIT_CLASSES
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = 'configs'
 TRANSFER = 'transfer: '
@@ -49,7 +51,7 @@ FRUITS = 'fruits: '
 OWN_DATA = {
     NEON: ('data/neon_trees/', ('Tree',)),
     RACCOONS: ('data/raccoons/', ('raccoon',)),
-    FRUITS: ('data/fruits/', ('apple', 'banana', 'orange')),
+    FRUITS: ('data/fruits/', FRUIT_CLASSES),
 }
 BCCD_CLASSES = ('RBC', 'WBC', 'Platelets')
 VARIANTS = {
