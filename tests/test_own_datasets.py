@@ -358,6 +358,21 @@ def test_the_methods_on_the_fine_tuned_recipe_read_their_data():
     libra = P.dataset_options(P.RACCOONS + 'pretrained, Libra')
     assert libra[-1] == 'model.roi_head.bbox_head.num_classes=1'
     assert all(P.fine_tunes_imagenet(r[0]) for r in rows)
+    # The whole methods' rows come before any component alone's, BCCD's
+    # 5 seeds first; every row on its dataset's number of seeds.
+    whole, alone = set(P.PRETRAINED_WHOLE_METHODS), []
+    assert whole < set(P.PRETRAINED_METHODS)
+    labels = [r[0].split('pretrained, ')[1] for r in rows]
+    first_alone = next(i for i, m in enumerate(labels) if m not in whole)
+    assert all(m not in whole for m in labels[first_alone:])
+    assert set(labels[:first_alone]) == whole
+    assert all(
+        r[0].startswith(P.BCCD) for r in P.PLANS['pretrained-methods'][0]
+    )
+    for variant, _, _, seeds in rows:
+        assert len(seeds) == (5 if variant.startswith(P.BCCD) else 3)
+        alone += [variant] * (variant.split('pretrained, ')[1] not in whole)
+    assert len(alone) == 3 * 3
     assert not set(P.MAIN_VARIANTS) & set(P.VARIANTS) - {
         v for v in P.VARIANTS if not v.startswith((P.NEON, P.RACCOONS))
     }
