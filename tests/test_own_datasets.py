@@ -384,7 +384,8 @@ def test_the_fine_tuned_recipes_option_rows_change_what_they_name():
     as tools/train.py merges --cfg-options: each reads the same whatever
     the config's own setting (every row names its learning rate and the
     backbone's multiplier), the flip row edits the RandomFlip step and
-    nothing else."""
+    nothing else, the frozen-stage rows freeze and set the iterations with
+    the cosine schedule's end."""
     from mmengine.config import Config, DictAction
 
     path = osp.join('configs', P.VARIANTS[P.FRUITS + 'pretrained'])
@@ -401,17 +402,33 @@ def test_the_fine_tuned_recipes_option_rows_change_what_they_name():
         assert step.type == 'RandomFlip'
         optim = cfg.optim_wrapper
         mult = optim.paramwise_cfg.custom_keys.backbone.lr_mult
-        return (optim.optimizer.lr, mult, step.direction, step.prob)
+        iters = cfg.train_cfg.max_iters
+        # The cosine schedule ends where training does.
+        cosine = cfg.param_scheduler[1]
+        assert cosine.type == 'CosineAnnealingLR'
+        assert cosine.end == cosine.T_max == iters
+        frozen = cfg.model.backbone.frozen_stages
+        return (
+            optim.optimizer.lr,
+            mult,
+            step.direction,
+            step.prob,
+            frozen,
+            iters,
+        )
 
-    _, _, direction, prob = setting([])
+    _, _, direction, prob, frozen, iters = setting([])
     assert direction != 'horizontal'
     expected = {
-        # label: (lr, backbone lr_mult, flip direction, flip prob)
-        P.FT_WHOLE: (1e-3, 1.0, direction, prob),
-        P.FT_LR2: (2e-3, 1.0, direction, prob),
-        P.FT_HFLIP: (1e-3, 1.0, 'horizontal', 0.5),
-        P.FT_BACKBONE_TENTH: (2e-3, 0.1, direction, prob),
-        P.FT_BACKBONE_LR_TENTH: (1e-3, 0.1, direction, prob),
+        # label: (lr, backbone lr_mult, flip direction, flip prob,
+        #         frozen stages, iterations)
+        P.FT_WHOLE: (1e-3, 1.0, direction, prob, frozen, iters),
+        P.FT_LR2: (2e-3, 1.0, direction, prob, frozen, iters),
+        P.FT_HFLIP: (1e-3, 1.0, 'horizontal', 0.5, frozen, iters),
+        P.FT_BACKBONE_TENTH: (2e-3, 0.1, direction, prob, frozen, iters),
+        P.FT_BACKBONE_LR_TENTH: (1e-3, 0.1, direction, prob, frozen, iters),
+        P.FT_FROZEN4: (2e-3, 0.1, direction, prob, 4, 600),
+        P.FT_FROZEN4_LONG: (2e-3, 0.1, direction, prob, 4, 1000),
     }
     # The config's own setting is the one chosen.
     assert setting([]) == expected[P.FT_BACKBONE_TENTH]
@@ -426,4 +443,5 @@ def test_the_fine_tuned_recipes_option_rows_change_what_they_name():
     for variant, label, opts, _ in rows:
         assert variant.endswith(': pretrained'), variant
         assert opts == P.FT_OPTIONS[label]
+        assert opts == list(dict.fromkeys(opts)), 'an option given twice'
         assert setting(opts) == expected[label], label
