@@ -197,9 +197,26 @@ def _candidate_row(variant: str) -> tuple:
 
 #: Fine-tuning settings of the pretrained recipe tried on validation,
 #: each with all its options so that it reads the same against the
-#: config's current setting (AdamW at 2e-3, the backbone at a tenth).
+#: config's current setting (AdamW at 2e-3, the backbone at a tenth,
+#: frozen up to its stride-16 stage, 1000 iterations).
 _LR = 'optim_wrapper.optimizer.lr='
 _BACKBONE_MULT = 'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult='
+
+
+def _schedule(frozen_stages: int, iters: int) -> list:
+    """The backbone's first ``frozen_stages`` stages frozen (no backward
+    through them: cheaper iterations) and ``iters`` iterations, the cosine
+    schedule ending there."""
+    return [
+        f'model.backbone.frozen_stages={frozen_stages}',
+        f'train_cfg.max_iters={iters}',
+        f'param_scheduler.1.end={iters}',
+        f'param_scheduler.1.T_max={iters}',
+    ]
+
+
+#: The recipe's second setting (the rows of 'pretrained-recipe' and
+#: 'pretrained-v2'): the stem and first block frozen, 600 iterations.
 FT_BACKBONE_TENTH = 'lr=2e-3, backbone lr_mult=0.1'
 #: The recipe's first setting (its rows up to the fruits' evidence).
 FT_WHOLE = 'lr=1e-3, whole detector'
@@ -208,10 +225,18 @@ FT_LR2 = 'lr=2e-3'
 _FLIP = 'train_dataloader.dataset.pipeline.3.'
 FT_HFLIP = 'horizontal flips only (p=0.5)'
 FT_BACKBONE_LR_TENTH = 'backbone lr_mult=0.1'
+#: The config's setting since: the backbone frozen up to stride 16.
+FT_FROZEN4 = 'frozen_stages=4'
+FT_FROZEN4_LONG = 'frozen_stages=4, 1000 iterations'
+_FIRST_SCHEDULE = _schedule(1, 600)
 FT_OPTIONS = {
-    FT_BACKBONE_TENTH: [_LR + '2e-3', _BACKBONE_MULT + '0.1'],
-    FT_WHOLE: [_LR + '1e-3', _BACKBONE_MULT + '1.0'],
-    FT_LR2: [_LR + '2e-3', _BACKBONE_MULT + '1.0'],
+    FT_BACKBONE_TENTH: [
+        _LR + '2e-3',
+        _BACKBONE_MULT + '0.1',
+        *_FIRST_SCHEDULE,
+    ],
+    FT_WHOLE: [_LR + '1e-3', _BACKBONE_MULT + '1.0', *_FIRST_SCHEDULE],
+    FT_LR2: [_LR + '2e-3', _BACKBONE_MULT + '1.0', *_FIRST_SCHEDULE],
     # Photos have an up: MMDetection's default flip, in place of the
     # recipe's vertical and diagonal flips (chosen for cells and canopy).
     FT_HFLIP: [
@@ -219,29 +244,21 @@ FT_OPTIONS = {
         _FLIP + 'prob=0.5',
         _LR + '1e-3',
         _BACKBONE_MULT + '1.0',
+        *_FIRST_SCHEDULE,
     ],
     # The heads at 1e-3, the ImageNet backbone at 1e-4.
-    FT_BACKBONE_LR_TENTH: [_LR + '1e-3', _BACKBONE_MULT + '0.1'],
+    FT_BACKBONE_LR_TENTH: [
+        _LR + '1e-3',
+        _BACKBONE_MULT + '0.1',
+        *_FIRST_SCHEDULE,
+    ],
+    FT_FROZEN4: [_LR + '2e-3', _BACKBONE_MULT + '0.1', *_schedule(4, 600)],
+    FT_FROZEN4_LONG: [
+        _LR + '2e-3',
+        _BACKBONE_MULT + '0.1',
+        *_schedule(4, 1000),
+    ],
 }
-
-
-def _fine_tuning(frozen_stages: int, iters: int) -> list:
-    """The options of FT_BACKBONE_TENTH with the backbone's first
-    ``frozen_stages`` stages frozen (no backward through them: cheaper
-    iterations) and ``iters`` iterations, the cosine schedule ending
-    there."""
-    return FT_OPTIONS[FT_BACKBONE_TENTH] + [
-        f'model.backbone.frozen_stages={frozen_stages}',
-        f'train_cfg.max_iters={iters}',
-        f'param_scheduler.1.end={iters}',
-        f'param_scheduler.1.T_max={iters}',
-    ]
-
-
-FT_FROZEN4 = 'frozen_stages=4'
-FT_FROZEN4_LONG = 'frozen_stages=4, 1000 iterations'
-FT_OPTIONS[FT_FROZEN4] = _fine_tuning(4, 600)
-FT_OPTIONS[FT_FROZEN4_LONG] = _fine_tuning(4, 1000)
 
 #: The RPN's negative sampler, and its option that takes half of the
 #: negatives from the zero-IoU floor.
@@ -446,14 +463,43 @@ PLANS = {
             )
         ],
     ],
-    # The recipe (FT_BACKBONE_TENTH) on every dataset, tested once: its
-    # seeds paired with the first setting's and the from-scratch recipe's.
+    # The second setting (FT_BACKBONE_TENTH) on the photos, tested once:
+    # its seeds paired with the first setting's and the from-scratch
+    # recipe's (its BCCD and NEON runs gave way to the third setting).
     'pretrained-v2': [
-        [(FRUITS + 'pretrained', None, [], THREE)],
-        [(RACCOONS + 'pretrained', None, [], THREE)],
-        [(FRUITS + 'adaptive', None, [], [1, 2])],
-        [(BCCD + 'pretrained', None, [], FIVE)],
-        [(NEON + 'pretrained', None, [], THREE)],
+        [
+            (
+                FRUITS + 'pretrained',
+                FT_BACKBONE_TENTH,
+                FT_OPTIONS[FT_BACKBONE_TENTH],
+                THREE,
+            )
+        ],
+        [
+            (
+                RACCOONS + 'pretrained',
+                FT_BACKBONE_TENTH,
+                FT_OPTIONS[FT_BACKBONE_TENTH],
+                THREE,
+            )
+        ],
+        [(FRUITS + 'adaptive', None, [], [1])],
+    ],
+    # The config's setting (FT_FROZEN4_LONG) on every dataset, tested once,
+    # seed by seed across the datasets (seed 0 of the fruits and BCCD is
+    # the run that chose it on val); then the fruits' third seed from
+    # scratch.
+    'pretrained-v3': [
+        [
+            (prefix + 'pretrained', None, [], seeds)
+            for prefix, seeds in (
+                (BCCD, FIVE),
+                (NEON, THREE),
+                (FRUITS, THREE),
+                (RACCOONS, THREE),
+            )
+        ],
+        [(FRUITS + 'adaptive', None, [], [2])],
     ],
     # The methods on the fine-tuned recipe (docs/own_dataset.md): the
     # whole methods first (Libra, ALWA, the one-stage detectors) on BCCD's

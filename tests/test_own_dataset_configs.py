@@ -104,15 +104,26 @@ def test_the_offline_file_loads_into_the_backbone(
     assert set(got) == set(want)
     for key, value in want.items():
         assert torch.equal(got[key], value), key
-    # The stem and first block frozen, BatchNorm kept in eval mode.
+    # The stem and the first four stages (up to stride 16) frozen, the
+    # rest trained, BatchNorm kept in eval mode.
     model.train()
-    assert not any(p.requires_grad for p in model.backbone.conv1.parameters())
-    assert not any(p.requires_grad for p in model.backbone.layer1.parameters())
-    assert all(p.requires_grad for p in model.backbone.layer2.parameters())
-    bns = [
-        m for m in model.backbone.modules() if 'BatchNorm' in type(m).__name__
-    ]
+    backbone = model.backbone
+    frozen = ['conv1'] + [f'layer{i}' for i in range(1, 5)]
+    trained = [f'layer{i}' for i in range(5, 8)] + ['conv2']
+    for name in frozen:
+        params = list(getattr(backbone, name).parameters())
+        assert params and not any(p.requires_grad for p in params), name
+    for name in trained:
+        params = list(getattr(backbone, name).parameters())
+        assert params and all(p.requires_grad for p in params), name
+    bns = [m for m in backbone.modules() if 'BatchNorm' in type(m).__name__]
     assert bns and not any(m.training for m in bns)
+    # No backward pass runs through the frozen high-resolution stages: the
+    # stride-4 and stride-8 outputs (layers 2 and 3) hold no graph, the
+    # stride-16 and stride-32 ones (layer 5, conv2) do.
+    outs = backbone(torch.rand(1, 3, 64, 64))
+    assert [o.shape[-1] for o in outs] == [16, 8, 4, 2]
+    assert [o.requires_grad for o in outs] == [False, False, True, True]
 
 
 def test_a_missing_file_is_refused_naming_it(tmp_path):

@@ -379,13 +379,13 @@ def test_the_methods_on_the_fine_tuned_recipe_read_their_data():
 
 
 def test_the_fine_tuned_recipes_option_rows_change_what_they_name():
-    """The fine-tuned recipe's option rows ('pretrained-recipe', and the
-    first setting's rows of 'pretrained'), merged into the recipe's config
-    as tools/train.py merges --cfg-options: each reads the same whatever
-    the config's own setting (every row names its learning rate and the
-    backbone's multiplier), the flip row edits the RandomFlip step and
-    nothing else, the frozen-stage rows freeze and set the iterations with
-    the cosine schedule's end."""
+    """The fine-tuned recipe's option rows ('pretrained-recipe', the first
+    setting's rows of 'pretrained', the second's of 'pretrained-v2'),
+    merged into the recipe's config as tools/train.py merges --cfg-options:
+    each reads the same whatever the config's own setting (every row names
+    its learning rate, the backbone's multiplier, its frozen stages and
+    iterations, the cosine schedule ending there), the flip row edits the
+    RandomFlip step and nothing else."""
     from mmengine.config import Config, DictAction
 
     path = osp.join('configs', P.VARIANTS[P.FRUITS + 'pretrained'])
@@ -417,24 +417,24 @@ def test_the_fine_tuned_recipes_option_rows_change_what_they_name():
             iters,
         )
 
-    _, _, direction, prob, frozen, iters = setting([])
+    _, _, direction, prob, _, _ = setting([])
     assert direction != 'horizontal'
     expected = {
         # label: (lr, backbone lr_mult, flip direction, flip prob,
         #         frozen stages, iterations)
-        P.FT_WHOLE: (1e-3, 1.0, direction, prob, frozen, iters),
-        P.FT_LR2: (2e-3, 1.0, direction, prob, frozen, iters),
-        P.FT_HFLIP: (1e-3, 1.0, 'horizontal', 0.5, frozen, iters),
-        P.FT_BACKBONE_TENTH: (2e-3, 0.1, direction, prob, frozen, iters),
-        P.FT_BACKBONE_LR_TENTH: (1e-3, 0.1, direction, prob, frozen, iters),
+        P.FT_WHOLE: (1e-3, 1.0, direction, prob, 1, 600),
+        P.FT_LR2: (2e-3, 1.0, direction, prob, 1, 600),
+        P.FT_HFLIP: (1e-3, 1.0, 'horizontal', 0.5, 1, 600),
+        P.FT_BACKBONE_TENTH: (2e-3, 0.1, direction, prob, 1, 600),
+        P.FT_BACKBONE_LR_TENTH: (1e-3, 0.1, direction, prob, 1, 600),
         P.FT_FROZEN4: (2e-3, 0.1, direction, prob, 4, 600),
         P.FT_FROZEN4_LONG: (2e-3, 0.1, direction, prob, 4, 1000),
     }
     # The config's own setting is the one chosen.
-    assert setting([]) == expected[P.FT_BACKBONE_TENTH]
+    assert setting([]) == expected[P.FT_FROZEN4_LONG]
     rows = [
         r
-        for plan in ('pretrained', 'pretrained-recipe')
+        for plan in ('pretrained', 'pretrained-recipe', 'pretrained-v2')
         for stage in P.PLANS[plan]
         for r in stage
         if r[1] is not None

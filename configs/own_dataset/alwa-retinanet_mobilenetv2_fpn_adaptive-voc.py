@@ -2,7 +2,7 @@
 # weights adapted from the losses' statistics) with its published rule on
 # retinanet_mobilenetv2_fpn_adaptive-voc.py: every pair of the detector's
 # losses, statistic 'std' over a window of 20 iterations (the paper's 100
-# scaled to the recipe's 600 iterations, as the BCCD and demo configs).
+# scaled to the recipe's 1000 iterations, as the BCCD and demo configs).
 # Change data_root and classes.
 _base_ = './retinanet_mobilenetv2_fpn_adaptive-voc.py'
 
