@@ -203,11 +203,14 @@ _LR = 'optim_wrapper.optimizer.lr='
 _BACKBONE_MULT = 'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult='
 
 
-def _schedule(frozen_stages: int, iters: int) -> list:
-    """The backbone's first ``frozen_stages`` stages frozen (no backward
-    through them: cheaper iterations) and ``iters`` iterations, the cosine
-    schedule ending there."""
+def _setting(lr: str, mult: str, frozen_stages: int = 1, iters: int = 600):
+    """AdamW at ``lr`` with the backbone's rate times ``mult``, its first
+    ``frozen_stages`` stages frozen (no backward through them: cheaper
+    iterations) and ``iters`` iterations, the cosine schedule ending
+    there (the defaults: the first and second settings' schedule)."""
     return [
+        _LR + lr,
+        _BACKBONE_MULT + mult,
         f'model.backbone.frozen_stages={frozen_stages}',
         f'train_cfg.max_iters={iters}',
         f'param_scheduler.1.end={iters}',
@@ -228,36 +231,21 @@ FT_BACKBONE_LR_TENTH = 'backbone lr_mult=0.1'
 #: The config's setting since: the backbone frozen up to stride 16.
 FT_FROZEN4 = 'frozen_stages=4'
 FT_FROZEN4_LONG = 'frozen_stages=4, 1000 iterations'
-_FIRST_SCHEDULE = _schedule(1, 600)
 FT_OPTIONS = {
-    FT_BACKBONE_TENTH: [
-        _LR + '2e-3',
-        _BACKBONE_MULT + '0.1',
-        *_FIRST_SCHEDULE,
-    ],
-    FT_WHOLE: [_LR + '1e-3', _BACKBONE_MULT + '1.0', *_FIRST_SCHEDULE],
-    FT_LR2: [_LR + '2e-3', _BACKBONE_MULT + '1.0', *_FIRST_SCHEDULE],
+    FT_BACKBONE_TENTH: _setting('2e-3', '0.1'),
+    FT_WHOLE: _setting('1e-3', '1.0'),
+    FT_LR2: _setting('2e-3', '1.0'),
     # Photos have an up: MMDetection's default flip, in place of the
     # recipe's vertical and diagonal flips (chosen for cells and canopy).
     FT_HFLIP: [
         _FLIP + 'direction=horizontal',
         _FLIP + 'prob=0.5',
-        _LR + '1e-3',
-        _BACKBONE_MULT + '1.0',
-        *_FIRST_SCHEDULE,
+        *_setting('1e-3', '1.0'),
     ],
     # The heads at 1e-3, the ImageNet backbone at 1e-4.
-    FT_BACKBONE_LR_TENTH: [
-        _LR + '1e-3',
-        _BACKBONE_MULT + '0.1',
-        *_FIRST_SCHEDULE,
-    ],
-    FT_FROZEN4: [_LR + '2e-3', _BACKBONE_MULT + '0.1', *_schedule(4, 600)],
-    FT_FROZEN4_LONG: [
-        _LR + '2e-3',
-        _BACKBONE_MULT + '0.1',
-        *_schedule(4, 1000),
-    ],
+    FT_BACKBONE_LR_TENTH: _setting('1e-3', '0.1'),
+    FT_FROZEN4: _setting('2e-3', '0.1', frozen_stages=4),
+    FT_FROZEN4_LONG: _setting('2e-3', '0.1', frozen_stages=4, iters=1000),
 }
 
 #: The RPN's negative sampler, and its option that takes half of the
