@@ -312,6 +312,72 @@ def test_bccd_trainval_config_is_the_baseline_on_trainval_unvalidated():
     assert cfg.test_evaluator == base.test_evaluator
 
 
+def test_bccd_fine_tuned_trainval_config_is_the_recipe_on_trainval():
+    """The fine-tuned own-dataset recipe trained as the BCCD recipe's
+    final training: BCCD's root and classes, trainval as its training data
+    for the recipe's own iterations, no validation and so no best
+    checkpoint; everything else (ImageNet weights, frozen stages,
+    schedule, augmentation, fit_to_data, test-time augmentation) the
+    recipe's."""
+    recipe = Config.fromfile(
+        osp.join(
+            ROOT,
+            'configs',
+            'own_dataset',
+            'faster-rcnn_mobilenetv2_fpn_adaptive-voc.py',
+        )
+    )
+    cfg = Config.fromfile(
+        osp.join(
+            ROOT,
+            'configs',
+            'bccd',
+            'faster-rcnn_mobilenetv2_fpn_bccd-trainval.py',
+        )
+    )
+    classes = ('RBC', 'WBC', 'Platelets')
+    train, test = cfg.train_dataloader.dataset, cfg.test_dataloader.dataset
+    assert train.ann_file == 'ImageSets/Main/trainval.txt'
+    assert test.ann_file == 'ImageSets/Main/test.txt'
+    for ds in (train, test):
+        assert ds.data_root == 'data/BCCD/'
+        assert tuple(ds.metainfo.classes) == classes
+    assert cfg.model.roi_head.bbox_head.num_classes == 3
+    assert cfg.val_dataloader is None and cfg.val_cfg is None
+    assert cfg.val_evaluator is None
+    hook = cfg.default_hooks.checkpoint
+    assert hook.save_best is None and hook.rule is None
+    assert cfg.train_cfg == recipe.train_cfg
+    assert cfg.param_scheduler == recipe.param_scheduler
+    assert cfg.model.backbone == recipe.model.backbone
+    assert cfg.optim_wrapper == recipe.optim_wrapper
+    assert cfg.fit_to_data == recipe.fit_to_data
+    assert cfg.tta_model == recipe.tta_model
+    assert cfg.tta_pipeline == recipe.tta_pipeline
+    data = ('data_root', 'classes', 'metainfo')
+    split = (
+        'train_dataloader.dataset.data_root',
+        'train_dataloader.dataset.metainfo',
+        'train_dataloader.dataset.ann_file',
+        'test_dataloader.dataset.data_root',
+        'test_dataloader.dataset.metainfo',
+        'model.roi_head.bbox_head.num_classes',
+        'val_dataloader',
+        'val_cfg',
+        'val_evaluator',
+        'default_hooks',
+    )
+    assert without(cfg.to_dict(), *data, *split) == without(
+        recipe.to_dict(), *data, *split
+    )
+    assert without(cfg.to_dict()['default_hooks'], 'checkpoint') == without(
+        recipe.to_dict()['default_hooks'], 'checkpoint'
+    )
+    assert without(hook.to_dict(), 'save_best', 'rule') == without(
+        recipe.default_hooks.checkpoint.to_dict(), 'save_best', 'rule'
+    )
+
+
 def test_bccd_baseline_reads_voc_and_evaluates_per_class():
     cfg = _bccd('faster-rcnn')
     for split in ('train', 'val', 'test'):
