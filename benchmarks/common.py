@@ -88,7 +88,8 @@ def build_training(
     """A config's detector (train mode), optimizer wrapper and the first
     ``num_batches`` training batches, built by MMDetection's runner (which
     also seeds everything with ``seed``, so equal seeds give equal initial
-    weights and batches). ``modify(cfg)`` changes the config first."""
+    weights and batches), with the config's loss-processing hooks (ALWA)
+    installed on the detector. ``modify(cfg)`` changes the config first."""
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
     from mmengine.runner import Runner
@@ -106,6 +107,12 @@ def build_training(
     runner = Runner.from_cfg(cfg)
     model = runner.model
     model.train()
+    # The config's hooks that wrap the model's loss processing (ALWA's
+    # weights) are part of its training iteration: installed as the
+    # runner's before_train installs them.
+    for hook in runner.hooks:
+        if callable(getattr(hook, 'install', None)):
+            hook.install(model)
     loader = runner.build_dataloader(cfg.train_dataloader)
     optim = runner.build_optim_wrapper(cfg.optim_wrapper)
     return model, optim, [b for _, b in zip(range(num_batches), loader)]

@@ -121,3 +121,22 @@ def test_whole_iterations_of_any_two_detectors(shapes_root, capsys):
     cell = out.split(f'{base} / {base} (median')[1].split('|')[1]
     ratio = float(cell.split()[0])
     assert 0.3 < ratio < 3.0
+
+
+def test_a_configs_alwa_hook_is_part_of_its_iteration(shapes_root):
+    """build_training installs the config's ALWA hook as the runner's
+    before_train does: the detector's loss processing is the hook's (its
+    weights are applied and its steps counted), so --whole times ALWA's
+    iteration, not the detector's without it."""
+    from mmdet_libra_ext.engine.hooks import ALWAHook
+
+    demo = osp.join(ROOT, 'configs', 'demo')
+    alwa = osp.join(demo, 'alwa-faster-rcnn_r18_fpn_shapes_demo.py')
+    model, optim, batches = bench_e2e.build_training(alwa, shapes_root, 1)
+    hook = model._alwa_hook
+    assert isinstance(hook, ALWAHook)
+    model.train_step(batches[0], optim)
+    assert hook.state_dict()['steps'] == 1
+    plain = osp.join(demo, 'faster-rcnn_r18_fpn_shapes_demo.py')
+    model, _, _ = bench_e2e.build_training(plain, shapes_root, 1)
+    assert getattr(model, '_alwa_hook', None) is None
