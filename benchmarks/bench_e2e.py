@@ -60,6 +60,13 @@ def wrap_method(obj, attr, around):
     setattr(obj, attr, wrapper)
 
 
+#: The top-level parts of an iteration's forward pass (the profile's rest,
+#: after the neck, is the backward pass and the optimizer step).
+RPN_PART = 'RPN head (forward, targets, loss, proposals)'
+ROI_PART = 'RoI head (all)'
+DENSE_PART = 'dense head (forward, targets, loss)'
+
+
 class ModuleTimer:
     """Accumulates wall time of selected methods (on a GPU, each timed
     call waits for the device before and after)."""
@@ -80,8 +87,10 @@ class ModuleTimer:
         wrap_method(obj, attr, timed)
 
     def install(self, model):
-        """The parts of a two-stage detector's training iteration. Nested
-        parts (the sampler inside the RoI head) are listed indented."""
+        """The parts of a detector's training iteration: a two-stage
+        detector's RPN and RoI head, a one-stage detector's dense head.
+        Nested parts (the sampler inside the RoI head) are listed
+        indented."""
         self.wrap(model.data_preprocessor, 'forward', 'data preprocessor')
         self.wrap(model.backbone, 'forward', 'backbone')
         necks = (
@@ -91,18 +100,21 @@ class ModuleTimer:
         )
         for neck in necks:
             self.wrap(neck, 'forward', f'neck: {type(neck).__name__}')
-        self.wrap(
-            model.rpn_head,
-            'loss_and_predict',
-            'RPN head (forward, targets, loss, proposals)',
-        )
-        roi = model.roi_head
-        self.wrap(roi, 'loss', 'RoI head (all)')
-        self.wrap(roi.bbox_sampler, 'sample', '  RoI sampler')
-        self.wrap(roi.bbox_assigner, 'assign', '  RoI assigner')
-        self.wrap(roi.bbox_roi_extractor, 'forward', '  RoI extractor')
-        self.wrap(roi.bbox_head, 'forward', '  bbox head forward')
-        self.wrap(roi.bbox_head.loss_bbox, 'forward', '  loss_bbox')
+        if hasattr(model, 'roi_head'):
+            self.wrap(model.rpn_head, 'loss_and_predict', RPN_PART)
+            roi = model.roi_head
+            self.wrap(roi, 'loss', ROI_PART)
+            self.wrap(roi.bbox_sampler, 'sample', '  RoI sampler')
+            self.wrap(roi.bbox_assigner, 'assign', '  RoI assigner')
+            self.wrap(roi.bbox_roi_extractor, 'forward', '  RoI extractor')
+            self.wrap(roi.bbox_head, 'forward', '  bbox head forward')
+            self.wrap(roi.bbox_head.loss_bbox, 'forward', '  loss_bbox')
+        else:
+            head = model.bbox_head
+            self.wrap(head, 'loss', DENSE_PART)
+            self.wrap(head, 'forward', '  head forward')
+            self.wrap(head.loss_cls, 'forward', '  loss_cls')
+            self.wrap(head.loss_bbox, 'forward', '  loss_bbox')
         self.wrap(model, 'parse_losses', 'parse losses')
 
 
@@ -423,8 +435,9 @@ def main(argv=None):
         fwd = (
             'data preprocessor',
             'backbone',
-            'RPN head (forward, targets, loss, proposals)',
-            'RoI head (all)',
+            RPN_PART,
+            ROI_PART,
+            DENSE_PART,
             'parse losses',
         )
         parts = dict(timer.total)

@@ -140,3 +140,38 @@ def test_a_configs_alwa_hook_is_part_of_its_iteration(shapes_root):
     plain = osp.join(demo, 'faster-rcnn_r18_fpn_shapes_demo.py')
     model, _, _ = bench_e2e.build_training(plain, shapes_root, 1)
     assert getattr(model, '_alwa_hook', None) is None
+
+
+def test_whole_iterations_of_one_stage_detectors(shapes_root, capsys):
+    """--whole on a one-stage detector (no RPN, no RoI head): its profile
+    names the dense head and its losses, and the forward parts with the
+    backward pass make the whole iteration."""
+    demo = osp.join(ROOT, 'configs', 'demo')
+    retina = osp.join(demo, 'libra-retinanet_r18_fpn_shapes_demo.py')
+    bench_e2e.main(
+        [
+            '--whole',
+            '--ours',
+            retina,
+            '--ref',
+            retina,
+            '--data-root',
+            shapes_root,
+            '--repeats',
+            '2',
+            '--iters',
+            '1',
+        ]
+    )
+    out = capsys.readouterr().out
+    assert 'A/A' in out and 'RPN head' not in out
+    shares = {}
+    for line in out.split('by module')[1].splitlines():
+        cells = line.split('|')[1:-1]
+        if len(cells) == 3 and cells[1].strip().endswith('%'):
+            # '| name |': the name keeps its indentation (nested parts).
+            shares[cells[0][1:-1]] = float(cells[1].strip()[:-1])
+    assert shares[bench_e2e.DENSE_PART] > 0
+    assert shares['  loss_cls'] > 0 and shares['  loss_bbox'] > 0
+    top = [k for k in shares if not k.startswith(' ')]
+    assert sum(shares[k] for k in top) == pytest.approx(100, abs=0.5)
