@@ -69,12 +69,14 @@ DENSE_PART = 'dense head (forward, targets, loss)'
 
 class ModuleTimer:
     """Accumulates wall time of selected methods (on a GPU, each timed
-    call waits for the device before and after)."""
+    call waits for the device before and after), listed in the order they
+    were wrapped (a part before the parts nested in it)."""
 
     def __init__(self):
         self.total = collections.defaultdict(float)
 
     def wrap(self, obj, attr, key):
+        self.total[key] += 0.0
 
         def timed(orig, args, kwargs):
             sync()

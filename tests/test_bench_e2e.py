@@ -173,5 +173,8 @@ def test_whole_iterations_of_one_stage_detectors(shapes_root, capsys):
             shares[cells[0][1:-1]] = float(cells[1].strip()[:-1])
     assert shares[bench_e2e.DENSE_PART] > 0
     assert shares['  loss_cls'] > 0 and shares['  loss_bbox'] > 0
+    # Each part listed before the parts nested in it.
+    names = list(shares)
+    assert names.index(bench_e2e.DENSE_PART) < names.index('  loss_cls')
     top = [k for k in shares if not k.startswith(' ')]
     assert sum(shares[k] for k in top) == pytest.approx(100, abs=0.5)
