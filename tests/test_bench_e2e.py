@@ -93,19 +93,16 @@ def test_rpn_sampler_rounds_swap_only_the_rpn_sampler(
     assert len(row) == 1 and row[0].count('[') == 4
 
 
-def test_whole_iterations_of_any_two_detectors(shapes_root, capsys):
-    """--whole: detectors without the Libra components (here the demo
-    baseline against itself) timed whole, with the A/A control and the
-    profile by module; no component breakdown is attempted."""
-    demo = osp.join(ROOT, 'configs', 'demo')
-    base = osp.join(demo, 'faster-rcnn_r18_fpn_shapes_demo.py')
+def _whole(config, shapes_root, capsys):
+    """The output of ``--whole`` timing ``config`` against itself (2
+    rounds of 1 iteration on the shapes data)."""
     bench_e2e.main(
         [
             '--whole',
             '--ours',
-            base,
+            config,
             '--ref',
-            base,
+            config,
             '--data-root',
             shapes_root,
             '--repeats',
@@ -114,7 +111,15 @@ def test_whole_iterations_of_any_two_detectors(shapes_root, capsys):
             '1',
         ]
     )
-    out = capsys.readouterr().out
+    return capsys.readouterr().out
+
+
+def test_whole_iterations_of_any_two_detectors(shapes_root, capsys):
+    """--whole: detectors without the Libra components (here the demo
+    baseline against itself) timed whole, with the A/A control and the
+    profile by module; no component breakdown is attempted."""
+    base = osp.join(bench_e2e.DEMO, 'faster-rcnn_r18_fpn_shapes_demo.py')
+    out = _whole(base, shapes_root, capsys)
     assert f'iteration time, {base} / {base}' in out
     assert 'A/A' in out and '| backbone |' in out
     assert 'The components alone' not in out
@@ -130,14 +135,13 @@ def test_a_configs_alwa_hook_is_part_of_its_iteration(shapes_root):
     iteration, not the detector's without it."""
     from mmdet_libra_ext.engine.hooks import ALWAHook
 
-    demo = osp.join(ROOT, 'configs', 'demo')
-    alwa = osp.join(demo, 'alwa-faster-rcnn_r18_fpn_shapes_demo.py')
+    alwa = osp.join(bench_e2e.DEMO, 'alwa-faster-rcnn_r18_fpn_shapes_demo.py')
     model, optim, batches = bench_e2e.build_training(alwa, shapes_root, 1)
     hook = model._alwa_hook
     assert isinstance(hook, ALWAHook)
     model.train_step(batches[0], optim)
     assert hook.state_dict()['steps'] == 1
-    plain = osp.join(demo, 'faster-rcnn_r18_fpn_shapes_demo.py')
+    plain = osp.join(bench_e2e.DEMO, 'faster-rcnn_r18_fpn_shapes_demo.py')
     model, _, _ = bench_e2e.build_training(plain, shapes_root, 1)
     assert getattr(model, '_alwa_hook', None) is None
 
@@ -146,24 +150,8 @@ def test_whole_iterations_of_one_stage_detectors(shapes_root, capsys):
     """--whole on a one-stage detector (no RPN, no RoI head): its profile
     names the dense head and its losses, and the forward parts with the
     backward pass make the whole iteration."""
-    demo = osp.join(ROOT, 'configs', 'demo')
-    retina = osp.join(demo, 'libra-retinanet_r18_fpn_shapes_demo.py')
-    bench_e2e.main(
-        [
-            '--whole',
-            '--ours',
-            retina,
-            '--ref',
-            retina,
-            '--data-root',
-            shapes_root,
-            '--repeats',
-            '2',
-            '--iters',
-            '1',
-        ]
-    )
-    out = capsys.readouterr().out
+    retina = osp.join(bench_e2e.DEMO, 'libra-retinanet_r18_fpn_shapes_demo.py')
+    out = _whole(retina, shapes_root, capsys)
     assert 'A/A' in out and 'RPN head' not in out
     shares = {}
     for line in out.split('by module')[1].splitlines():
