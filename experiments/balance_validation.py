@@ -8,7 +8,11 @@ docs/balance.md and write ``mmdet_libra_ext/analysis/balance_reference.json``
 
 The datasets are generated where missing (``data/shapes``,
 ``data/crowded``, ``data/balance_control``); BCCD is read at ``data/BCCD``
-(``--bccd DIR``). ``--check`` compares with the committed reference file
+(``--bccd DIR``). The fine-tuned rows read the own-dataset recipe fitted
+to each real dataset the lab prepares (``python -m
+experiments.own_datasets``, ``python -m experiments.imagenet_weights``) as
+its runs train: ``fit_to_data`` on the lab's options, the ImageNet
+backbone loaded. ``--check`` compares with the committed reference file
 instead of writing it, and fails on a difference.
 """
 
@@ -18,7 +22,9 @@ import os
 import os.path as osp
 import statistics
 import sys
+import tempfile
 
+from experiments.plans import BCCD, NEON, RACCOONS, VARIANTS
 from experiments.stats import paired_tests
 from experiments.store import load_results
 from mmdet_libra_ext.analysis.balance_summary import REFERENCE_FILE, readings
@@ -26,9 +32,30 @@ from mmdet_libra_ext.analysis.balance_summary import REFERENCE_FILE, readings
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RESULTS = osp.join(ROOT, 'experiments', 'results.json')
 
-#: Per dataset: the baseline config the report reads, the data it needs
-#: (make_shapes variant or None), and the variants whose gain over the
-#: baseline each component's reading is set beside (None: not measured).
+
+def _fine_tuned(prefix: str) -> dict:
+    """A real dataset in the regime users train in: the report reads the
+    lab's variant ``PREFIX pretrained`` (the own-dataset recipe fitted to
+    the data, its ImageNet backbone loaded); the gains are its methods'
+    (experiments/plans.py, PRETRAINED_METHODS)."""
+    base = prefix + 'pretrained'
+    return dict(
+        variant=base,
+        baseline=base,
+        gains=dict(
+            sampling=base + ', + IoU-balanced sampling',
+            bfp=base + ', + BFP',
+            balanced_l1=base + ', + Balanced L1',
+            libra=base + ', Libra',
+            alwa=base + ', + ALWA',
+        ),
+    )
+
+
+#: Per dataset: the baseline config the report reads (or the lab variant
+#: whose fitted config it reads), the data it needs (make_shapes variant
+#: or None), and the variants whose gain over the baseline each
+#: component's reading is set beside (no rows yet: not measured).
 DATASETS = {
     'shapes': dict(
         config='configs/demo/faster-rcnn_r18_fpn_shapes_demo.py',
@@ -62,6 +89,9 @@ DATASETS = {
             libra='BCCD: Libra',
         ),
     ),
+    'BCCD (fine-tuned)': _fine_tuned(BCCD),
+    'NEON (fine-tuned)': _fine_tuned(NEON),
+    'raccoons (fine-tuned)': _fine_tuned(RACCOONS),
     'control (one large object)': dict(
         config='configs/demo/faster-rcnn_r18_fpn_shapes_demo.py',
         data=('data/balance_control', 'single'),
@@ -71,8 +101,9 @@ DATASETS = {
 }
 
 
-def gain(results: list, variant: str, baseline: str) -> dict:
-    """Mean paired difference of box mAP over the common seeds."""
+def gain(results: list, variant: str, baseline: str):
+    """Mean paired difference of box mAP over the common seeds (None
+    where the two share no seed yet)."""
     by = [
         {
             r['seed']: r['bbox_mAP']
@@ -81,6 +112,8 @@ def gain(results: list, variant: str, baseline: str) -> dict:
         }
         for v in (variant, baseline)
     ]
+    if not set(by[0]) & set(by[1]):
+        return None
     seeds, diffs, t, _ = paired_tests(*by)
     return dict(
         mean=statistics.mean(diffs),
@@ -101,6 +134,30 @@ def ensure_data(data, bccd: str) -> str:
     return path.rstrip('/') + '/'
 
 
+def fitted(variant: str):
+    """The config a lab run of ``variant`` trains: its recipe with the
+    lab's options (data root, classes, the converted ImageNet backbone)
+    fitted to the data by tools/analysis_tools/fit_to_data.py."""
+    from mmengine.config import Config
+
+    from experiments.plans import CONFIGS, dataset_options, fine_tunes_imagenet
+    from experiments.runner import IMAGENET_WEIGHTS, fit_config
+
+    opts = dataset_options(variant)
+    if fine_tunes_imagenet(variant):
+        if not osp.isfile(IMAGENET_WEIGHTS):
+            raise SystemExit(
+                f'{variant} reads {IMAGENET_WEIGHTS}: make it with '
+                'python -m experiments.imagenet_weights'
+            )
+        opts.append(f'model.backbone.init_cfg.checkpoint={IMAGENET_WEIGHTS}')
+    with tempfile.TemporaryDirectory() as work:
+        path = fit_config(
+            osp.join(CONFIGS, VARIANTS[variant]), work, opts, dict(os.environ)
+        )
+        return Config.fromfile(path)
+
+
 def run(batches: int, bccd: str) -> dict:
     from mmengine.config import Config
 
@@ -109,24 +166,36 @@ def run(batches: int, bccd: str) -> dict:
     results = load_results(RESULTS)
     out = {}
     for name, spec in DATASETS.items():
-        root = ensure_data(spec['data'], bccd)
-        cfg = Config.fromfile(osp.join(ROOT, spec['config']))
-        cfg.train_dataloader.dataset.data_root = root
-        report = collect(cfg, batches=batches)
+        if 'variant' in spec:
+            config = osp.join('configs', VARIANTS[spec['variant']])
+            report = collect(
+                fitted(spec['variant']), batches=batches, init_weights=True
+            )
+        else:
+            config = spec['config']
+            cfg = Config.fromfile(osp.join(ROOT, config))
+            cfg.train_dataloader.dataset.data_root = ensure_data(
+                spec['data'], bccd
+            )
+            report = collect(cfg, batches=batches)
         gains = {
             k: gain(results, v, spec['baseline'])
             for k, v in spec['gains'].items()
         }
         out[name] = dict(
-            config=spec['config'],
+            config=config,
             readings=readings(report),
-            gains={k: round(g['mean'], 4) for k, g in gains.items()},
+            gains={
+                k: None if g is None else round(g['mean'], 4)
+                for k, g in gains.items()
+            },
             gain_detail=gains,
         )
         print(f'{name}: done', file=sys.stderr)
     return dict(
         batches=batches,
-        note='readings of the baseline config at initialisation, '
+        note='readings of the baseline config at initialisation (the '
+        "fine-tuned rows: the config's init_cfg, its ImageNet backbone), "
         'synthetic RoI proposals; gains: box mAP, paired by seed',
         datasets=out,
     )

@@ -48,3 +48,36 @@ def test_the_reference_file_names_the_datasets():
     assert set(ref['datasets']) == set(V.DATASETS)
     for name, spec in V.DATASETS.items():
         assert set(ref['datasets'][name]['gains']) == set(spec['gains'])
+
+
+def test_a_variant_without_paired_rows_has_no_gain_yet():
+    results = [
+        dict(variant='base', seed=0, bbox_mAP=0.20),
+        dict(variant='x', seed=1, bbox_mAP=0.25),
+    ]
+    assert V.gain(results, 'x', 'base') is None
+    assert V.gain(results, 'y', 'base') is None
+    ref = dict(
+        datasets={
+            'd': dict(
+                readings=dict(room_to_balance=0.3),
+                gain_detail=dict(sampling=None, libra=None),
+            )
+        }
+    )
+    assert V.table(ref).splitlines()[-1].startswith('| d | 0.300 | n/a |')
+    assert V.table(ref).rstrip().endswith('| - |')
+
+
+def test_the_fine_tuned_rows_name_the_labs_variants():
+    """Each fine-tuned dataset reads a lab variant and sets beside it the
+    gains of variants the lab runs (experiments/plans.py)."""
+    from experiments.plans import PLANS, VARIANTS
+
+    planned = {v for stage in PLANS['pretrained-methods'] for v, *_ in stage}
+    fine = {n: s for n, s in V.DATASETS.items() if 'variant' in s}
+    assert len(fine) == 3
+    for spec in fine.values():
+        assert spec['variant'] in VARIANTS
+        assert spec['baseline'] == spec['variant']
+        assert set(spec['gains'].values()) <= planned

@@ -142,16 +142,42 @@ def collect(
     checkpoint: Optional[str] = None,
     seed: int = 0,
     with_model: bool = True,
+    init_weights: bool = False,
 ) -> Dict[str, Any]:
     """The report's readings for ``cfg`` (see the module's docstring), read
-    under the config's ``default_scope`` (MMDetection's by default)."""
+    under the config's ``default_scope`` (MMDetection's by default).
+
+    ``init_weights`` initialises the detector as training starts (its
+    ``init_cfg``s: a fine-tuning config's pretrained backbone) before any
+    ``checkpoint`` is loaded; without it the modules keep their
+    constructors' initialisation."""
     from mmengine.registry import DefaultScope
 
     if batches < 1:
         raise ValueError(f'batches must be at least 1, got {batches}')
     scope = cfg.get('default_scope') or 'mmdet'
     with DefaultScope.overwrite_default_scope(scope):
-        return _collect(cfg, batches, checkpoint, seed, with_model)
+        return _collect(
+            cfg, batches, checkpoint, seed, with_model, init_weights
+        )
+
+
+def build_detector(
+    cfg: Any, checkpoint: Optional[str] = None, init_weights: bool = False
+) -> Any:
+    """The config's detector in eval mode: initialised as training starts
+    (its ``init_cfg``s) where ``init_weights``, then ``checkpoint``'s
+    weights loaded where given."""
+    from mmdet.registry import MODELS
+
+    model = MODELS.build(cfg.model)
+    if init_weights:
+        model.init_weights()
+    if checkpoint:
+        from mmengine.runner import load_checkpoint
+
+        load_checkpoint(model, checkpoint, map_location='cpu')
+    return model.eval()
 
 
 def _collect(
@@ -160,8 +186,8 @@ def _collect(
     checkpoint: Optional[str],
     seed: int,
     with_model: bool,
+    init_weights: bool,
 ) -> Dict[str, Any]:
-    from mmdet.registry import MODELS
     from mmengine.runner.utils import set_random_seed
 
     plan = stages(cfg)
@@ -170,12 +196,7 @@ def _collect(
     readers = [StageReader(s, cfg, seed) for s in plan]
 
     def build_model() -> Any:
-        model = MODELS.build(cfg.model)
-        if checkpoint:
-            from mmengine.runner import load_checkpoint
-
-            load_checkpoint(model, checkpoint, map_location='cpu')
-        return model.eval()
+        return build_detector(cfg, checkpoint, init_weights)
 
     # The data-side readings do not depend on the model: without a
     # checkpoint it is built after them, so that its initialisation (which
@@ -221,5 +242,7 @@ def _collect(
         model = build_model()
     if model is not None:
         report['model'] = model_level(cfg, kept, model)
-        report['model']['weights'] = checkpoint or 'initialisation'
+        report['model']['weights'] = checkpoint or (
+            "the config's init_cfg" if init_weights else 'initialisation'
+        )
     return report

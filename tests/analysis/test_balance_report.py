@@ -232,3 +232,38 @@ def test_the_tool_writes_all_or_nothing(shapes_root, tmp_path):
     assert not osp.exists(bad) or os.listdir(bad) == []
     r = _run([config, '--batches', '0'])
     assert r.returncode == 2 and '--batches must be at least 1' in r.stderr
+    r = _run([config, '--init-weights', '--no-model'])
+    assert r.returncode == 2 and '--init-weights needs the model' in r.stderr
+
+
+def test_init_weights_reads_the_detector_as_training_starts(
+    shapes_root, tmp_path
+):
+    """A fine-tuning config is read with its pretrained backbone: the
+    detector the report reads holds the init_cfg's file; without
+    ``init_weights`` it does not, and a missing file is named."""
+    import torch
+
+    from mmdet_libra_ext.analysis.balance_report import build_detector
+
+    config = osp.join(DEMO, 'faster-rcnn_r18_fpn_shapes_demo.py')
+    cfg = _config(config, shapes_root)
+    backbone = build_detector(cfg).backbone
+    weights = {
+        k: torch.full_like(v, 0.5) if v.is_floating_point() else v
+        for k, v in backbone.state_dict().items()
+    }
+    path = str(tmp_path / 'pretrained.pth')
+    torch.save(dict(state_dict=weights), path)
+    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=path)
+    got = build_detector(cfg, init_weights=True).backbone.state_dict()
+    assert all(torch.equal(got[k], v) for k, v in weights.items())
+    assert not torch.equal(
+        build_detector(cfg).backbone.conv1.weight, weights['conv1.weight']
+    )
+    report = collect(cfg, batches=1, init_weights=True)
+    assert report['model']['weights'] == "the config's init_cfg"
+    cfg.model.backbone.init_cfg.checkpoint = str(tmp_path / 'missing.pth')
+    with pytest.raises(Exception, match='missing.pth'):
+        collect(cfg, batches=1, init_weights=True)
+    assert collect(cfg, batches=1)['model']['weights'] == 'initialisation'

@@ -3,7 +3,7 @@ detector config on its own training data, before training.
 
     python tools/analysis_tools/balance_report.py CONFIG [--checkpoint CKPT]
         [--batches 8] [--seed 0] [--out-dir DIR] [--no-model]
-        [--cfg-options KEY=VALUE ...]
+        [--init-weights] [--cfg-options KEY=VALUE ...]
 
 Reads ``--batches`` batches of the config's training loader through its own
 assigners (:mod:`mmdet_libra_ext.analysis.balance_report`) and writes
@@ -13,9 +13,13 @@ the summary: the sample, feature, objective and class levels and, per
 component of this package, the reading behind a recommendation
 (docs/balance.md says how far each reading predicted measured gains).
 ``--no-model`` skips building the detector (no loss ratio, no feature
-energy). Works on any MMDetection 3.x detector config with anchors or RoIs;
-a config it cannot read is refused naming what is missing, and nothing is
-written unless everything was.
+energy). ``--init-weights`` reads the detector as training starts, its
+``init_cfg``s applied: a fine-tuning config's pretrained backbone (the
+own-dataset recipe's offline switch gives the file:
+``--cfg-options model.backbone.init_cfg.checkpoint=PATH``). Works on any
+MMDetection 3.x detector config with anchors or RoIs; a config it cannot
+read is refused naming what is missing, and nothing is written unless
+everything was.
 """
 
 import argparse
@@ -50,6 +54,12 @@ def parse_args(argv=None):
         help='data-side readings only: no detector is built',
     )
     parser.add_argument(
+        '--init-weights',
+        action='store_true',
+        help='initialise the detector as training does (its init_cfg: a '
+        'pretrained backbone) before reading it',
+    )
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -58,6 +68,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.batches < 1:
         parser.error(f'--batches must be at least 1, got {args.batches}')
+    if args.init_weights and args.no_model:
+        parser.error('--init-weights needs the model: drop --no-model')
     return args
 
 
@@ -115,6 +127,7 @@ def main(argv=None):
             checkpoint=args.checkpoint,
             seed=args.seed,
             with_model=not args.no_model,
+            init_weights=args.init_weights,
         )
     except (ConfigError, FileNotFoundError) as e:
         sys.exit(f'balance_report: {args.config}: {e}')
