@@ -358,17 +358,18 @@ def test_the_methods_on_the_fine_tuned_recipe_read_their_data():
     libra = P.dataset_options(P.RACCOONS + 'pretrained, Libra')
     assert libra[-1] == 'model.roi_head.bbox_head.num_classes=1'
     assert all(P.fine_tunes_imagenet(r[0]) for r in rows)
-    # The whole methods' rows come before any component alone's, BCCD's
-    # 5 seeds first; every row on its dataset's number of seeds.
+    # One whole method per stage on the three datasets, in the order of
+    # PRETRAINED_WHOLE_METHODS; the components alone in the last stage.
+    stages = P.PLANS['pretrained-methods']
     whole, alone = set(P.PRETRAINED_WHOLE_METHODS), []
     assert whole < set(P.PRETRAINED_METHODS)
-    labels = [r[0].split('pretrained, ')[1] for r in rows]
-    first_alone = next(i for i, m in enumerate(labels) if m not in whole)
-    assert all(m not in whole for m in labels[first_alone:])
-    assert set(labels[:first_alone]) == whole
-    assert all(
-        r[0].startswith(P.BCCD) for r in P.PLANS['pretrained-methods'][0]
-    )
+    assert len(stages) == len(whole) + 1
+    for label, stage in zip(P.PRETRAINED_WHOLE_METHODS, stages):
+        assert [r[0] for r in stage] == [
+            f'{prefix}pretrained, {label}'
+            for prefix in (P.BCCD, P.NEON, P.RACCOONS)
+        ]
+    assert not {r[0].split('pretrained, ')[1] for r in stages[-1]} & whole
     for variant, _, _, seeds in rows:
         assert len(seeds) == (5 if variant.startswith(P.BCCD) else 3)
         alone += [variant] * (variant.split('pretrained, ')[1] not in whole)
