@@ -24,7 +24,15 @@ import statistics
 import sys
 import tempfile
 
-from experiments.plans import BCCD, NEON, RACCOONS, VARIANTS
+from experiments.plans import (
+    BCCD,
+    CONFIGS,
+    NEON,
+    RACCOONS,
+    VARIANTS,
+    dataset_options,
+)
+from experiments.runner import fit_config, imagenet_options, prepare
 from experiments.stats import paired_tests
 from experiments.store import load_results
 from mmdet_libra_ext.analysis.balance_summary import REFERENCE_FILE, readings
@@ -140,17 +148,7 @@ def fitted(variant: str):
     fitted to the data by tools/analysis_tools/fit_to_data.py."""
     from mmengine.config import Config
 
-    from experiments.plans import CONFIGS, dataset_options, fine_tunes_imagenet
-    from experiments.runner import IMAGENET_WEIGHTS, fit_config
-
-    opts = dataset_options(variant)
-    if fine_tunes_imagenet(variant):
-        if not osp.isfile(IMAGENET_WEIGHTS):
-            raise SystemExit(
-                f'{variant} reads {IMAGENET_WEIGHTS}: make it with '
-                'python -m experiments.imagenet_weights'
-            )
-        opts.append(f'model.backbone.init_cfg.checkpoint={IMAGENET_WEIGHTS}')
+    opts = dataset_options(variant) + imagenet_options(variant)
     with tempfile.TemporaryDirectory() as work:
         path = fit_config(
             osp.join(CONFIGS, VARIANTS[variant]), work, opts, dict(os.environ)
@@ -164,6 +162,8 @@ def run(batches: int, bccd: str) -> dict:
     from mmdet_libra_ext.analysis.balance_report import collect
 
     results = load_results(RESULTS)
+    # The fine-tuned rows' data and ImageNet weights, as the lab makes them.
+    prepare([s['variant'] for s in DATASETS.values() if 'variant' in s], None)
     out = {}
     for name, spec in DATASETS.items():
         if 'variant' in spec:

@@ -101,6 +101,15 @@ def fit_config(config: str, work: str, opts, env) -> str:
     return out
 
 
+def imagenet_options(variant: str) -> list:
+    """The recipe's documented offline switch for a variant that
+    fine-tunes the ImageNet MobileNetV2: the converted file
+    experiments.imagenet_weights makes (:func:`prepare`)."""
+    if not fine_tunes_imagenet(variant):
+        return []
+    return [f'model.backbone.init_cfg.checkpoint={IMAGENET_WEIGHTS}']
+
+
 def run_one(
     variant,
     seed,
@@ -136,10 +145,7 @@ def run_one(
     ]
     if pretrained and is_transfer(variant):
         opts.append(f'model.backbone.init_cfg.checkpoint={pretrained}')
-    if fine_tunes_imagenet(variant):
-        # The recipe's documented offline switch: the converted ImageNet
-        # MobileNetV2 that experiments.imagenet_weights makes.
-        opts.append(f'model.backbone.init_cfg.checkpoint={IMAGENET_WEIGHTS}')
+    opts += imagenet_options(variant)
     # A checkpoint every epoch (only the newest kept) so that a stopped
     # plan resumes its runs where they were: resume is exact, so the
     # result is the uninterrupted run's.

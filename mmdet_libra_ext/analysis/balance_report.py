@@ -195,16 +195,13 @@ def _collect(
     loader = train_loader(cfg, seed)
     readers = [StageReader(s, cfg, seed) for s in plan]
 
-    def build_model() -> Any:
-        return build_detector(cfg, checkpoint, init_weights)
-
     # The data-side readings do not depend on the model: without a
     # checkpoint it is built after them, so that its initialisation (which
     # draws from torch's generator) cannot move them.
     use_rpn = checkpoint is not None and any(
         s['priors'] == 'proposals' for s in plan
     )
-    model = build_model() if use_rpn else None
+    model = build_detector(cfg, checkpoint, init_weights) if use_rpn else None
     kept = []
     for b, data in enumerate(loader):
         if b >= batches:
@@ -239,7 +236,7 @@ def _collect(
         )
     if model is None and (with_model or checkpoint):
         set_random_seed(seed)
-        model = build_model()
+        model = build_detector(cfg, checkpoint, init_weights)
     if model is not None:
         report['model'] = model_level(cfg, kept, model)
         report['model']['weights'] = checkpoint or (
