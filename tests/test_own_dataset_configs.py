@@ -43,6 +43,7 @@ def test_the_recipes_are_there():
         'alwa-faster-rcnn_mobilenetv2_fpn_adaptive-voc.py',
         'alwa-retinanet_mobilenetv2_fpn_adaptive-voc.py',
         'alwa-rpn-diffstd-faster-rcnn_mobilenetv2_fpn_adaptive-voc.py',
+        'faster-rcnn_mobilenetv2_fpn_adaptive-ema-voc.py',
     } <= names
 
 
@@ -196,7 +197,8 @@ SAMPLING = (
 )
 NECK = ('model.neck', 'num_channels')
 LOSS = ('model.roi_head.bbox_head.loss_bbox',)
-ALWA = ('custom_hooks',)
+HOOKS = ('custom_hooks',)
+ALWA = HOOKS
 RETINANET = 'retinanet_mobilenetv2_fpn_adaptive-voc'
 
 
@@ -212,6 +214,7 @@ RETINANET = 'retinanet_mobilenetv2_fpn_adaptive-voc'
         ('libra-sampler-faster-rcnn', SAMPLING, RECIPE),
         ('libra-bfp-faster-rcnn', NECK, RECIPE),
         ('libra-bl1-faster-rcnn', LOSS, RECIPE),
+        ('faster-rcnn_mobilenetv2_fpn_adaptive-ema-voc', HOOKS, RECIPE),
         ('alwa-faster-rcnn', ALWA, RECIPE),
         ('alwa-rpn-diffstd-faster-rcnn', ALWA, RECIPE),
         (
@@ -263,6 +266,22 @@ def test_the_alwa_variants_are_the_published_rule_and_the_labs():
     lab = hooks['alwa-rpn-diffstd-faster-rcnn']
     assert lab.statistic == 'diff_std'
     assert [tuple(p) for p in lab.pairs] == [('loss_rpn_cls', 'loss_rpn_bbox')]
+
+
+def test_the_weight_average_spans_a_validation_interval():
+    cfg = Config.fromfile(
+        osp.join(OWN, 'faster-rcnn_mobilenetv2_fpn_adaptive-ema-voc.py')
+    )
+    base = Config.fromfile(RECIPE)
+    # The recipe's own hooks kept, MMDetection's average added after them.
+    assert cfg.custom_hooks[:-1] == base.custom_hooks
+    ema = cfg.custom_hooks[-1]
+    assert (ema.type, ema.ema_type) == ('EMAHook', 'ExpMomentumEMA')
+    # An average over about 1 / momentum iterations: one validation
+    # interval, so each evaluation reads the weights since the last one.
+    assert 1 / ema.momentum == cfg.train_cfg.val_interval
+    # Its momentum warm-up (gamma iterations) is the learning rate's.
+    assert ema.gamma == cfg.param_scheduler[0].end
 
 
 def test_retinanet_keeps_the_recipes_backbone_and_weights():
