@@ -48,10 +48,19 @@ def test_config(rec: dict, config: str, key: str, out_dir: str) -> str:
     (MMDetection's tools/test.py would fall back to its own horizontal
     flip). Written to ``out_dir/input/config.py`` (tools/test.py dumps the
     config it ran, the model wrapped in the TTA model, to
-    ``out_dir/config.py``); returns its path."""
+    ``out_dir/config.py``); returns its path.
+
+    Always with ``resume = False``: a run resumed by ``tools/train.py
+    --resume`` dumps ``resume = True`` into its copy, and tools/test.py
+    then resumes the checkpoint instead of loading it. The weights are the
+    same, except under mmengine's ``EMAHook`` with test-time augmentation:
+    resuming restores the average into a model wrapped once more (the TTA
+    model), whose keys do not match, so the views were predicted by the
+    initial weights (test AP50 0.000 on a resumed NEON run)."""
     from mmengine.config import Config
 
     cfg = Config.fromfile(config)
+    cfg.resume = False
     if key.startswith('val'):
         cfg.test_dataloader = cfg.val_dataloader
         cfg.test_evaluator = cfg.val_evaluator
@@ -90,8 +99,7 @@ def test_run(rec: dict, threads: int, key: str = 'test') -> dict:
     config, checkpoint = run_config(work)
     # 'test' keeps its folder of before: <work>/test.
     test_dir = osp.join(work, key)
-    if key != 'test':
-        config = test_config(rec, config, key, test_dir)
+    config = test_config(rec, config, key, test_dir)
     env = dict(
         os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads)
     )

@@ -137,6 +137,8 @@ def test_ablation_evaluations_and_tta_config(tmp_path):
     for key in ('tta_model', 'tta_pipeline'):
         cfg.pop(key)
     cfg.val_dataloader.dataset.ann_file = 'val-list.txt'
+    # The copy of a run that tools/train.py --resume trained.
+    cfg.resume = True
     old = str(tmp_path / 'old.py')
     cfg.dump(old)
     rec = dict(variant=variant + ' [a label]')
@@ -149,6 +151,10 @@ def test_ablation_evaluations_and_tta_config(tmp_path):
     path = evaluation.test_config(rec, old, 'test-tta', str(tmp_path / 't'))
     new = Config.fromfile(path)
     assert new.test_dataloader.dataset.ann_file == 'ImageSets/Main/test.txt'
+    # Every evaluation loads the checkpoint, none resumes it.
+    for key in ('test', 'test-tta', 'val-tta'):
+        path = evaluation.test_config(rec, old, key, str(tmp_path / key))
+        assert Config.fromfile(path).resume is False
     # A demo variant has no test-time augmentation of its own.
     with pytest.raises(SystemExit, match='no tta_model'):
         evaluation.test_config(
