@@ -6,6 +6,10 @@
 # validation interval of the recipe's 1000 iterations), after a warm-up of
 # 100 iterations (gamma) in which it follows the weights closely. Change
 # data_root and classes (docs/own_dataset.md, where its evidence is).
+# After a training resumed with --resume, test with the config you trained
+# (the work dir's copy says resume = True) or add --cfg-options
+# resume=False: resuming, mmengine's EMAHook tests the initial weights
+# under --tta.
 _base_ = './faster-rcnn_mobilenetv2_fpn_adaptive-voc.py'
 
 data_root = 'data/my_dataset/'
