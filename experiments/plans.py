@@ -532,6 +532,8 @@ PLANS = {
     # paired with the recipe's 'pretrained-v3' rows: the datasets whose
     # targets the recipe has not reached first (the fruits' 0.85 AP50,
     # NEON's 0.30, BCCD's 0.926), seed by seed; the raccoons last.
+    # Screened with --seeds 0 (docs/own_dataset.md): validation level on
+    # AP50, lower on box mAP; not adopted, its other seeds not run.
     'pretrained-ema': [
         [
             (prefix + 'pretrained, EMA', None, [], seeds)
