@@ -198,7 +198,6 @@ SAMPLING = (
 NECK = ('model.neck', 'num_channels')
 LOSS = ('model.roi_head.bbox_head.loss_bbox',)
 HOOKS = ('custom_hooks',)
-ALWA = HOOKS
 RETINANET = 'retinanet_mobilenetv2_fpn_adaptive-voc'
 
 
@@ -215,14 +214,14 @@ RETINANET = 'retinanet_mobilenetv2_fpn_adaptive-voc'
         ('libra-bfp-faster-rcnn', NECK, RECIPE),
         ('libra-bl1-faster-rcnn', LOSS, RECIPE),
         ('faster-rcnn_mobilenetv2_fpn_adaptive-ema-voc', HOOKS, RECIPE),
-        ('alwa-faster-rcnn', ALWA, RECIPE),
-        ('alwa-rpn-diffstd-faster-rcnn', ALWA, RECIPE),
+        ('alwa-faster-rcnn', HOOKS, RECIPE),
+        ('alwa-rpn-diffstd-faster-rcnn', HOOKS, RECIPE),
         (
             'libra-retinanet',
             NECK + ('model.bbox_head.loss_bbox',),
             RETINANET,
         ),
-        ('alwa-retinanet', ALWA, RETINANET),
+        ('alwa-retinanet', HOOKS, RETINANET),
     ],
 )
 def test_each_variant_changes_only_its_component(name, changed, base):
