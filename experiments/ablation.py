@@ -125,6 +125,13 @@ def main():
         "config's own)",
     )
     run.add_argument('--jobs', type=int, default=1)
+    run.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help="each training's threads (default: every CPU over --jobs; "
+        'fewer when another runner shares the machine)',
+    )
     run.add_argument('--out', default='work_dirs/ablation')
     run.add_argument(
         '--cfg-options',

@@ -309,7 +309,7 @@ def prepare(variants, data_root, pretrained=None) -> None:
 def cmd_run(args) -> None:
     results = load_results(args.results)
     done = {(r['variant'], r['seed'], r['epochs']) for r in results}
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     todo = [
         (v, s, label, opts, epochs)
         for v, s, label, opts in planned_runs(args)

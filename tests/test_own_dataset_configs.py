@@ -44,6 +44,7 @@ def test_the_recipes_are_there():
         'alwa-retinanet_mobilenetv2_fpn_adaptive-voc.py',
         'alwa-rpn-diffstd-faster-rcnn_mobilenetv2_fpn_adaptive-voc.py',
         'faster-rcnn_mobilenetv2_fpn_adaptive-ema-voc.py',
+        'faster-rcnn_mobilenetv2_fpn_adaptive-scale-jitter-voc.py',
     } <= names
 
 
@@ -209,6 +210,11 @@ RETINANET = 'retinanet_mobilenetv2_fpn_adaptive-voc'
             ('train_pipeline', 'train_dataloader.dataset.pipeline'),
             RECIPE,
         ),
+        (
+            'faster-rcnn_mobilenetv2_fpn_adaptive-scale-jitter-voc',
+            ('train_pipeline', 'train_dataloader.dataset.pipeline'),
+            RECIPE,
+        ),
         ('libra-faster-rcnn', SAMPLING + NECK + LOSS, RECIPE),
         ('libra-sampler-faster-rcnn', SAMPLING, RECIPE),
         ('libra-bfp-faster-rcnn', NECK, RECIPE),
@@ -281,6 +287,83 @@ def test_the_weight_average_spans_a_validation_interval():
     assert 1 / ema.momentum == cfg.train_cfg.val_interval
     # Its momentum warm-up (gamma iterations) is the learning rate's.
     assert ema.gamma == cfg.param_scheduler[0].end
+
+
+JITTER = osp.join(
+    OWN, 'faster-rcnn_mobilenetv2_fpn_adaptive-scale-jitter-voc.py'
+)
+
+
+def test_scale_jitter_is_one_transform_after_the_recipes_flips():
+    """The recipe's training pipeline with MMDetection's RandomAffine
+    inserted after the flips, scaling only (no rotation, no shear), over a
+    range about as wide either way in log scale (0.75 x 1.33 = 1), so the
+    mean object size stays the fitted one."""
+    import math
+
+    pipe = Config.fromfile(JITTER).train_dataloader.dataset.pipeline
+    base = Config.fromfile(RECIPE).train_dataloader.dataset.pipeline
+    types = [t.type for t in pipe]
+    i = types.index('RandomAffine')
+    assert types[i - 1] == 'RandomFlip'
+    assert pipe[:i] + pipe[i + 1 :] == base
+    affine = pipe[i]
+    assert affine.max_rotate_degree == affine.max_shear_degree == 0
+    lo, hi = affine.scaling_ratio_range
+    assert lo < 1 < hi
+    assert math.log(hi) == pytest.approx(-math.log(lo), abs=0.01)
+
+
+def test_scale_jitter_keeps_the_image_and_scales_its_boxes():
+    """The config's RandomAffine, built by MMDetection: each image keeps
+    the size Resize gave it (an iteration costs the recipe's), every box of
+    it is scaled by one factor drawn within the range, its shape kept (no
+    rotation, no shear), both ways over draws; a box moved out of the image
+    is dropped with its label."""
+    import random
+
+    import numpy as np
+    from mmdet.registry import TRANSFORMS
+    from mmdet.structures.bbox import HorizontalBoxes
+
+    cfg = Config.fromfile(JITTER)
+    spec = next(
+        t
+        for t in cfg.train_dataloader.dataset.pipeline
+        if t.type == 'RandomAffine'
+    )
+    lo, hi = spec.scaling_ratio_range
+    affine = TRANSFORMS.build(spec)
+    random.seed(0)
+    np.random.seed(0)
+    factors, dropped = [], 0
+    for _ in range(60):
+        boxes = np.array([[280, 200, 360, 260], [600, 440, 639, 479]], 'f4')
+        out = affine.transform(
+            dict(
+                img=np.zeros((480, 640, 3), np.uint8),
+                gt_bboxes=HorizontalBoxes(boxes),
+                gt_bboxes_labels=np.array([0, 1]),
+                gt_ignore_flags=np.array([False, False]),
+            )
+        )
+        assert out['img'].shape == (480, 640, 3)
+        assert out['img_shape'] == (480, 640)
+        got = out['gt_bboxes'].tensor.numpy()
+        labels = list(out['gt_bboxes_labels'])
+        assert len(got) == len(labels) == len(out['gt_ignore_flags'])
+        # The central box never leaves the image (a shift of at most a
+        # tenth, a factor of at most 1.33 about the origin).
+        assert labels[0] == 0
+        w, h = got[0, 2:] - got[0, :2]
+        factor = w / 80
+        assert h / 60 == pytest.approx(factor, rel=1e-3)
+        assert lo - 1e-4 <= factor <= hi + 1e-4
+        factors.append(factor)
+        dropped += labels == [0]
+    assert min(factors) < 0.9 and max(factors) > 1.15
+    # Zoomed in or shifted, the corner box leaves the image in some draws.
+    assert 0 < dropped < 60
 
 
 def test_retinanet_keeps_the_recipes_backbone_and_weights():

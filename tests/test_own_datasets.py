@@ -379,26 +379,35 @@ def test_the_methods_on_the_fine_tuned_recipe_read_their_data():
     }
 
 
-def test_the_weight_average_is_paired_with_the_recipes_rows():
-    """'pretrained-ema': the recipe with EMAHook on each real dataset, at
-    the seeds of the recipe's own rows ('pretrained-v3'), so that every
-    run has its pair; the datasets short of their targets first."""
-    ema = [r for stage in P.PLANS['pretrained-ema'] for r in stage]
+@pytest.mark.parametrize(
+    'plan, change, recipe',
+    [
+        ('pretrained-ema', 'EMA', 'adaptive-ema'),
+        ('pretrained-scale-jitter', 'scale jitter', 'adaptive-scale-jitter'),
+    ],
+)
+def test_the_recipe_changes_are_paired_with_the_recipes_rows(
+    plan, change, recipe
+):
+    """A change of the fine-tuned recipe screened on every real dataset
+    (the average of the weights, scale jitter), at the seeds of the
+    recipe's own rows ('pretrained-v3'), so that every run has its pair;
+    the datasets short of their targets first, the raccoons last."""
+    rows = [r for stage in P.PLANS[plan] for r in stage]
     v3 = {r[0]: r[3] for r in P.PLANS['pretrained-v3'][0]}
-    assert [r[0] for r in ema][:3] == [
-        P.FRUITS + 'pretrained, EMA',
-        P.NEON + 'pretrained, EMA',
-        P.BCCD + 'pretrained, EMA',
+    assert [r[0] for r in rows] == [
+        prefix + 'pretrained, ' + change
+        for prefix in (P.FRUITS, P.NEON, P.BCCD, P.RACCOONS)
     ]
-    for variant, label, options, seeds in ema:
-        prefix = variant.split('pretrained, EMA')[0]
+    for variant, label, options, seeds in rows:
+        prefix = variant.split('pretrained, ')[0]
         assert seeds == v3[prefix + 'pretrained']
         assert (label, options) == (None, [])
         assert P.dataset_options(variant) == P.dataset_options(
             prefix + 'pretrained'
         )
         assert P.fine_tunes_imagenet(variant)
-        assert P.VARIANTS[variant].endswith('adaptive-ema-voc.py')
+        assert P.VARIANTS[variant].endswith(f'_{recipe}-voc.py')
 
 
 def test_the_fine_tuned_recipes_option_rows_change_what_they_name():
