@@ -159,8 +159,13 @@ def test_whole_iterations_of_one_stage_detectors(shapes_root, capsys):
         if len(cells) == 3 and cells[1].strip().endswith('%'):
             # '| name |': the name keeps its indentation (nested parts).
             shares[cells[0][1:-1]] = float(cells[1].strip()[:-1])
-    assert shares[bench_e2e.DENSE_PART] > 0
-    assert shares['  loss_cls'] > 0 and shares['  loss_bbox'] > 0
+    dense = shares[bench_e2e.DENSE_PART]
+    assert dense > 0
+    # The losses are timed inside the dense head: each listed, within its
+    # share (printed to 0.1 %: a loss can read 0.0 % on a busy machine).
+    losses = shares['  loss_cls'] + shares['  loss_bbox']
+    assert shares['  loss_cls'] >= 0 and shares['  loss_bbox'] >= 0
+    assert losses <= dense + 0.1
     # Each part listed before the parts nested in it.
     names = list(shares)
     assert names.index(bench_e2e.DENSE_PART) < names.index('  loss_cls')
