@@ -22,6 +22,7 @@ into the child config.
 
 import copy
 import math
+import os.path as osp
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
@@ -94,6 +95,53 @@ def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _missing_files(dataset: Any) -> List[str]:
+    """What a dataset config (or the datasets it wraps) reads first and is
+    not there: its ``data_root`` folder, its ``ann_file`` (joined to
+    ``data_root`` as MMEngine's ``BaseDataset`` joins a relative one).
+    Local paths only: a dataset read through ``backend_args`` or a URL is
+    not checked."""
+    if 'datasets' in dataset:  # ConcatDataset
+        return [m for d in dataset['datasets'] for m in _missing_files(d)]
+    if 'dataset' in dataset:  # RepeatDataset, ClassBalancedDataset, ...
+        return _missing_files(dataset['dataset'])
+    root = dataset.get('data_root') or ''
+    ann = dataset.get('ann_file') or ''
+    if dataset.get('backend_args') or '://' in f'{root}{ann}':
+        return []
+    if root and not osp.isdir(root):
+        return [f'data_root {root!r} is not a folder']
+    path = ann if osp.isabs(ann) else osp.join(root, ann)
+    if ann and not osp.isfile(path):
+        return [f'ann_file {ann!r} is not a file ({path})']
+    return []
+
+
+def check_data_files(cfg: Any) -> None:
+    """Raise a ValueError naming every dataloader whose data root or
+    annotation file is missing (:func:`_missing_files`), before
+    MMDetection's dataset fails deep inside on the first of them: a
+    VOC-layout dataset needs a list of image ids per split
+    (``ImageSets/Main/{train,val,test}.txt``), and the recipe trains on
+    train, keeps the checkpoint best on val and tests on test."""
+    problems = [
+        f'{key}: {m}'
+        for key in LOADERS
+        if cfg.get(key) and cfg[key].get('dataset')
+        for m in _missing_files(cfg[key]['dataset'])
+    ]
+    if problems:
+        raise ValueError(
+            'fit_to_data: ' + '; '.join(problems) + '. Each split the '
+            'config reads must exist (in VOC layout '
+            'ImageSets/Main/<split>.txt, one image id per line; '
+            'docs/own_dataset.md, step 1)'
+        )
+
+
 def _build(cfg: Any, key: str) -> Optional[Any]:
     """The dataset of ``cfg[key]`` (a dataloader), built, or None."""
     from mmdet.registry import DATASETS
@@ -159,6 +207,7 @@ def choose(cfg: Any, opts: Dict[str, Any]) -> Dict[str, Any]:
     ``pipeline_scale`` the config's own ``Resize`` gives, the ``anchors``
     per head (:func:`~.box_stats.choose_anchors`) and the test-time
     ``caps`` (:func:`caps_for`)."""
+    check_data_files(cfg)
     dataset = _build(cfg, 'train_dataloader')
     if dataset is None:
         raise ValueError('fit_to_data: the config has no train_dataloader')

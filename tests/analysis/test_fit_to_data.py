@@ -84,6 +84,43 @@ def test_bad_options_are_named():
         opts(smalest=10)
 
 
+def test_a_missing_split_or_data_root_is_named_before_mmdet_reads_it(
+    bccd_like_root, tmp_path
+):
+    """A VOC dataset without a val list (a common layout: trainval and
+    test only), or a data_root that is not there: fit_to_data names the
+    dataloader and the path instead of MMDetection's traceback; a dataset
+    wrapped by RepeatDataset is checked inside; a complete one passes."""
+    import re
+    import shutil
+
+    from mmdet_libra_ext.analysis.fit_to_data import check_data_files
+
+    root = str(tmp_path / 'voc') + '/'
+    shutil.copytree(bccd_like_root, root)
+    check_data_files(_load(root=root))  # every split there: no error
+    val = osp.join(root, 'ImageSets', 'Main', 'val.txt')
+    shutil.move(val, val + '.kept')
+    with pytest.raises(ValueError) as err:
+        choose(_load(root=root), fit_options(_load()))
+    msg = str(err.value)
+    assert 'val_dataloader' in msg and val in msg
+    assert 'train_dataloader' not in msg and 'test_dataloader' not in msg
+    assert 'ImageSets/Main/<split>.txt' in msg
+
+    gone = str(tmp_path / 'nowhere') + '/'
+    with pytest.raises(ValueError, match=re.escape(f'data_root {gone!r}')):
+        check_data_files(_load(root=gone))
+
+    cfg = _load(root=root)
+    cfg.train_dataloader.dataset = dict(
+        type='RepeatDataset', times=2, dataset=cfg.train_dataloader.dataset
+    )
+    cfg.train_dataloader.dataset.dataset.ann_file = 'ImageSets/Main/x.txt'
+    with pytest.raises(ValueError, match='train_dataloader: ann_file'):
+        check_data_files(cfg)
+
+
 @pytest.mark.parametrize('name', CONFIGS)
 def test_the_schedule_is_in_iterations_whatever_the_data(name):
     """The same loop, learning rate, validation and checkpoint schedule for
