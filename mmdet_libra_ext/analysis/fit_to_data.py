@@ -22,12 +22,13 @@ into the child config.
 
 import copy
 import math
-import os.path as osp
+from collections import Counter
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
 from mmdet_libra_ext.analysis import box_stats as S
+from mmdet_libra_ext.analysis import dataset_files as F
 from mmdet_libra_ext.utils.checks import check_known_options
 from mmdet_libra_ext.utils.config_writer import plain
 
@@ -98,48 +99,78 @@ def _number(v: Any) -> bool:
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
-def _missing_files(dataset: Any) -> List[str]:
-    """What a dataset config (or the datasets it wraps) reads first and is
-    not there: its ``data_root`` folder, its ``ann_file`` (joined to
-    ``data_root`` as MMEngine's ``BaseDataset`` joins a relative one).
-    Local paths only: a dataset read through ``backend_args`` or a URL is
-    not checked."""
-    if 'datasets' in dataset:  # ConcatDataset
-        return [m for d in dataset['datasets'] for m in _missing_files(d)]
-    if 'dataset' in dataset:  # RepeatDataset, ClassBalancedDataset, ...
-        return _missing_files(dataset['dataset'])
-    root = dataset.get('data_root') or ''
-    ann = dataset.get('ann_file') or ''
-    if dataset.get('backend_args') or '://' in f'{root}{ann}':
-        return []
-    if root and not osp.isdir(root):
-        return [f'data_root {root!r} is not a folder']
-    path = ann if osp.isabs(ann) else osp.join(root, ann)
-    if ann and not osp.isfile(path):
-        return [f'ann_file {ann!r} is not a file ({path})']
-    return []
+def _scope(cfg: Any) -> str:
+    return cfg.get('default_scope') or 'mmdet'
 
 
-def check_data_files(cfg: Any) -> None:
-    """Raise a ValueError naming every dataloader whose data root or
-    annotation file is missing (:func:`_missing_files`), before
-    MMDetection's dataset fails deep inside on the first of them: a
-    VOC-layout dataset needs a list of image ids per split
-    (``ImageSets/Main/{train,val,test}.txt``), and the recipe trains on
-    train, keeps the checkpoint best on val and tests on test."""
-    problems = [
-        f'{key}: {m}'
-        for key in LOADERS
-        if cfg.get(key) and cfg[key].get('dataset')
-        for m in _missing_files(cfg[key]['dataset'])
-    ]
+def check_data_files(cfg: Any) -> Dict[str, List[Dict[str, Any]]]:
+    """Check what each dataloader's dataset reads
+    (:mod:`~.dataset_files`) and raise a ValueError naming every missing
+    data root, split list, annotation or image with its dataloader, before
+    MMDetection's dataset fails deep inside on the first of them (a
+    VOC-layout dataset needs a list of image ids per split,
+    ``ImageSets/Main/{train,val,test}.txt``: the recipe trains on train,
+    keeps the checkpoint best on val and tests on test). Returns each
+    dataloader's VOC splits (:func:`~.dataset_files.voc_split`)."""
+    from mmdet.registry import DATASETS
+    from mmengine.registry import DefaultScope
+
+    problems: List[str] = []
+    splits: Dict[str, List[Dict[str, Any]]] = {}
+    for key in LOADERS:
+        if not (cfg.get(key) and cfg[key].get('dataset')):
+            continue
+        missing = F.missing_files(cfg[key]['dataset'])
+        problems += [f'{key}: {m}' for m in missing]
+        if missing:
+            continue
+        splits[key] = []
+        for leaf in F.leaf_configs(cfg[key]['dataset']):
+            with DefaultScope.overwrite_default_scope(_scope(cfg)):
+                ds = DATASETS.build(dict(copy.deepcopy(leaf), lazy_init=True))
+            split = F.voc_split(ds)
+            if split is not None:
+                splits[key].append(split)
+                problems += [
+                    f'{key}: {p}'
+                    for p in F.split_problems(split, leaf.get('ann_file'))
+                ]
     if problems:
         raise ValueError(
             'fit_to_data: ' + '; '.join(problems) + '. Each split the '
             'config reads must exist (in VOC layout '
-            'ImageSets/Main/<split>.txt, one image id per line; '
+            'ImageSets/Main/<split>.txt, one image id per line, with '
+            'Annotations/<id>.xml and JPEGImages/<id>.jpg; '
             'docs/own_dataset.md, step 1)'
         )
+    return splits
+
+
+def class_names(splits: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The training splits' class names against the config's ``classes``:
+    ``unlisted`` (names the annotations give and ``classes`` lacks, with
+    their boxes: MMDetection's VOCDataset drops them without a word) and
+    ``without_boxes`` (classes no training object names). Raises a
+    ValueError when no training object has a class of ``classes`` (the
+    recipe's ``classes`` left unchanged, a misspelling)."""
+    names: Counter = Counter()
+    for split in splits:
+        names.update(split['names'])
+    classes = [c for split in splits for c in split['classes']]
+    listed = sum(names[c] for c in set(classes))
+    unlisted = {str(n): k for n, k in names.most_common() if n not in classes}
+    if names and not listed:
+        raise ValueError(
+            f'fit_to_data: no training object has a class of the '
+            f"config's classes {tuple(dict.fromkeys(classes))}; the "
+            'annotations name '
+            + ', '.join(f'{n!r} ({k} boxes)' for n, k in unlisted.items())
+            + ': set classes to the names to train'
+        )
+    return dict(
+        unlisted=unlisted,
+        without_boxes=[c for c in dict.fromkeys(classes) if not names[c]],
+    )
 
 
 def _build(cfg: Any, key: str) -> Optional[Any]:
@@ -150,8 +181,7 @@ def _build(cfg: Any, key: str) -> Optional[Any]:
     loader = cfg.get(key)
     if not loader or not loader.get('dataset'):
         return None
-    scope = cfg.get('default_scope') or 'mmdet'
-    with DefaultScope.overwrite_default_scope(scope):
+    with DefaultScope.overwrite_default_scope(_scope(cfg)):
         return DATASETS.build(copy.deepcopy(loader['dataset']))
 
 
@@ -207,7 +237,8 @@ def choose(cfg: Any, opts: Dict[str, Any]) -> Dict[str, Any]:
     ``pipeline_scale`` the config's own ``Resize`` gives, the ``anchors``
     per head (:func:`~.box_stats.choose_anchors`) and the test-time
     ``caps`` (:func:`caps_for`)."""
-    check_data_files(cfg)
+    splits = check_data_files(cfg)
+    names = class_names(splits.get('train_dataloader', []))
     dataset = _build(cfg, 'train_dataloader')
     if dataset is None:
         raise ValueError('fit_to_data: the config has no train_dataloader')
@@ -223,6 +254,7 @@ def choose(cfg: Any, opts: Dict[str, Any]) -> Dict[str, Any]:
             '(width, height)'
         )
     choices: Dict[str, Any] = dict(
+        classes=names,
         num_images=len(images),
         num_boxes=int(len(wh)),
         boxes_per_mpx=S.boxes_per_mpx(images),

@@ -152,6 +152,21 @@ def summary_lines(choices: Dict[str, Any]) -> List[str]:
         f'{choices.get("num_boxes", "?")} boxes in '
         f'{choices.get("num_images", "?")} training images'
     ]
+    names = choices.get('classes') or {}
+    if names.get('unlisted'):
+        lines.append(
+            'left out of training and evaluation, not in classes: '
+            + ', '.join(
+                f'{n!r} ({k} boxes)' for n, k in names['unlisted'].items()
+            )
+            + ' (add them to classes to train them)'
+        )
+    if names.get('without_boxes'):
+        lines.append(
+            'classes with no training box: '
+            + ', '.join(map(repr, names['without_boxes']))
+            + ' (misspelled? they cannot be learnt)'
+        )
     sc = choices.get('input_scale')
     if sc and sc.get('mode') == 'long_side':
         lines.append(
@@ -220,6 +235,9 @@ def record(choices: Dict[str, Any]) -> Dict[str, Any]:
         'kept_resizes',
     )
     out: Dict[str, Any] = {k: choices[k] for k in keys if k in choices}
+    names = choices.get('classes') or {}
+    if any(names.values()):
+        out['classes'] = plain(names)
     if 'input_scale' in choices:
         out['input_scale'] = dict(choices['input_scale'])
     out['anchors'] = {

@@ -121,6 +121,86 @@ def test_a_missing_split_or_data_root_is_named_before_mmdet_reads_it(
         check_data_files(cfg)
 
 
+@pytest.fixture
+def voc_copy(bccd_like_root, tmp_path):
+    import shutil
+
+    root = str(tmp_path / 'voc') + '/'
+    shutil.copytree(bccd_like_root, root)
+    return root
+
+
+def _ids(root, split):
+    with open(osp.join(root, 'ImageSets', 'Main', f'{split}.txt')) as f:
+        return f.read().split()
+
+
+def test_a_listed_image_or_annotation_that_is_missing_is_named(voc_copy):
+    """MMDetection's VOCDataset reads JPEGImages/<id>.jpg: an image saved
+    as PNG fails only when training loads it (or validation, 200
+    iterations in). fit_to_data names the split, the count and the first
+    path, and the PNG it found instead; a missing XML likewise."""
+    import os
+
+    from PIL import Image
+
+    from mmdet_libra_ext.analysis.fit_to_data import check_data_files
+
+    val = _ids(voc_copy, 'val')[0]
+    jpg = osp.join(voc_copy, 'JPEGImages', f'{val}.jpg')
+    Image.open(jpg).save(jpg[:-4] + '.png')
+    os.remove(jpg)
+    train = _ids(voc_copy, 'train')[1]
+    os.remove(osp.join(voc_copy, 'Annotations', f'{train}.xml'))
+    with pytest.raises(ValueError) as err:
+        check_data_files(_load(root=voc_copy))
+    msg = str(err.value)
+    assert 'val_dataloader: 1 of the 2 ids listed in ' in msg
+    assert f'have no images (the first: {jpg})' in msg
+    assert f"there is '{val}.png': convert the images to JPEG" in msg
+    assert 'train_dataloader: 1 of the 4 ids' in msg
+    assert f'{train}.xml' in msg and 'test_dataloader' not in msg
+
+
+def test_classes_the_annotations_do_not_name_are_refused_or_reported(
+    voc_copy,
+):
+    """The recipe's classes left unchanged ('object'): no training box
+    would be kept (MMDetection's dataset drops unlisted names without a
+    word, then fails on an empty data list); fit_to_data refuses it,
+    naming the annotations' classes and their boxes. Classes listed in
+    part: the others are counted and reported, a listed class with no box
+    too. Counts from the fixture: 4 training images, each 3 RBC, 1 WBC, 1
+    Platelets, and a zero-size RBC in 2 of them."""
+    from mmdet_libra_ext.analysis.fitted_config import record, summary_lines
+
+    def with_classes(classes):
+        cfg = _load(root=voc_copy)
+        for s in ('train', 'val', 'test'):
+            cfg[f'{s}_dataloader'].dataset.metainfo.classes = classes
+        return cfg
+
+    with pytest.raises(ValueError) as err:
+        choose(with_classes(('object',)), fit_options(_load()))
+    msg = str(err.value)
+    assert "classes ('object',)" in msg
+    assert "'RBC' (14 boxes), 'WBC' (4 boxes), 'Platelets' (4 boxes)" in msg
+
+    choices = choose(with_classes(('RBC', 'wbc')), fit_options(_load()))
+    assert choices['classes'] == dict(
+        unlisted={'WBC': 4, 'Platelets': 4}, without_boxes=['wbc']
+    )
+    assert choices['num_boxes'] == 12  # the RBCs, the zero-size ones not
+    lines = '\n'.join(summary_lines(choices))
+    assert "not in classes: 'WBC' (4 boxes), 'Platelets' (4 boxes)" in lines
+    assert "classes with no training box: 'wbc'" in lines
+    assert record(choices)['classes']['unlisted'] == {'WBC': 4, 'Platelets': 4}
+
+    every = choose(with_classes(CLASSES), fit_options(_load()))
+    assert every['classes'] == dict(unlisted={}, without_boxes=[])
+    assert 'classes' not in record(every)
+
+
 @pytest.mark.parametrize('name', CONFIGS)
 def test_the_schedule_is_in_iterations_whatever_the_data(name):
     """The same loop, learning rate, validation and checkpoint schedule for
