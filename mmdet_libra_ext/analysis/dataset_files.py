@@ -61,8 +61,8 @@ def voc_split(dataset: Any) -> Optional[Dict[str, Any]]:
     its data list is used) read as MMDetection's ``XMLDataset`` will:
     ``ids`` (how many its ``ann_file`` lists), ``no_xml`` and ``no_image``
     (the paths it will not find), ``names`` (a Counter of its objects'
-    class names) and ``classes`` (the config's). None for a dataset of
-    another format."""
+    class names) and ``classes`` (the config's, a string left a string).
+    None for a dataset of another format."""
     if not hasattr(dataset, 'ann_subdir') or not hasattr(
         dataset, 'img_subdir'
     ):
@@ -89,8 +89,14 @@ def voc_split(dataset: Any) -> Optional[Dict[str, Any]]:
         no_xml=no_xml,
         no_image=no_image,
         names=names,
-        classes=tuple(dataset.metainfo.get('classes') or ()),
+        classes=_classes(dataset.metainfo.get('classes')),
     )
+
+
+def _classes(classes: Any) -> Any:
+    """The config's classes as a tuple; a string (``('raccoon')``, the
+    comma forgotten) kept a string, for the caller to refuse."""
+    return classes if isinstance(classes, str) else tuple(classes or ())
 
 
 def split_problems(split: Dict[str, Any], ann_file: str) -> List[str]:

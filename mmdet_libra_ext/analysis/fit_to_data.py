@@ -153,6 +153,13 @@ def class_names(splits: List[Dict[str, Any]]) -> Dict[str, Any]:
     ``without_boxes`` (classes no training object names). Raises a
     ValueError when no training object has a class of ``classes`` (the
     recipe's ``classes`` left unchanged, a misspelling)."""
+    for split in splits:
+        if isinstance(split['classes'], str):
+            raise ValueError(
+                f'fit_to_data: classes is the string {split["classes"]!r}, '
+                f'read as {len(split["classes"])} one-letter classes: '
+                f'write a tuple, classes = ({split["classes"]!r},)'
+            )
     names: Counter = Counter()
     for split in splits:
         names.update(split['names'])

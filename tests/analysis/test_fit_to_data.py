@@ -196,6 +196,13 @@ def test_classes_the_annotations_do_not_name_are_refused_or_reported(
     assert "classes with no training box: 'wbc'" in lines
     assert record(choices)['classes']['unlisted'] == {'WBC': 4, 'Platelets': 4}
 
+    # ('RBC') without its comma: a string, which MMDetection reads as
+    # three one-letter classes (and num_classes=len(classes) as 3).
+    with pytest.raises(ValueError) as err:
+        choose(with_classes('RBC'), fit_options(_load()))
+    assert "string 'RBC', read as 3 one-letter classes" in str(err.value)
+    assert "classes = ('RBC',)" in str(err.value)
+
     every = choose(with_classes(CLASSES), fit_options(_load()))
     assert every['classes'] == dict(unlisted={}, without_boxes=[])
     assert 'classes' not in record(every)
