@@ -112,6 +112,7 @@ def check_data_files(cfg: Any) -> Dict[str, List[Dict[str, Any]]]:
     ``ImageSets/Main/{train,val,test}.txt``: the recipe trains on train,
     keeps the checkpoint best on val and tests on test). Returns each
     dataloader's VOC splits (:func:`~.dataset_files.voc_split`)."""
+    from mmdet.datasets import XMLDataset
     from mmdet.registry import DATASETS
     from mmengine.registry import DefaultScope
 
@@ -127,6 +128,9 @@ def check_data_files(cfg: Any) -> Dict[str, List[Dict[str, Any]]]:
         splits[key] = []
         for leaf in F.leaf_configs(cfg[key]['dataset']):
             with DefaultScope.overwrite_default_scope(_scope(cfg)):
+                cls = DATASETS.get(leaf.get('type'))
+                if not (isinstance(cls, type) and issubclass(cls, XMLDataset)):
+                    continue  # only VOC-style (XML) splits are read here
                 ds = DATASETS.build(dict(copy.deepcopy(leaf), lazy_init=True))
             split = F.voc_split(ds)
             if split is not None:

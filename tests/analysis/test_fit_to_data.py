@@ -107,6 +107,7 @@ def test_a_missing_split_or_data_root_is_named_before_mmdet_reads_it(
     assert 'val_dataloader' in msg and val in msg
     assert 'train_dataloader' not in msg and 'test_dataloader' not in msg
     assert 'ImageSets/Main/<split>.txt' in msg
+    shutil.move(val + '.kept', val)
 
     gone = str(tmp_path / 'nowhere') + '/'
     with pytest.raises(ValueError, match=re.escape(f'data_root {gone!r}')):
@@ -118,6 +119,21 @@ def test_a_missing_split_or_data_root_is_named_before_mmdet_reads_it(
     )
     cfg.train_dataloader.dataset.dataset.ann_file = 'ImageSets/Main/x.txt'
     with pytest.raises(ValueError, match='train_dataloader: ann_file'):
+        check_data_files(cfg)
+
+    # A COCO json: its files checked, the dataset not read as VOC.
+    import json
+
+    (tmp_path / 'coco.json').write_text(
+        json.dumps(dict(images=[], annotations=[], categories=[]))
+    )
+    cfg = _load(root=root)
+    cfg.train_dataloader.dataset = dict(
+        type='CocoDataset', data_root=str(tmp_path), ann_file='coco.json'
+    )
+    assert check_data_files(cfg)['train_dataloader'] == []
+    cfg.train_dataloader.dataset.ann_file = 'none.json'
+    with pytest.raises(ValueError, match="ann_file 'none.json'"):
         check_data_files(cfg)
 
 
