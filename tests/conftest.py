@@ -108,6 +108,73 @@ def bccd_like_root(tmp_path_factory):
     return str(root) + os.sep
 
 
+@pytest.fixture(scope='session')
+def bccd_like_coco_root(bccd_like_root, tmp_path_factory):
+    """bccd_like_root in COCO's layout (annotations/instances_{split}.json,
+    the images in {split}/): the same images and boxes, VOC's 1-based
+    pixel corners as COCO's [x, y, w, h]; the zero-size boxes written too
+    (COCO's reader drops them, VOC's keeps them as instances)."""
+    import json
+    import shutil
+    import xml.etree.ElementTree as ET
+
+    classes = ('RBC', 'WBC', 'Platelets')
+    root = tmp_path_factory.mktemp('bccd_coco')
+    (root / 'annotations').mkdir()
+    ann_id = 0
+    for split in ('train', 'val', 'test'):
+        (root / split).mkdir()
+        images, annotations = [], []
+        main = osp.join(bccd_like_root, 'ImageSets', 'Main', f'{split}.txt')
+        for img_id, name in enumerate(open(main).read().split()):
+            shutil.copy(
+                osp.join(bccd_like_root, 'JPEGImages', f'{name}.jpg'),
+                root / split,
+            )
+            xml = ET.parse(
+                osp.join(bccd_like_root, 'Annotations', f'{name}.xml')
+            ).getroot()
+            size = xml.find('size')
+            images.append(
+                dict(
+                    id=img_id,
+                    file_name=f'{name}.jpg',
+                    width=int(size.find('width').text),
+                    height=int(size.find('height').text),
+                )
+            )
+            for obj in xml.findall('object'):
+                x1, y1, x2, y2 = (
+                    int(obj.find('bndbox').find(k).text)
+                    for k in ('xmin', 'ymin', 'xmax', 'ymax')
+                )
+                # VOC's corners are 1-based pixels (mmdet subtracts 1).
+                x1, y1, x2, y2 = x1 - 1, y1 - 1, x2 - 1, y2 - 1
+                annotations.append(
+                    dict(
+                        id=ann_id,
+                        image_id=img_id,
+                        category_id=classes.index(obj.find('name').text) + 1,
+                        bbox=[x1, y1, x2 - x1, y2 - y1],
+                        area=(x2 - x1) * (y2 - y1),
+                        iscrowd=0,
+                    )
+                )
+                ann_id += 1
+        (root / 'annotations' / f'instances_{split}.json').write_text(
+            json.dumps(
+                dict(
+                    images=images,
+                    annotations=annotations,
+                    categories=[
+                        dict(id=i + 1, name=c) for i, c in enumerate(classes)
+                    ],
+                )
+            )
+        )
+    return str(root) + os.sep
+
+
 @pytest.fixture(autouse=True)
 def _isolated_default_scope():
     """Each test starts with the default scope the one before it found.

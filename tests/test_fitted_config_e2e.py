@@ -120,3 +120,32 @@ def test_every_entry_point_sees_the_fitted_config(
             model=fitted, weights=ckpt, device='cpu'
         ).model.dataset_meta['classes']
     )
+
+
+@pytest.mark.slow
+def test_the_coco_recipe_trains_and_is_scored_as_the_voc_one(
+    bccd_like_coco_root, mmdet_tools, mobilenetv2_weights, tmp_path
+):
+    """The COCO-format recipe, fitted, through MMDetection's
+    tools/train.py: it trains on the COCO layout, validates with the VOC
+    recipe's metrics (VOC AP50 per class, COCO-style box mAP from the
+    samples' ground truth) and keeps the best checkpoint on them."""
+    from mmdet_libra_ext.analysis.fitted_config import write_fitted_config
+    from tests.analysis.test_fit_to_data import OWN
+
+    fitted = str(tmp_path / 'coco_fitted.py')
+    options = _options(bccd_like_coco_root)
+    options['model.backbone.init_cfg.checkpoint'] = mobilenetv2_weights
+    write_fitted_config(
+        osp.join(OWN, 'faster-rcnn_mobilenetv2_fpn_adaptive-coco.py'),
+        fitted,
+        options,
+    )
+    work = str(tmp_path / 'work')
+    log = train(mmdet_tools, fitted, work, SCHEDULE)
+    assert 'CocoDataset' in open(osp.join(work, 'coco_fitted.py')).read()
+    for key in ['voc12/AP50', 'coco/bbox_mAP'] + [
+        f'voc12/{c}_AP50' for c in CLASSES
+    ]:
+        assert f'{key}: ' in log, key
+    assert glob.glob(osp.join(work, 'best_voc12_mAP_iter_*.pth'))

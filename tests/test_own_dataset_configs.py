@@ -45,6 +45,7 @@ def test_the_recipes_are_there():
         'alwa-rpn-diffstd-faster-rcnn_mobilenetv2_fpn_adaptive-voc.py',
         'faster-rcnn_mobilenetv2_fpn_adaptive-ema-voc.py',
         'faster-rcnn_mobilenetv2_fpn_adaptive-scale-jitter-voc.py',
+        'faster-rcnn_mobilenetv2_fpn_adaptive-coco.py',
     } <= names
 
 
@@ -240,6 +241,30 @@ def test_each_variant_changes_only_its_component(name, changed, base):
     assert any(
         'mmdet_libra_ext.' in str(cfg[k.split('.')[0]]) for k in changed
     ) or name.startswith('faster-rcnn')
+
+
+def test_the_coco_recipe_changes_only_the_reader():
+    """The COCO-format recipe is the VOC recipe with MMDetection's
+    CocoDataset reading COCO's layout (annotations/instances_<split>.json,
+    images in <split>/); everything else, the evaluation included, is the
+    same config."""
+    splits = ('train', 'val', 'test')
+    reader = tuple(
+        f'{s}_dataloader.dataset.{k}'
+        for s in splits
+        for k in ('type', 'ann_file', 'data_prefix')
+    )
+    ref = Config.fromfile(RECIPE).to_dict()
+    cfg = Config.fromfile(
+        osp.join(OWN, 'faster-rcnn_mobilenetv2_fpn_adaptive-coco.py')
+    ).to_dict()
+    assert without(cfg, *reader) == without(ref, *reader)
+    for s in splits:
+        dataset = cfg[f'{s}_dataloader']['dataset']
+        assert dataset['type'] == 'CocoDataset'
+        assert dataset['ann_file'] == f'annotations/instances_{s}.json'
+        assert dataset['data_prefix'] == dict(img=f'{s}/')
+        assert ref[f'{s}_dataloader']['dataset']['type'] == 'VOCDataset'
 
 
 def _own(name):

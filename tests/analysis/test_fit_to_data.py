@@ -137,6 +137,41 @@ def test_a_missing_split_or_data_root_is_named_before_mmdet_reads_it(
         check_data_files(cfg)
 
 
+def test_a_coco_dataset_fits_as_its_voc_twin(
+    bccd_like_root, bccd_like_coco_root
+):
+    """The COCO-format recipe on the same images and boxes in COCO's
+    layout: the same boxes read (VOC's 1-based corners and COCO's
+    [x, y, w, h] are the same pixels in MMDetection), so the same input
+    scale, anchors and caps; the VOC recipe's model, schedule and
+    evaluation, only the reader changed."""
+    from mmengine.config import Config
+
+    import mmdet_libra_ext  # noqa: F401
+
+    coco = Config.fromfile(
+        osp.join(OWN, 'faster-rcnn_mobilenetv2_fpn_adaptive-coco.py')
+    )
+    coco.merge_from_dict(_options(bccd_like_coco_root))
+    voc = _load(root=bccd_like_root)
+    assert coco.train_dataloader.dataset.type == 'CocoDataset'
+    got = choose(coco, fit_options(coco))
+    want = choose(voc, fit_options(voc))
+    assert got['num_boxes'] == want['num_boxes'] == 20
+    for key in ('num_images', 'input_scale', 'anchors'):
+        assert got[key] == want[key], key
+    # The densest image: VOC's reader keeps a zero-size box as an instance,
+    # COCO's drops it (area 0): 6 and 5 boxes on 640 x 480.
+    assert want['boxes_per_mpx'] == pytest.approx(6 / 0.3072)
+    assert got['boxes_per_mpx'] == pytest.approx(5 / 0.3072)
+    # The COCO reader's files are checked as VOC's are.
+    coco.merge_from_dict(
+        {'val_dataloader.dataset.ann_file': 'annotations/instances_valid.json'}
+    )
+    with pytest.raises(ValueError, match='val_dataloader: ann_file'):
+        choose(coco, fit_options(coco))
+
+
 @pytest.fixture
 def voc_copy(bccd_like_root, tmp_path):
     import shutil

@@ -1,0 +1,46 @@
+# faster-rcnn_mobilenetv2_fpn_adaptive-voc.py for a dataset in COCO format,
+# COCO's own layout: one json per split, annotations/instances_{train,val,
+# test}.json, and the images of each split in a folder of its name
+# (train/, val/, test/). Change data_root and classes, nothing else; where
+# your files lie elsewhere, change ann_file and data_prefix below. Then fit
+# it and train the fitted config, as the VOC recipe (docs/own_dataset.md).
+#
+# Only the dataset reader differs: MMDetection's CocoDataset instead of
+# VOCDataset. The model, schedule, augmentation, fit_to_data and the
+# evaluation (VOC AP50 per class and COCO-style box mAP, computed from the
+# samples' ground truth, so that either format scores the same) are the VOC
+# recipe's, and so is its evidence.
+_base_ = './faster-rcnn_mobilenetv2_fpn_adaptive-voc.py'
+
+data_root = 'data/my_dataset/'
+classes = ('object',)
+metainfo = dict(classes=classes)
+model = dict(roi_head=dict(bbox_head=dict(num_classes=len(classes))))
+
+train_dataloader = dict(
+    dataset=dict(
+        type='CocoDataset',
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='annotations/instances_train.json',
+        data_prefix=dict(_delete_=True, img='train/'),
+    )
+)
+val_dataloader = dict(
+    dataset=dict(
+        type='CocoDataset',
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='annotations/instances_val.json',
+        data_prefix=dict(_delete_=True, img='val/'),
+    )
+)
+test_dataloader = dict(
+    dataset=dict(
+        type='CocoDataset',
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='annotations/instances_test.json',
+        data_prefix=dict(_delete_=True, img='test/'),
+    )
+)
