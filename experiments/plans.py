@@ -559,8 +559,9 @@ PLANS = {
     # The fine-tuned recipe with scale jitter (RandomAffine, 0.75 to 1.33
     # around the fitted scale), in the same order. Screened with --seeds 0
     # (docs/own_dataset.md): validation AP50 higher on three datasets,
-    # lower on BCCD; not the default. NEON's seeds 1 and 2 run (its
-    # validation chose it in 3 of 3 seeds), then the photos'.
+    # lower on BCCD; not the default. Seeds 1 and 2 run on NEON
+    # (validation chose it in 3 of 3 seeds) and the photos (the fruits'
+    # by little, the raccoons' not); BCCD's seeds 1 to 4 decide.
     'pretrained-scale-jitter': _recipe_change('scale jitter'),
     # Balanced L1 with beta = 0.11 on the demo Libra RetinaNet: this
     # package's continuous-gradient formula against MMDetection's.
