@@ -1,8 +1,9 @@
 """What a dataset config reads, checked before MMDetection reads it.
 
-``fit_to_data`` runs these first, so that a user's own dataset fails with
-the file or the class name at fault instead of a traceback from deep
-inside MMDetection (or, for a class, silently):
+``fit_to_data`` runs these first (:func:`check_data_files`,
+:func:`class_names`), so that a user's own dataset fails with the file or
+the class name at fault instead of a traceback from deep inside
+MMDetection (or, for a class, silently):
 
 - :func:`missing_files`: a ``data_root`` folder or an ``ann_file`` (a
   split's list, a COCO json) that is not there;
@@ -16,6 +17,7 @@ Local files only: a dataset read through ``backend_args`` or a URL is not
 checked.
 """
 
+import copy
 import os
 import os.path as osp
 import xml.etree.ElementTree as ET
@@ -34,20 +36,16 @@ def leaf_configs(dataset: Any) -> List[Any]:
     return [dataset]
 
 
-def _local(dataset: Any) -> bool:
-    root = dataset.get('data_root') or ''
-    ann = dataset.get('ann_file') or ''
-    return not dataset.get('backend_args') and '://' not in f'{root}{ann}'
-
-
 def missing_files(dataset: Any) -> List[str]:
     """The ``data_root`` folders and ``ann_file`` files of a dataset config
     (its leaves) that are not there; ``ann_file`` joined to ``data_root``
     as MMEngine's ``BaseDataset`` joins a relative one."""
     out = []
-    for d in filter(_local, leaf_configs(dataset)):
+    for d in leaf_configs(dataset):
         root = d.get('data_root') or ''
         ann = d.get('ann_file') or ''
+        if d.get('backend_args') or '://' in f'{root}{ann}':
+            continue  # not a local file
         path = ann if osp.isabs(ann) else osp.join(root, ann)
         if root and not osp.isdir(root):
             out.append(f'data_root {root!r} is not a folder')
@@ -127,3 +125,114 @@ def split_problems(split: Dict[str, Any], ann_file: str) -> List[str]:
                 )
         out.append(line)
     return out
+
+
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def default_scope(cfg: Any) -> str:
+    """The registry scope a config's datasets are built in (its
+    ``default_scope``, MMDetection's where it has none)."""
+    return cfg.get('default_scope') or 'mmdet'
+
+
+def check_data_files(cfg: Any) -> Dict[str, List[Dict[str, Any]]]:
+    """Check what each dataloader's dataset reads (built under the
+    config's :func:`default_scope`) and raise a ValueError naming every
+    missing data root, split list, annotation or image with its
+    dataloader, before
+    MMDetection's dataset fails deep inside on the first of them (a
+    VOC-layout dataset needs a list of image ids per split,
+    ``ImageSets/Main/{train,val,test}.txt``: the recipe trains on train,
+    keeps the checkpoint best on val and tests on test). Returns each
+    dataloader's VOC splits (:func:`voc_split`)."""
+    from mmdet.datasets import XMLDataset
+    from mmdet.registry import DATASETS
+    from mmengine.registry import DefaultScope
+
+    problems: List[str] = []
+    splits: Dict[str, List[Dict[str, Any]]] = {}
+    for key in LOADERS:
+        if not (cfg.get(key) and cfg[key].get('dataset')):
+            continue
+        missing = missing_files(cfg[key]['dataset'])
+        problems += [f'{key}: {m}' for m in missing]
+        if missing:
+            continue
+        splits[key] = []
+        for leaf in leaf_configs(cfg[key]['dataset']):
+            with DefaultScope.overwrite_default_scope(default_scope(cfg)):
+                cls = DATASETS.get(leaf.get('type'))
+                if not (isinstance(cls, type) and issubclass(cls, XMLDataset)):
+                    continue  # only VOC-style (XML) splits are read here
+                ds = DATASETS.build(dict(copy.deepcopy(leaf), lazy_init=True))
+            split = voc_split(ds)
+            if split is not None:
+                splits[key].append(split)
+                problems += [
+                    f'{key}: {p}'
+                    for p in split_problems(split, leaf.get('ann_file'))
+                ]
+    if problems:
+        raise ValueError(
+            'fit_to_data: ' + '; '.join(problems) + '. Each split the '
+            'config reads must exist (in VOC layout '
+            'ImageSets/Main/<split>.txt, one image id per line, with '
+            'Annotations/<id>.xml and JPEGImages/<id>.jpg; '
+            'docs/own_dataset.md, step 1)'
+        )
+    return splits
+
+
+def class_names(splits: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The training splits' class names against the config's ``classes``:
+    ``unlisted`` (names the annotations give and ``classes`` lacks, with
+    their boxes: MMDetection's VOCDataset drops them without a word) and
+    ``without_boxes`` (classes no training object names). Raises a
+    ValueError when no training object has a class of ``classes`` (the
+    recipe's ``classes`` left unchanged, a misspelling)."""
+    for split in splits:
+        if isinstance(split['classes'], str):
+            raise ValueError(
+                f'fit_to_data: classes is the string {split["classes"]!r}, '
+                f'read as {len(split["classes"])} one-letter classes: '
+                f'write a tuple, classes = ({split["classes"]!r},)'
+            )
+    names: Counter = Counter()
+    for split in splits:
+        names.update(split['names'])
+    classes = [c for split in splits for c in split['classes']]
+    listed = sum(names[c] for c in set(classes))
+    unlisted = {str(n): k for n, k in names.most_common() if n not in classes}
+    if names and not listed:
+        raise ValueError(
+            f'fit_to_data: no training object has a class of the '
+            f"config's classes {tuple(dict.fromkeys(classes))}; the "
+            f'annotations name {_boxes(unlisted)}: set classes to the '
+            'names to train'
+        )
+    return dict(
+        unlisted=unlisted,
+        without_boxes=[c for c in dict.fromkeys(classes) if not names[c]],
+    )
+
+
+def class_lines(names: Dict[str, Any]) -> List[str]:
+    """What :func:`class_names` found, for fit_to_data's summary."""
+    lines = []
+    if names.get('unlisted'):
+        lines.append(
+            'left out of training and evaluation, not in classes: '
+            f'{_boxes(names["unlisted"])} (add them to classes to train them)'
+        )
+    if names.get('without_boxes'):
+        lines.append(
+            'classes with no training box: '
+            + ', '.join(map(repr, names['without_boxes']))
+            + ' (misspelled? they cannot be learnt)'
+        )
+    return lines
+
+
+def _boxes(counts: Dict[str, int]) -> str:
+    return ', '.join(f'{n!r} ({k} boxes)' for n, k in counts.items())

@@ -22,7 +22,6 @@ into the child config.
 
 import copy
 import math
-from collections import Counter
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
@@ -96,94 +95,6 @@ def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-
-
-def _scope(cfg: Any) -> str:
-    return cfg.get('default_scope') or 'mmdet'
-
-
-def check_data_files(cfg: Any) -> Dict[str, List[Dict[str, Any]]]:
-    """Check what each dataloader's dataset reads
-    (:mod:`~.dataset_files`) and raise a ValueError naming every missing
-    data root, split list, annotation or image with its dataloader, before
-    MMDetection's dataset fails deep inside on the first of them (a
-    VOC-layout dataset needs a list of image ids per split,
-    ``ImageSets/Main/{train,val,test}.txt``: the recipe trains on train,
-    keeps the checkpoint best on val and tests on test). Returns each
-    dataloader's VOC splits (:func:`~.dataset_files.voc_split`)."""
-    from mmdet.datasets import XMLDataset
-    from mmdet.registry import DATASETS
-    from mmengine.registry import DefaultScope
-
-    problems: List[str] = []
-    splits: Dict[str, List[Dict[str, Any]]] = {}
-    for key in LOADERS:
-        if not (cfg.get(key) and cfg[key].get('dataset')):
-            continue
-        missing = F.missing_files(cfg[key]['dataset'])
-        problems += [f'{key}: {m}' for m in missing]
-        if missing:
-            continue
-        splits[key] = []
-        for leaf in F.leaf_configs(cfg[key]['dataset']):
-            with DefaultScope.overwrite_default_scope(_scope(cfg)):
-                cls = DATASETS.get(leaf.get('type'))
-                if not (isinstance(cls, type) and issubclass(cls, XMLDataset)):
-                    continue  # only VOC-style (XML) splits are read here
-                ds = DATASETS.build(dict(copy.deepcopy(leaf), lazy_init=True))
-            split = F.voc_split(ds)
-            if split is not None:
-                splits[key].append(split)
-                problems += [
-                    f'{key}: {p}'
-                    for p in F.split_problems(split, leaf.get('ann_file'))
-                ]
-    if problems:
-        raise ValueError(
-            'fit_to_data: ' + '; '.join(problems) + '. Each split the '
-            'config reads must exist (in VOC layout '
-            'ImageSets/Main/<split>.txt, one image id per line, with '
-            'Annotations/<id>.xml and JPEGImages/<id>.jpg; '
-            'docs/own_dataset.md, step 1)'
-        )
-    return splits
-
-
-def class_names(splits: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """The training splits' class names against the config's ``classes``:
-    ``unlisted`` (names the annotations give and ``classes`` lacks, with
-    their boxes: MMDetection's VOCDataset drops them without a word) and
-    ``without_boxes`` (classes no training object names). Raises a
-    ValueError when no training object has a class of ``classes`` (the
-    recipe's ``classes`` left unchanged, a misspelling)."""
-    for split in splits:
-        if isinstance(split['classes'], str):
-            raise ValueError(
-                f'fit_to_data: classes is the string {split["classes"]!r}, '
-                f'read as {len(split["classes"])} one-letter classes: '
-                f'write a tuple, classes = ({split["classes"]!r},)'
-            )
-    names: Counter = Counter()
-    for split in splits:
-        names.update(split['names'])
-    classes = [c for split in splits for c in split['classes']]
-    listed = sum(names[c] for c in set(classes))
-    unlisted = {str(n): k for n, k in names.most_common() if n not in classes}
-    if names and not listed:
-        raise ValueError(
-            f'fit_to_data: no training object has a class of the '
-            f"config's classes {tuple(dict.fromkeys(classes))}; the "
-            'annotations name '
-            + ', '.join(f'{n!r} ({k} boxes)' for n, k in unlisted.items())
-            + ': set classes to the names to train'
-        )
-    return dict(
-        unlisted=unlisted,
-        without_boxes=[c for c in dict.fromkeys(classes) if not names[c]],
-    )
-
-
 def _build(cfg: Any, key: str) -> Optional[Any]:
     """The dataset of ``cfg[key]`` (a dataloader), built, or None."""
     from mmdet.registry import DATASETS
@@ -192,7 +103,7 @@ def _build(cfg: Any, key: str) -> Optional[Any]:
     loader = cfg.get(key)
     if not loader or not loader.get('dataset'):
         return None
-    with DefaultScope.overwrite_default_scope(_scope(cfg)):
+    with DefaultScope.overwrite_default_scope(F.default_scope(cfg)):
         return DATASETS.build(copy.deepcopy(loader['dataset']))
 
 
@@ -248,8 +159,8 @@ def choose(cfg: Any, opts: Dict[str, Any]) -> Dict[str, Any]:
     ``pipeline_scale`` the config's own ``Resize`` gives, the ``anchors``
     per head (:func:`~.box_stats.choose_anchors`) and the test-time
     ``caps`` (:func:`caps_for`)."""
-    splits = check_data_files(cfg)
-    names = class_names(splits.get('train_dataloader', []))
+    splits = F.check_data_files(cfg)
+    names = F.class_names(splits.get('train_dataloader', []))
     dataset = _build(cfg, 'train_dataloader')
     if dataset is None:
         raise ValueError('fit_to_data: the config has no train_dataloader')

@@ -9,6 +9,7 @@ import datetime
 import os.path as osp
 from typing import Any, Dict, List, Optional, Tuple
 
+from mmdet_libra_ext.analysis import dataset_files as F
 from mmdet_libra_ext.analysis.fit_to_data import (
     RECORD_KEY,
     _generator_key,
@@ -152,21 +153,7 @@ def summary_lines(choices: Dict[str, Any]) -> List[str]:
         f'{choices.get("num_boxes", "?")} boxes in '
         f'{choices.get("num_images", "?")} training images'
     ]
-    names = choices.get('classes') or {}
-    if names.get('unlisted'):
-        lines.append(
-            'left out of training and evaluation, not in classes: '
-            + ', '.join(
-                f'{n!r} ({k} boxes)' for n, k in names['unlisted'].items()
-            )
-            + ' (add them to classes to train them)'
-        )
-    if names.get('without_boxes'):
-        lines.append(
-            'classes with no training box: '
-            + ', '.join(map(repr, names['without_boxes']))
-            + ' (misspelled? they cannot be learnt)'
-        )
+    lines += F.class_lines(choices.get('classes') or {})
     sc = choices.get('input_scale')
     if sc and sc.get('mode') == 'long_side':
         lines.append(

@@ -94,7 +94,7 @@ def test_a_missing_split_or_data_root_is_named_before_mmdet_reads_it(
     import re
     import shutil
 
-    from mmdet_libra_ext.analysis.fit_to_data import check_data_files
+    from mmdet_libra_ext.analysis.dataset_files import check_data_files
 
     root = str(tmp_path / 'voc') + '/'
     shutil.copytree(bccd_like_root, root)
@@ -195,7 +195,7 @@ def test_a_listed_image_or_annotation_that_is_missing_is_named(voc_copy):
 
     from PIL import Image
 
-    from mmdet_libra_ext.analysis.fit_to_data import check_data_files
+    from mmdet_libra_ext.analysis.dataset_files import check_data_files
 
     val = _ids(voc_copy, 'val')[0]
     jpg = osp.join(voc_copy, 'JPEGImages', f'{val}.jpg')
