@@ -260,6 +260,10 @@ FT_BACKBONE_LR_TENTH = 'backbone lr_mult=0.1'
 #: The config's setting since: the backbone frozen up to stride 16.
 FT_FROZEN4 = 'frozen_stages=4'
 FT_FROZEN4_LONG = 'frozen_stages=4, 1000 iterations'
+#: The stride-8 stage trained too (the platelets' and the fruits' colours
+#: lost to freezing): 1.35x an iteration [1.22, 1.44] (A/A 1.06, BCCD,
+#: bench_e2e --whole), so 800 iterations keep the from-scratch budget.
+FT_FROZEN2 = 'frozen_stages=2, 800 iterations'
 FT_OPTIONS = {
     FT_BACKBONE_TENTH: _setting('2e-3', '0.1'),
     FT_WHOLE: _setting('1e-3', '1.0'),
@@ -275,6 +279,7 @@ FT_OPTIONS = {
     FT_BACKBONE_LR_TENTH: _setting('1e-3', '0.1'),
     FT_FROZEN4: _setting('2e-3', '0.1', frozen_stages=4),
     FT_FROZEN4_LONG: _setting('2e-3', '0.1', frozen_stages=4, iters=1000),
+    FT_FROZEN2: _setting('2e-3', '0.1', frozen_stages=2, iters=800),
 }
 
 #: The RPN's negative sampler, and its option that takes half of the
@@ -517,6 +522,17 @@ PLANS = {
             )
         ],
         [(FRUITS + 'adaptive', None, [], [2])],
+    ],
+    # The config's setting with the stride-8 stage trained (FT_FROZEN2):
+    # what freezing it costs is the platelets on BCCD (-0.018 against
+    # scratch) and the fruits' colours (-0.04 at 600 iterations), the two
+    # targets the recipe has not reached. Screened on validation, seed 0,
+    # the datasets whose targets are open first.
+    'pretrained-frozen2': [
+        [
+            (prefix + 'pretrained', FT_FROZEN2, FT_OPTIONS[FT_FROZEN2], [0])
+            for prefix in (FRUITS, BCCD, NEON, RACCOONS)
+        ]
     ],
     # The fine-tuned recipe on BCCD trained as the BCCD recipe's final
     # training (trainval, the chosen iterations, test once, one view and

@@ -465,12 +465,18 @@ def test_the_fine_tuned_recipes_option_rows_change_what_they_name():
         P.FT_BACKBONE_LR_TENTH: (1e-3, 0.1, direction, prob, 1, 600),
         P.FT_FROZEN4: (2e-3, 0.1, direction, prob, 4, 600),
         P.FT_FROZEN4_LONG: (2e-3, 0.1, direction, prob, 4, 1000),
+        P.FT_FROZEN2: (2e-3, 0.1, direction, prob, 2, 800),
     }
     # The config's own setting is the one chosen.
     assert setting([]) == expected[P.FT_FROZEN4_LONG]
     rows = [
         r
-        for plan in ('pretrained', 'pretrained-recipe', 'pretrained-v2')
+        for plan in (
+            'pretrained',
+            'pretrained-recipe',
+            'pretrained-v2',
+            'pretrained-frozen2',
+        )
         for stage in P.PLANS[plan]
         for r in stage
         if r[1] is not None
