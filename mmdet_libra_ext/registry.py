@@ -45,8 +45,8 @@ HOOKS = Registry(
     locations=['mmdet_libra_ext.engine.hooks'],
 )
 
-#: Datasets (the embedded dataset is plain COCO format: this registry exists
-#: so that a future dataset class of the package has a scoped home).
+#: Datasets (``ImageSizeVOCDataset``; the embedded dataset is plain COCO
+#: format).
 DATASETS = Registry(
     'dataset',
     parent=MMDET_DATASETS,

@@ -11,7 +11,9 @@ MMDetection (or, for a class, silently):
   whose annotation or image is missing (MMDetection's ``VOCDataset``
   reads ``<id>.jpg`` whatever the files are), and the class names its
   objects carry, counted, which the config's ``classes`` filter without a
-  word.
+  word; and the annotations whose ``<size>`` MMDetection cannot read (a
+  crash inside it) or reads as 0 (the image dropped from training:
+  :mod:`~mmdet_libra_ext.analysis.image_sizes`).
 
 Local files only: a dataset read through ``backend_args`` or a URL is not
 checked.
@@ -58,9 +60,12 @@ def voc_split(dataset: Any) -> Optional[Dict[str, Any]]:
     """A built XML-style dataset (``lazy_init=True`` is enough: nothing of
     its data list is used) read as MMDetection's ``XMLDataset`` will:
     ``ids`` (how many its ``ann_file`` lists), ``no_xml`` and ``no_image``
-    (the paths it will not find), ``names`` (a Counter of its objects'
-    class names) and ``classes`` (the config's, a string left a string).
-    None for a dataset of another format."""
+    (the paths it will not find), ``zero_size`` (the annotations whose
+    ``<size>`` gives a width or height of 0 or less), ``bad_size`` (those
+    whose ``<size>`` has no whole-number width and height, with what it
+    has), ``names`` (a Counter of its objects' class names) and
+    ``classes`` (the config's, a string left a string). None for a dataset
+    of another format."""
     if not hasattr(dataset, 'ann_subdir') or not hasattr(
         dataset, 'img_subdir'
     ):
@@ -69,7 +74,7 @@ def voc_split(dataset: Any) -> Optional[Dict[str, Any]]:
 
     ids = list_from_file(dataset.ann_file)
     root = dataset.sub_data_root
-    no_xml, no_image = [], []
+    no_xml, no_image, zero_size, bad_size = [], [], [], []
     names: Counter = Counter()
     for img_id in ids:
         xml = osp.join(root, dataset.ann_subdir, f'{img_id}.xml')
@@ -79,16 +84,35 @@ def voc_split(dataset: Any) -> Optional[Dict[str, Any]]:
         if not osp.isfile(xml):
             no_xml.append(xml)
             continue
-        for obj in ET.parse(xml).getroot().findall('object'):
+        ann = ET.parse(xml).getroot()
+        size = ann.find('size')
+        if size is not None:  # MMDetection reads int(<width>), int(<height>)
+            wh = [size.findtext(k) for k in ('width', 'height')]
+            if not all(_whole(v) for v in wh):
+                bad_size.append(f'{xml}: width {wh[0]!r}, height {wh[1]!r}')
+            elif min(int(v or 0) for v in wh) <= 0:
+                zero_size.append(xml)
+        for obj in ann.findall('object'):
             name = obj.find('name')
             names[name.text if name is not None else None] += 1
     return dict(
         ids=len(ids),
         no_xml=no_xml,
         no_image=no_image,
+        zero_size=zero_size,
+        bad_size=bad_size,
         names=names,
         classes=_classes(dataset.metainfo.get('classes')),
     )
+
+
+def _whole(text: Optional[str]) -> bool:
+    """Whether ``int(text)`` reads it, as MMDetection's reader does."""
+    try:
+        int(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _classes(classes: Any) -> Any:
@@ -102,6 +126,14 @@ def split_problems(split: Dict[str, Any], ann_file: str) -> List[str]:
     each kind, how many, and for images another file of the same id where
     there is one (a ``.png`` that ``VOCDataset`` will not read)."""
     out = []
+    if split['bad_size']:
+        out.append(
+            f'{len(split["bad_size"])} of the {split["ids"]} annotations '
+            f'listed in {ann_file} have a <size> without whole-number '
+            f'<width> and <height>, which MMDetection reads with int() (the '
+            f'first: {split["bad_size"][0]}): write the sizes in pixels, or '
+            f'remove <size> (the size is then read from the image)'
+        )
     for key, what in (('no_xml', 'annotations'), ('no_image', 'images')):
         paths = split[key]
         if not paths:
@@ -168,7 +200,7 @@ def check_data_files(cfg: Any) -> Dict[str, List[Dict[str, Any]]]:
                 ds = DATASETS.build(dict(copy.deepcopy(leaf), lazy_init=True))
             split = voc_split(ds)
             if split is not None:
-                splits[key].append(split)
+                splits[key].append(dict(split, config=leaf, reader=cls))
                 problems += [
                     f'{key}: {p}'
                     for p in split_problems(split, leaf.get('ann_file'))

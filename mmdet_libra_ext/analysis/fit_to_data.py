@@ -28,6 +28,7 @@ import torch
 
 from mmdet_libra_ext.analysis import box_stats as S
 from mmdet_libra_ext.analysis import dataset_files as F
+from mmdet_libra_ext.analysis import image_sizes
 from mmdet_libra_ext.utils.checks import check_known_options
 from mmdet_libra_ext.utils.config_writer import plain
 
@@ -157,10 +158,13 @@ def choose(cfg: Any, opts: Dict[str, Any]) -> Dict[str, Any]:
     boxes: ``num_images``, ``num_boxes``, ``boxes_per_mpx``, the
     ``input_scale`` (:func:`~.box_stats.choose_input_scale`) or the
     ``pipeline_scale`` the config's own ``Resize`` gives, the ``anchors``
-    per head (:func:`~.box_stats.choose_anchors`) and the test-time
-    ``caps`` (:func:`caps_for`)."""
+    per head (:func:`~.box_stats.choose_anchors`), the test-time
+    ``caps`` (:func:`caps_for`) and the ``image_sizes`` read from the
+    images (:func:`~.image_sizes.read_sizes_from_images`, whose readers
+    it sets in ``cfg``)."""
     splits = F.check_data_files(cfg)
     names = F.class_names(splits.get('train_dataloader', []))
+    read = image_sizes.read_sizes_from_images(splits)  # sets readers
     dataset = _build(cfg, 'train_dataloader')
     if dataset is None:
         raise ValueError('fit_to_data: the config has no train_dataloader')
@@ -181,6 +185,8 @@ def choose(cfg: Any, opts: Dict[str, Any]) -> Dict[str, Any]:
         num_boxes=int(len(wh)),
         boxes_per_mpx=S.boxes_per_mpx(images),
     )
+    if read:
+        choices['image_sizes'] = read
     sizes = [size for _, _, size in images]
     if opts['input_scale'] and _resize_mode(opts['resize'], sizes) == (
         'long_side'

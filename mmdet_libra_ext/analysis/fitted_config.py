@@ -10,6 +10,7 @@ import os.path as osp
 from typing import Any, Dict, List, Optional, Tuple
 
 from mmdet_libra_ext.analysis import dataset_files as F
+from mmdet_libra_ext.analysis import image_sizes
 from mmdet_libra_ext.analysis.fit_to_data import (
     RECORD_KEY,
     _generator_key,
@@ -139,6 +140,7 @@ def fitted(cfg: Any, choices: Dict[str, Any]) -> Tuple[Any, Dict]:
         )
         comments[('model', 'test_cfg')] = why
         comments[('tta_model', 'tta_cfg')] = why
+    image_sizes.add_comments(comments, choices.get('image_sizes') or {})
     if sc is not None:
         kept = other_resizes([cfg.get(k) for k in PIPELINE_KEYS])
         if kept:
@@ -154,6 +156,7 @@ def summary_lines(choices: Dict[str, Any]) -> List[str]:
         f'{choices.get("num_images", "?")} training images'
     ]
     lines += F.class_lines(choices.get('classes') or {})
+    lines += image_sizes.size_lines(choices.get('image_sizes') or {})
     sc = choices.get('input_scale')
     if sc and sc.get('mode') == 'long_side':
         lines.append(
@@ -214,13 +217,8 @@ def summary_lines(choices: Dict[str, Any]) -> List[str]:
 def record(choices: Dict[str, Any]) -> Dict[str, Any]:
     """The figures of ``choices`` kept in the fitted config (the fitted
     values themselves are in its keys)."""
-    keys = (
-        'num_images',
-        'num_boxes',
-        'boxes_per_mpx',
-        'pipeline_scale',
-        'kept_resizes',
-    )
+    keys = ['num_images', 'num_boxes', 'boxes_per_mpx', 'pipeline_scale']
+    keys += ['kept_resizes', 'image_sizes']
     out: Dict[str, Any] = {k: choices[k] for k in keys if k in choices}
     names = choices.get('classes') or {}
     if any(names.values()):

@@ -75,6 +75,7 @@ def test_a_voc_split_read_as_mmdetection_reads_it(bccd_like_root, tmp_path):
     assert found['ids'] == 4 and found['classes'] == ('RBC',)
     assert found['names'] == {'RBC': 14, 'WBC': 4, 'Platelets': 4}
     assert found['no_xml'] == [] and found['no_image'] == []
+    assert found['zero_size'] == [] and found['bad_size'] == []
     first = open(osp.join(root, 'ImageSets/Main/train.txt')).read().split()[0]
     os.rename(
         osp.join(root, 'JPEGImages', f'{first}.jpg'),

@@ -623,3 +623,103 @@ def test_long_side_needs_the_image_sizes():
         _resize_mode('long_side', sizes)
     assert _resize_mode('auto', [(200, 100), (900, 600)]) == 'long_side'
     assert _resize_mode('auto', [(640, 480), (600, 480)]) == 'factor'
+
+
+def _zero_sizes(root, names):
+    """Write a size of 0 x 0 into the annotations of ``names`` (what
+    LabelImg writes for an image it could not measure)."""
+    import re
+
+    for name in names:
+        path = osp.join(root, 'Annotations', f'{name}.xml')
+        text = open(path).read()
+        text = re.sub(r'<width>\d+</width>', '<width>0</width>', text)
+        text = re.sub(r'<height>\d+</height>', '<height>0</height>', text)
+        open(path, 'w').write(text)
+
+
+def test_annotations_of_size_zero_are_read_from_the_images(
+    photos_root, tmp_path
+):
+    """Two of the six photos' annotations say 0 x 0: MMDetection's
+    VOCDataset would drop them from training (and read 0 where sizes are
+    fitted); the fitted config reads them with ImageSizeVOCDataset, says
+    so in its comments, its record and the summary, and fits exactly as
+    on the same photos with their sizes written."""
+    import shutil
+
+    from mmdet.registry import DATASETS
+    from mmengine.registry import init_default_scope
+
+    from mmdet_libra_ext.analysis.fitted_config import record, summary_lines
+
+    (tmp_path / 'written').mkdir()
+    written, _ = _write(photos_root, tmp_path / 'written')
+    root = str(tmp_path / 'zero') + '/'
+    shutil.copytree(photos_root, root)
+    _zero_sizes(root, ['photo_0', 'photo_5'])
+    choices, cfg = _write(root, tmp_path)
+    assert choices['num_images'] == written['num_images'] == 6
+    assert choices['input_scale'] == written['input_scale']
+    assert choices['caps'] == written['caps']
+    assert choices['anchors'] == written['anchors']
+    first = osp.join(root, 'Annotations', 'photo_0.xml')
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].dataset.type == 'mmdet_libra_ext.ImageSizeVOCDataset'
+        assert choices['image_sizes'][key] == dict(
+            images=2, first=first, read=True
+        )
+    assert record(choices)['image_sizes'] == choices['image_sizes']
+    lines = '\n'.join(summary_lines(choices))
+    assert (
+        f'train_dataloader: 2 annotations give the image size 0 (the '
+        f'first: {first}): read from the images by '
+        "mmdet_libra_ext.ImageSizeVOCDataset (MMDetection's VOCDataset "
+        'reads 0 and drops those images from training)'
+    ) in lines
+    text = open(tmp_path / 'faster-rcnn_fitted.py').read().replace('\n# ', ' ')
+    assert 'px. Reader: 2 annotations give the image size 0' in text
+    init_default_scope('mmdet')
+    assert len(DATASETS.build(cfg.train_dataloader.dataset)) == 6
+    # Sizes all written: MMDetection's reader stays.
+    assert 'image_sizes' not in written
+    assert (
+        'ImageSize'
+        not in open(tmp_path / 'written' / 'faster-rcnn_fitted.py').read()
+    )
+
+
+def test_a_size_zero_under_another_reader_or_unreadable_is_said(
+    photos_root, tmp_path
+):
+    """An XML reader other than VOCDataset (MMDetection's XMLDataset) is
+    left as it is, and the summary says what it does with the 0; a size
+    MMDetection cannot read (int('480.0') fails deep in its reader) is
+    refused naming the file and what it holds."""
+    import shutil
+
+    root = str(tmp_path / 'zero') + '/'
+    shutil.copytree(photos_root, root)
+    _zero_sizes(root, ['photo_1'])
+    cfg = _load(root=root)
+    for s in ('train', 'val', 'test'):
+        cfg[f'{s}_dataloader'].dataset.type = 'XMLDataset'
+    choices = choose(cfg, fit_options(_load()))
+    assert cfg.train_dataloader.dataset.type == 'XMLDataset'
+    assert choices['image_sizes']['train_dataloader']['read'] is False
+    from mmdet_libra_ext.analysis.fitted_config import summary_lines
+
+    lines = '\n'.join(summary_lines(choices))
+    assert 'their reader keeps 0 (training drops those images)' in lines
+    assert choices['num_images'] == 5  # MMDetection's filter dropped one
+
+    path = osp.join(root, 'Annotations', 'photo_2.xml')
+    text = open(path).read()
+    open(path, 'w').write(
+        text.replace('<width>480</width>', '<width>480.0</width>')
+    )
+    with pytest.raises(ValueError) as err:
+        choose(_load(root=root), fit_options(_load()))
+    msg = str(err.value)
+    assert 'train_dataloader: 1 of the 6 annotations listed in' in msg
+    assert f"(the first: {path}: width '480.0', height '360')" in msg

@@ -1,0 +1,112 @@
+"""ImageSizeVOCDataset against MMDetection's VOCDataset on the same files:
+what MMDetection does with a ``<width>0</width>`` annotation (keeps the 0,
+drops the image from training), what ours does instead (the image's own
+size, read by OpenCV), and nothing else different."""
+
+import os
+import os.path as osp
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from mmdet.registry import DATASETS
+from mmengine.registry import DefaultScope
+
+CLASSES = ('RBC', 'WBC', 'Platelets')
+
+
+def _zero_size(root, name):
+    """Write a size of 0 x 0 into ``name``'s annotation, as LabelImg does
+    for an image it could not measure."""
+    path = osp.join(root, 'Annotations', f'{name}.xml')
+    text = open(path).read()
+    text = text.replace('<width>640</width>', '<width>0</width>')
+    text = text.replace('<height>480</height>', '<height>0</height>')
+    open(path, 'w').write(text)
+
+
+def _build(kind, root, test_mode=False):
+    cfg = dict(
+        type=kind,
+        data_root=root,
+        ann_file='ImageSets/Main/train.txt',
+        data_prefix=dict(sub_data_root=''),
+        metainfo=dict(classes=CLASSES),
+        filter_cfg=dict(filter_empty_gt=not test_mode, min_size=32),
+        test_mode=test_mode,
+        pipeline=[],
+    )
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return DATASETS.build(cfg)
+
+
+def _infos(dataset):
+    """The data infos of a built dataset (its data list is serialised)."""
+    return [dataset.get_data_info(i) for i in range(len(dataset))]
+
+
+@pytest.fixture
+def zero_size_root(bccd_like_root, tmp_path):
+    """bccd_like_root's train split, its first image 0 x 0 in its
+    annotation and re-saved at 320 x 240 (its boxes scaled), so that a
+    size read from the image differs from the fixture's 640 x 480."""
+    root = str(tmp_path / 'voc') + os.sep
+    shutil.copytree(bccd_like_root, root)
+    first = open(osp.join(root, 'ImageSets/Main/train.txt')).read().split()[0]
+    img = cv2.imread(osp.join(root, 'JPEGImages', f'{first}.jpg'))
+    cv2.imwrite(
+        osp.join(root, 'JPEGImages', f'{first}.jpg'),
+        cv2.resize(img, (320, 240)),
+    )
+    _zero_size(root, first)
+    return root, first
+
+
+def test_mmdetection_drops_a_zero_size_image_and_ours_reads_it(
+    zero_size_root,
+):
+    root, first = zero_size_root
+    theirs = _build('VOCDataset', root)
+    ours = _build('mmdet_libra_ext.ImageSizeVOCDataset', root)
+    # MMDetection: the 0 kept, the image filtered out of training.
+    assert [d['img_id'] for d in _infos(theirs)].count(first) == 0
+    assert len(theirs) == 3 and len(ours) == 4
+    mine = next(d for d in _infos(ours) if d['img_id'] == first)
+    assert (mine['width'], mine['height']) == (320, 240)
+    # In test mode neither filters; MMDetection's reads 0.
+    theirs_all = _build('VOCDataset', root, test_mode=True)
+    zero = next(d for d in _infos(theirs_all) if d['img_id'] == first)
+    assert (zero['width'], zero['height']) == (0, 0)
+    # Everything else as MMDetection reads it.
+    for d in _infos(theirs_all):
+        o = next(x for x in _infos(ours) if x['img_id'] == d['img_id'])
+        keys = set(d) - {'width', 'height'}
+        assert {k: o[k] for k in keys if k != 'instances'} == {
+            k: d[k] for k in keys if k != 'instances'
+        }
+        assert o['instances'] == d['instances']
+        if d['img_id'] != first:
+            assert (o['width'], o['height']) == (d['width'], d['height'])
+
+
+def test_the_image_decoded_as_mmdetection_decodes_it(zero_size_root):
+    """A PNG named .jpg with an alpha channel (as photo datasets hold):
+    the size OpenCV decodes, as for an annotation without <size>."""
+    root, first = zero_size_root
+    rgba = np.zeros((50, 70, 4), np.uint8)
+    path = osp.join(root, 'JPEGImages', f'{first}.jpg')
+    ok, png = cv2.imencode('.png', rgba)
+    assert ok
+    open(path, 'wb').write(png.tobytes())
+    ours = _build('mmdet_libra_ext.ImageSizeVOCDataset', root)
+    mine = next(d for d in _infos(ours) if d['img_id'] == first)
+    assert (mine['width'], mine['height']) == (70, 50)
+
+
+def test_an_image_that_cannot_be_decoded_is_named(zero_size_root):
+    root, first = zero_size_root
+    path = osp.join(root, 'JPEGImages', f'{first}.jpg')
+    open(path, 'wb').write(b'not an image')
+    with pytest.raises(ValueError, match=f'{first}.jpg cannot be decoded'):
+        _build('mmdet_libra_ext.ImageSizeVOCDataset', root)
