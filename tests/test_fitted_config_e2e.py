@@ -149,3 +149,36 @@ def test_the_coco_recipe_trains_and_is_scored_as_the_voc_one(
     ]:
         assert f'{key}: ' in log, key
     assert glob.glob(osp.join(work, 'best_voc12_mAP_iter_*.pth'))
+
+
+@pytest.mark.slow
+def test_annotations_of_size_zero_train_through_mmdetections_tools(
+    bccd_like_root, mmdet_tools, mobilenetv2_weights, tmp_path
+):
+    """Training and validation annotations that say 0 x 0: the fitted
+    config reads them with ImageSizeVOCDataset, which MMDetection's
+    tools/train.py builds in its own process (the config's
+    custom_imports) for training and validation."""
+    import shutil
+
+    from mmdet_libra_ext.analysis.fitted_config import write_fitted_config
+    from tests.analysis.test_fit_to_data import _ids, _zero_sizes
+
+    root = str(tmp_path / 'voc') + '/'
+    shutil.copytree(bccd_like_root, root)
+    _zero_sizes(root, _ids(root, 'train')[:2] + _ids(root, 'val')[:1])
+    fitted = str(tmp_path / 'zero_fitted.py')
+    options = _options(root)
+    options['model.backbone.init_cfg.checkpoint'] = mobilenetv2_weights
+    choices = write_fitted_config(_config(), fitted, options)
+    assert choices['num_images'] == 4
+    assert set(choices['image_sizes']) == {
+        'train_dataloader',
+        'val_dataloader',
+    }
+    work = str(tmp_path / 'work')
+    log = train(mmdet_tools, fitted, work, SCHEDULE)
+    text = open(osp.join(work, 'zero_fitted.py')).read()
+    assert text.count("type='mmdet_libra_ext.ImageSizeVOCDataset'") == 2
+    assert 'voc12/AP50: ' in log
+    assert glob.glob(osp.join(work, 'best_voc12_mAP_iter_*.pth'))
