@@ -140,7 +140,18 @@ SPECS: Dict[str, Dict[str, Spec]] = {
         'CocoProposalMetric': Spec(dict(metric='proposal_fast'), {}),
         'GTInstancesCocoMetric': Spec(dict(metric='bbox'), {}),
     },
-    'DATASETS': {},
+    'DATASETS': {
+        # MMDetection's VOCDataset's options (lazy_init: no file is read).
+        'ImageSizeVOCDataset': Spec(
+            dict(
+                data_root='data/my_dataset/',
+                ann_file='ImageSets/Main/train.txt',
+                data_prefix=dict(sub_data_root=''),
+                lazy_init=True,
+            ),
+            {},
+        ),
+    },
 }
 
 #: Registered names that only refuse to be built, saying how to carry on
