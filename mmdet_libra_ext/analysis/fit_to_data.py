@@ -160,11 +160,12 @@ def choose(cfg: Any, opts: Dict[str, Any]) -> Dict[str, Any]:
     ``pipeline_scale`` the config's own ``Resize`` gives, the ``anchors``
     per head (:func:`~.box_stats.choose_anchors`), the test-time
     ``caps`` (:func:`caps_for`) and the ``image_sizes`` read from the
-    images (:func:`~.image_sizes.read_sizes_from_images`, whose readers
-    it sets in ``cfg``)."""
+    images (:func:`~.image_sizes.read_sizes_from_images`; the readers
+    that need it are set in ``cfg``)."""
     splits = F.check_data_files(cfg)
     names = F.class_names(splits.get('train_dataloader', []))
-    read = image_sizes.read_sizes_from_images(splits)  # sets readers
+    read, leaves = image_sizes.read_sizes_from_images(splits)
+    image_sizes.use_size_reader(leaves)
     dataset = _build(cfg, 'train_dataloader')
     if dataset is None:
         raise ValueError('fit_to_data: the config has no train_dataloader')

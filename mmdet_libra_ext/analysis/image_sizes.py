@@ -18,22 +18,23 @@ SIZE_READER = 'mmdet_libra_ext.ImageSizeVOCDataset'
 
 def read_sizes_from_images(
     splits: Dict[str, List[Dict[str, Any]]],
-) -> Dict[str, Dict[str, Any]]:
+) -> Tuple[Dict[str, Dict[str, Any]], List[Dict[str, Any]]]:
     """Per dataloader of ``splits``
     (:func:`~.dataset_files.check_data_files`) whose annotations give an
-    image size of 0: ``images`` (how many), ``first``
-    (the first annotation) and ``read`` (whether the sizes are read from
-    the images). Its ``VOCDataset`` leaves are set, in the config they
-    were read from, to :data:`SIZE_READER` (MMDetection's ``VOCDataset``
-    keeps the 0, and its training filter drops those images); another
-    reader is left as it is (``read`` False)."""
+    image size of 0: ``images`` (how many), ``first`` (the first
+    annotation) and ``read`` (whether the sizes will be read from the
+    images); and the config leaves whose reader is MMDetection's
+    ``VOCDataset`` (it keeps the 0, and its training filter drops those
+    images), for :func:`use_size_reader`. Another reader is left as it
+    is (``read`` False). Reads only: the config is not changed."""
     from mmdet.datasets import VOCDataset
 
     from mmdet_libra_ext.datasets import ImageSizeVOCDataset
 
     out: Dict[str, Dict[str, Any]] = {}
-    for key, leaves in splits.items():
-        for split in leaves:
+    leaves: List[Dict[str, Any]] = []
+    for key, splits_of_key in splits.items():
+        for split in splits_of_key:
             if not split['zero_size']:
                 continue
             info = out.setdefault(
@@ -41,23 +42,32 @@ def read_sizes_from_images(
             )
             info['images'] += len(split['zero_size'])
             if split['reader'] is VOCDataset:
-                split['config']['type'] = SIZE_READER
+                leaves.append(split['config'])
             elif not issubclass(split['reader'], ImageSizeVOCDataset):
                 info['read'] = False
-    return out
+    return out, leaves
+
+
+def use_size_reader(leaves: List[Dict[str, Any]]) -> None:
+    """Set each dataset config of ``leaves`` (from
+    :func:`read_sizes_from_images`) to :data:`SIZE_READER`."""
+    for leaf in leaves:
+        leaf['type'] = SIZE_READER
 
 
 def _text(key: str, info: Dict[str, Any]) -> str:
+    found = (
+        f'{info["images"]} annotations give the image size 0 (the first: '
+        f'{info["first"]}): '
+    )
     if not info['read']:
         return (
-            f'{info["images"]} annotations give the image size 0 (the first: '
-            f'{info["first"]}): their reader keeps 0 (training drops those '
-            f'images): write the sizes, or read them with {SIZE_READER}'
+            f'{found}their reader keeps 0 (training drops those images): '
+            f'write the sizes, or read them with {SIZE_READER}'
         )
     dropped = ' and drops those images from training' if 'train' in key else ''
     return (
-        f'{info["images"]} annotations give the image size 0 (the first: '
-        f'{info["first"]}): read from the images by {SIZE_READER} '
+        f'{found}read from the images by {SIZE_READER} '
         f"(MMDetection's VOCDataset reads 0{dropped})"
     )
 
