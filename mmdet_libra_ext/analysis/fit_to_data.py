@@ -28,7 +28,7 @@ import torch
 
 from mmdet_libra_ext.analysis import box_stats as S
 from mmdet_libra_ext.analysis import dataset_files as F
-from mmdet_libra_ext.analysis import image_sizes
+from mmdet_libra_ext.analysis import image_orientation, image_sizes
 from mmdet_libra_ext.utils.checks import check_known_options
 from mmdet_libra_ext.utils.config_writer import plain
 
@@ -161,7 +161,8 @@ def choose(cfg: Any, opts: Dict[str, Any]) -> Dict[str, Any]:
     per head (:func:`~.box_stats.choose_anchors`), the test-time
     ``caps`` (:func:`caps_for`) and the ``image_sizes`` read from the
     images (:func:`~.image_sizes.read_sizes_from_images`; the readers
-    that need it are set in ``cfg``)."""
+    that need it are set in ``cfg``) and the training images'
+    ``orientation`` (:func:`~.image_orientation.read_orientations`)."""
     splits = F.check_data_files(cfg)
     names = F.class_names(splits.get('train_dataloader', []))
     read, leaves = image_sizes.read_sizes_from_images(splits)
@@ -188,6 +189,11 @@ def choose(cfg: Any, opts: Dict[str, Any]) -> Dict[str, Any]:
     )
     if read:
         choices['image_sizes'] = read
+    found = image_orientation.read_orientations(
+        image_orientation.training_images(dataset, splits)
+    )
+    if found:
+        choices['orientation'] = found
     sizes = [size for _, _, size in images]
     if opts['input_scale'] and _resize_mode(opts['resize'], sizes) == (
         'long_side'

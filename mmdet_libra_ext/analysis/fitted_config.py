@@ -10,7 +10,7 @@ import os.path as osp
 from typing import Any, Dict, List, Optional, Tuple
 
 from mmdet_libra_ext.analysis import dataset_files as F
-from mmdet_libra_ext.analysis import image_sizes
+from mmdet_libra_ext.analysis import image_orientation, image_sizes
 from mmdet_libra_ext.analysis.fit_to_data import (
     RECORD_KEY,
     _generator_key,
@@ -141,6 +141,8 @@ def fitted(cfg: Any, choices: Dict[str, Any]) -> Tuple[Any, Dict]:
         comments[('model', 'test_cfg')] = why
         comments[('tta_model', 'tta_cfg')] = why
     image_sizes.add_comments(comments, choices.get('image_sizes') or {})
+    found = choices.get('orientation') or {}
+    image_orientation.add_orientation(cfg, found, comments, PIPELINE_KEYS)
     if sc is not None:
         kept = other_resizes([cfg.get(k) for k in PIPELINE_KEYS])
         if kept:
@@ -157,6 +159,7 @@ def summary_lines(choices: Dict[str, Any]) -> List[str]:
     ]
     lines += F.class_lines(choices.get('classes') or {})
     lines += image_sizes.size_lines(choices.get('image_sizes') or {})
+    lines += image_orientation.orientation_lines(choices.get('orientation'))
     sc = choices.get('input_scale')
     if sc and sc.get('mode') == 'long_side':
         lines.append(
@@ -218,7 +221,7 @@ def record(choices: Dict[str, Any]) -> Dict[str, Any]:
     """The figures of ``choices`` kept in the fitted config (the fitted
     values themselves are in its keys)."""
     keys = ['num_images', 'num_boxes', 'boxes_per_mpx', 'pipeline_scale']
-    keys += ['kept_resizes', 'image_sizes']
+    keys += ['kept_resizes', 'image_sizes', 'orientation']
     out: Dict[str, Any] = {k: choices[k] for k in keys if k in choices}
     names = choices.get('classes') or {}
     if any(names.values()):
