@@ -27,9 +27,19 @@ class ImageSizeVOCDataset(VOCDataset):
     """``VOCDataset`` with each image's size read from the image where
     its annotation gives a width or height of 0 (or less).
 
-    The image is decoded as MMDetection decodes one without ``<size>``
-    (``mmcv.imfrombytes``, OpenCV), only for those annotations.
+    The image is decoded as its pipeline's ``LoadImageFromFile`` decodes
+    it (its ``color_type`` and ``imdecode_backend``: a fitted config that
+    ignores the EXIF orientation reads the unturned size), else as
+    MMDetection decodes one without ``<size>`` (``mmcv.imfrombytes``,
+    OpenCV), only for those annotations.
     """
+
+    def _decode_args(self) -> dict:
+        """``imfrombytes``'s flag and backend, the pipeline's loader's."""
+        for t in getattr(self.pipeline, 'transforms', []):
+            if type(t).__name__ == 'LoadImageFromFile':
+                return dict(flag=t.color_type, backend=t.imdecode_backend)
+        return dict(backend='cv2')
 
     def parse_data_info(self, img_info: dict) -> dict:
         """MMDetection's data info, its ``width`` and ``height`` the
@@ -38,7 +48,7 @@ class ImageSizeVOCDataset(VOCDataset):
         if info['width'] <= 0 or info['height'] <= 0:
             img = imfrombytes(
                 get(info['img_path'], backend_args=self.backend_args),
-                backend='cv2',
+                **self._decode_args(),
             )
             if img is None:
                 raise ValueError(

@@ -26,7 +26,7 @@ def _zero_size(root, name):
     open(path, 'w').write(text)
 
 
-def _build(kind, root, test_mode=False):
+def _build(kind, root, test_mode=False, pipeline=()):
     cfg = dict(
         type=kind,
         data_root=root,
@@ -35,7 +35,7 @@ def _build(kind, root, test_mode=False):
         metainfo=dict(classes=CLASSES),
         filter_cfg=dict(filter_empty_gt=not test_mode, min_size=32),
         test_mode=test_mode,
-        pipeline=[],
+        pipeline=list(pipeline),
     )
     with DefaultScope.overwrite_default_scope('mmdet'):
         return DATASETS.build(cfg)
@@ -110,3 +110,29 @@ def test_an_image_that_cannot_be_decoded_is_named(zero_size_root):
     open(path, 'wb').write(b'not an image')
     with pytest.raises(ValueError, match=f'{first}.jpg cannot be decoded'):
         _build('mmdet_libra_ext.ImageSizeVOCDataset', root)
+
+
+def test_the_size_is_read_as_the_pipeline_decodes_the_image(zero_size_root):
+    """A photo stored 70 x 50 with the EXIF orientation 6 (a quarter
+    turn): under MMDetection's loader (which turns it) its size is 50 x
+    70; under a loader that ignores the orientation (what fit_to_data
+    writes where the boxes were drawn on the stored pixels) 70 x 50, the
+    pixels that pipeline trains on."""
+    from PIL import Image
+
+    root, first = zero_size_root
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new('RGB', (70, 50)).save(
+        osp.join(root, 'JPEGImages', f'{first}.jpg'), exif=exif.tobytes()
+    )
+    kind = 'mmdet_libra_ext.ImageSizeVOCDataset'
+    for color_type, size in (
+        ('color', (50, 70)),
+        ('color_ignore_orientation', (70, 50)),
+    ):
+        load = dict(type='LoadImageFromFile', color_type=color_type)
+        ours = _build(kind, root, pipeline=[load])
+        info = next(d for d in _infos(ours) if d['img_id'] == first)
+        assert (info['width'], info['height']) == size, color_type
+        assert ours[_infos(ours).index(info)]['img_shape'] == size[::-1]
