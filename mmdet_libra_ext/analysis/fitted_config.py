@@ -23,6 +23,7 @@ from mmdet_libra_ext.utils.checkpoint import legacy_fit_choices
 from mmdet_libra_ext.utils.config_writer import (
     child_config_text,
     config_changes,
+    config_dicts,
     plain,
 )
 
@@ -32,21 +33,16 @@ def _set_scale(node: Any, scale: float, long_side: bool = False) -> int:
     ``long_side``, each image to a long side of ``scale`` px, keeping its
     aspect ratio); returns how many."""
     n = 0
-    if isinstance(node, dict) or hasattr(node, 'keys'):
-        if node.get('type') in ('Resize', 'mmdet.Resize'):
+    for d in config_dicts(node):
+        if d.get('type') in ('Resize', 'mmdet.Resize'):
             if long_side:
-                node.pop('scale_factor', None)
-                node['scale'] = (int(scale), int(scale))
-                node['keep_ratio'] = True
+                d.pop('scale_factor', None)
+                d['scale'] = (int(scale), int(scale))
+                d['keep_ratio'] = True
             else:
-                node.pop('scale', None)
-                node['scale_factor'] = scale
+                d.pop('scale', None)
+                d['scale_factor'] = scale
             n += 1
-        for v in node.values():
-            n += _set_scale(v, scale, long_side)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            n += _set_scale(v, scale, long_side)
     return n
 
 
@@ -58,17 +54,8 @@ OTHER_RESIZES = ('RandomResize', 'RandomChoiceResize', 'ResizeShortestEdge')
 def other_resizes(node: Any) -> List[str]:
     """The types of :data:`OTHER_RESIZES` in a (nested) config, once
     each."""
-    found: List[str] = []
-    if isinstance(node, dict) or hasattr(node, 'keys'):
-        kind = str(node.get('type', '')).split('.')[-1]
-        if kind in OTHER_RESIZES:
-            found.append(kind)
-        for v in node.values():
-            found += other_resizes(v)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            found += other_resizes(v)
-    return sorted(set(found))
+    kinds = {str(d.get('type', '')).split('.')[-1] for d in config_dicts(node)}
+    return sorted(kinds & set(OTHER_RESIZES))
 
 
 #: The config's keys whose pipelines are resized by the fitted scale.

@@ -23,6 +23,8 @@ turn, a mirror) and so cannot be told from it, are named, not guessed.
 
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from mmdet_libra_ext.utils.config_writer import add_comment, config_dicts
+
 #: The EXIF orientation tag, and its values that swap width and height.
 ORIENTATION = 0x0112
 SWAPS = (5, 6, 7, 8)
@@ -110,22 +112,17 @@ def ignore_orientation(node: Any) -> int:
     OpenCV or Pillow (which apply the tag) decodes ignoring it; returns
     how many were set."""
     n = 0
-    if isinstance(node, dict) or hasattr(node, 'keys'):
-        kind = str(node.get('type', '')).split('.')[-1]
-        flag = node.get('color_type', 'color')
-        backend = node.get('imdecode_backend', 'cv2')
+    for d in config_dicts(node):
+        kind = str(d.get('type', '')).split('.')[-1]
+        flag = d.get('color_type', 'color')
+        backend = d.get('imdecode_backend', 'cv2')
         if (
             kind == 'LoadImageFromFile'
             and flag in IGNORING
             and backend in ('cv2', 'pillow')
         ):
-            node['color_type'] = IGNORING[flag]
+            d['color_type'] = IGNORING[flag]
             n += 1
-        for v in node.values():
-            n += ignore_orientation(v)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            n += ignore_orientation(v)
     return n
 
 
@@ -175,13 +172,14 @@ def add_orientation(
 ) -> None:
     """Where :func:`read_orientations` found the boxes drawn on the stored
     pixels, :func:`ignore_orientation` in the config's ``keys``; what was
-    found after each one's comment (``comments``: config path to text)."""
+    found after the comment of each key changed (of the first key where
+    none is: ``comments``, config path to text)."""
     if not found:
         return
-    for key in keys:
-        if cfg.get(key) and (
-            ignore_orientation(cfg[key]) if found['ignore'] else key == keys[0]
-        ):
-            before = comments.get((key,), '')
-            text = orientation_text(found)
-            comments[(key,)] = f'{before} Orientation: {text}.'.strip()
+    if found['ignore']:
+        said = [k for k in keys if cfg.get(k) and ignore_orientation(cfg[k])]
+    else:
+        said = [k for k in keys[:1] if cfg.get(k)]
+    text = f'Orientation: {orientation_text(found)}.'
+    for key in said:
+        add_comment(comments, (key,), text)

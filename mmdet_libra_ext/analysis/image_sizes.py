@@ -12,6 +12,8 @@ sizes from the images, in the fitted config's datasets, saying why.
 
 from typing import Any, Dict, List, Tuple
 
+from mmdet_libra_ext.utils.config_writer import add_comment
+
 #: The reader that takes a size of 0 from the image (a config type).
 SIZE_READER = 'mmdet_libra_ext.ImageSizeVOCDataset'
 
@@ -84,5 +86,4 @@ def add_comments(
     """Each dataloader's reading after its comment in the fitted config
     (``comments``: config path to text)."""
     for key, info in sizes.items():
-        before = comments.get((key,), '')
-        comments[(key,)] = f'{before} Reader: {_text(key, info)}.'.strip()
+        add_comment(comments, (key,), f'Reader: {_text(key, info)}.')

@@ -10,7 +10,7 @@ Example:
 
 import keyword
 import textwrap
-from typing import Any, Dict, Mapping, Sequence, Tuple
+from typing import Any, Dict, Iterator, Mapping, Sequence, Tuple
 
 #: mmengine's key for replacing a base's dict instead of merging into it.
 DELETE_KEY = '_delete_'
@@ -26,6 +26,24 @@ def plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(plain(v) for v in value)
     return value
+
+
+def config_dicts(node: Any) -> Iterator[Any]:
+    """Every dict of a (nested) config, each before those it holds, so
+    that a caller may change one as it comes (a transform's options)."""
+    if isinstance(node, dict) or hasattr(node, 'keys'):
+        yield node
+        for v in node.values():
+            yield from config_dicts(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            yield from config_dicts(v)
+
+
+def add_comment(comments: Dict[Path, str], path: Path, text: str) -> None:
+    """``text`` after what ``comments`` (config path to text, as
+    :func:`child_config_text` takes them) already says at ``path``."""
+    comments[path] = f'{comments.get(path, "")} {text}'.strip()
 
 
 def config_changes(old: Mapping, new: Mapping) -> Dict[str, Any]:

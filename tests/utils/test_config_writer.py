@@ -4,8 +4,10 @@ by mmengine over its base, is the intended config, comments included."""
 import pytest
 
 from mmdet_libra_ext.utils.config_writer import (
+    add_comment,
     child_config_text,
     config_changes,
+    config_dicts,
 )
 
 BASE = dict(
@@ -75,3 +77,31 @@ def test_what_a_child_cannot_express_is_refused():
         child_config_text('b.py', {'not a name': 1})
     with pytest.raises(TypeError, match='cannot hold'):
         child_config_text('b.py', {'x': object()})
+
+
+def test_config_dicts_reach_every_dict_before_what_it_holds():
+    """Nested dicts, lists and tuples (a test-time augmentation's lists
+    of transforms) are all reached, a dict before its contents, so that
+    a change made to one as it comes is seen below it."""
+    from mmengine.config import ConfigDict
+
+    cfg = dict(
+        model=ConfigDict(head=dict(type='H')),
+        tta=[dict(type='TTA', transforms=[[dict(type='Resize')]])],
+        names=('a', dict(type='T')),
+        n=3,
+    )
+    types = [d.get('type') for d in config_dicts(cfg)]
+    assert types == [None, None, 'H', 'TTA', 'Resize', 'T']
+    for d in config_dicts(cfg):
+        if d.get('type') == 'TTA':
+            d['transforms'] = [dict(type='Flip')]
+    assert 'Flip' in [d.get('type') for d in config_dicts(cfg)]
+    assert 'Resize' not in [d.get('type') for d in config_dicts(cfg)]
+
+
+def test_add_comment_appends_to_what_is_said():
+    comments = {('a',): 'First.'}
+    add_comment(comments, ('a',), 'Second.')
+    add_comment(comments, ('b',), 'Only.')
+    assert comments == {('a',): 'First. Second.', ('b',): 'Only.'}
