@@ -30,13 +30,15 @@ import os
 import os.path as osp
 import re
 import sys
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import mmdet
 import numpy as np
 import pytest
 import torch
 from mmengine.config import ConfigDict
+
+from mmdet_libra_ext.utils.config_writer import config_dicts
 
 REPLACED = (
     'FocalLoss',
@@ -122,21 +124,10 @@ def candidate_configs() -> Dict[str, List[str]]:
 FAMILIES = candidate_configs()
 
 
-def dicts(cfg: Any) -> Iterator[dict]:
-    """Every dict of a (model) config, depth first."""
-    if isinstance(cfg, dict):
-        yield cfg
-        for v in cfg.values():
-            yield from dicts(v)
-    elif isinstance(cfg, (list, tuple)):
-        for v in cfg:
-            yield from dicts(v)
-
-
 def named_types(cfg: Any) -> List[str]:
     """The replaced types a (model) config names, in order, once each."""
     found: List[str] = []
-    for d in dicts(cfg):
+    for d in config_dicts(cfg):
         t = d.get('type')
         if isinstance(t, str) and t in REPLACED and t not in found:
             found.append(t)
@@ -177,7 +168,7 @@ def balanced_l1_betas(cfg: Any) -> List[float]:
     """The ``beta`` of every ``BalancedL1Loss`` a config names."""
     return [
         float(d.get('beta', 1.0))
-        for d in dicts(cfg)
+        for d in config_dicts(cfg)
         if d.get('type') == 'BalancedL1Loss'
     ]
 
@@ -216,7 +207,7 @@ def load_model_cfg(path: str) -> Optional[dict]:
 def _num_classes(cfg: Any) -> int:
     found = [
         v
-        for d in dicts(cfg)
+        for d in config_dicts(cfg)
         for k, v in d.items()
         if k in ('num_classes', 'num_things_classes') and isinstance(v, int)
     ]
