@@ -93,7 +93,7 @@ from mmdet_libra_ext.analysis.work_dir import (
 )
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='cmd', required=True)
     run = sub.add_parser('run')
@@ -243,7 +243,7 @@ def main():
         p.add_argument(
             '--results', default=osp.join('experiments', 'results.json')
         )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.chdir(ROOT)
     if args.cmd == 'run':
         args.seeds_given = args.seeds

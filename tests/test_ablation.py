@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from tests.tool_runs import ROOT, run_tool  # noqa: E402
+from experiments.ablation import main as ablation
+from tests.tool_runs import ROOT, run_main, run_tool  # noqa: E402
 
 
 @pytest.mark.slow
@@ -64,8 +65,9 @@ def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
     assert cfg.param_scheduler[1]['T_max'] == 1
     assert cfg.train_cfg.val_interval == 1
     # Runs already recorded are not repeated.
-    assert '0 runs to do' in run_tool(tool + args, ROOT)
-    table = run_tool([*tool, 'table', '--results', results], ROOT)
+    # (The commands that train nothing run in this process.)
+    assert '0 runs to do' in run_main(ablation, args)
+    table = run_main(ablation, ['table', '--results', results])
     rows = [ln for ln in table.splitlines() if ln.startswith('| ')]
     assert rows[1].startswith('| baseline | 0 |')
     assert '| variant | seeds | AR@100 | AR@300 | AR@1000 | s/iter |' in table
@@ -73,8 +75,8 @@ def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
     # A control run of a variant with more overrides is recorded under a
     # label, tabulated and compared with the plain variant.
     one = ['run', '--variants', 'baseline'] + args[4:]
-    with pytest.raises(AssertionError, match='needs a --label'):
-        run_tool(tool + one + ['--cfg-options', 'x=1'], ROOT)
+    with pytest.raises(SystemExit, match='needs a --label'):
+        run_main(ablation, one + ['--cfg-options', 'x=1'])
     control = one + [
         '--cfg-options',
         'model.roi_head.bbox_head.loss_bbox.loss_weight=2.0',
@@ -98,10 +100,12 @@ def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
     )
     cfg = Config.fromfile(dumped[0])
     assert cfg.model.roi_head.bbox_head.loss_bbox.loss_weight == 2.0
-    table = run_tool([*tool, 'table', '--results', results], ROOT)
+    table = run_main(ablation, ['table', '--results', results])
     assert '| baseline [loss weight 2] | 0 |' in table
-    compare = [*tool, 'compare', '--epochs', '1', '--results', results]
-    out = run_tool(compare + ['baseline [loss weight 2]', 'baseline'], ROOT)
+    compare = ['compare', '--epochs', '1', '--results', results]
+    out = run_main(
+        ablation, compare + ['baseline [loss weight 2]', 'baseline']
+    )
     assert f'| difference | {last["bbox_mAP"] - det["bbox_mAP"]:+.3f} |' in out
     # Proposal recall is compared by --metric (a second RPN record, made
     # up, to compare with).
@@ -110,10 +114,10 @@ def test_ablation_runs_resumes_and_tabulates(tmp_path, shapes_root):
         + [dict(rpn, variant='RPN: Libra (all three)', **{'AR@1000': 0.5})],
         open(results, 'w'),
     )
-    out = run_tool(
+    out = run_main(
+        ablation,
         compare
         + ['RPN: Libra (all three)', 'RPN: plain', '--metric', 'AR@1000'],
-        ROOT,
     )
     assert f'| difference | {0.5 - rpn["AR@1000"]:+.3f} |' in out
 
@@ -185,24 +189,18 @@ def test_ablation_evaluations_and_tta_config(tmp_path):
     assert only['variant'] == 'B' and only['bbox_mAP'] == 0.7
     file = tmp_path / 'r.json'
     file.write_text(json.dumps(results))
-    out = subprocess.run(
-        [sys.executable, '-m', 'experiments.ablation', 'compare']
-        + ['A', 'A', '--results', str(file)],
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode != 0 and 'against itself' in out.stderr
+    with pytest.raises(SystemExit, match='against itself'):
+        run_main(ablation, ['compare', 'A', 'A', '--results', str(file)])
     # The recipe trained on trainval (val is its training data) is
     # evaluated on test only.
     trainval = 'BCCD: baseline, trained on trainval'
     assert plans.validates(variant) and not plans.validates(trainval)
-    out = subprocess.run(
-        [sys.executable, '-m', 'experiments.ablation', 'test']
-        + [trainval, '--split', 'val', '--tta', '--results', str(file)],
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode != 0 and 'evaluated on test only' in out.stderr
+    with pytest.raises(SystemExit, match='evaluated on test only'):
+        run_main(
+            ablation,
+            ['test', trainval, '--split', 'val', '--tta']
+            + ['--results', str(file)],
+        )
     # --label picks the runs recorded as "VARIANT [LABEL]" (here: none
     # with a work dir to evaluate, so the one found fails naming it).
     labelled_run = dict(variant=variant + ' [x]', seed=0, epochs=0)
@@ -312,8 +310,6 @@ def test_compare_rows_of_several_variants_and_metrics(tmp_path):
     file = tmp_path / 'r.json'
     file.write_text(json.dumps(results))
     compare = [
-        '-m',
-        'experiments.ablation',
         'compare',
         'A',
         'C',
@@ -324,7 +320,7 @@ def test_compare_rows_of_several_variants_and_metrics(tmp_path):
         'bbox_mAP',
         'AP50',
     ]
-    out = run_tool(compare + ['--rows'])
+    out = run_main(ablation, compare + ['--rows'])
     rows = [ln for ln in out.splitlines() if ln.startswith('| ')]
     assert "Minus 'B', paired by seed:" in out
     assert rows[0].startswith('| variant | evaluation | metric | seeds |')
@@ -338,7 +334,7 @@ def test_compare_rows_of_several_variants_and_metrics(tmp_path):
     assert rows[3].startswith('| C | val | bbox_mAP | 0,1 | +0.000, -0.050 |')
     assert rows[3].endswith('| 0 of 1, p = 1.000 |')
     assert len(rows) == 5
-    out = run_tool(compare)
+    out = run_main(ablation, compare)
     assert out.count("'A' minus 'B'") == 2 and out.count("'C' minus") == 2
     assert 'bbox_mAP, 1 epochs:' in out and 'AP50, 1 epochs:' in out
 
@@ -417,11 +413,7 @@ def test_compare_pairs_variants_at_their_own_schedules(tmp_path):
     ]
     file = tmp_path / 'r.json'
     file.write_text(json.dumps(results))
-    out = run_tool(
-        ['-m', 'experiments.ablation', 'compare', 'T', 'B']
-        + ['--results', str(file)],
-        ROOT,
-    )
+    out = run_main(ablation, ['compare', 'T', 'B', '--results', str(file)])
     assert "bbox_mAP, 17 and 24 epochs: 'T' minus 'B'" in out
     assert '| difference | +0.010 | +0.020 |' in out
     sides = [('T', 'val', results), ('B', 'val', results)]

@@ -7,7 +7,8 @@ import os.path as osp
 
 import pytest
 
-from tests.tool_runs import ROOT, run_tool  # noqa: E402
+from experiments.ablation import main as ablation
+from tests.tool_runs import ROOT, run_main, run_tool  # noqa: E402
 
 
 @pytest.mark.slow
@@ -46,8 +47,12 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     assert 'BCCD: Libra seed 0: mAP' in log
     assert f'{trainval} seed 0: test-tta mAP' in log
 
-    def load(variant):
-        (r,) = [r for r in json.load(open(results)) if r['variant'] == variant]
+    def load(variant, seed=0):
+        (r,) = [
+            r
+            for r in json.load(open(results))
+            if r['variant'] == variant and r['seed'] == seed
+        ]
         return r
 
     rec, whole = load('BCCD: Libra'), load(trainval)
@@ -66,7 +71,8 @@ def test_bccd_variant_trains_records_per_class_and_draws(
             assert 0 <= rec[f'{prefix}/{c}_AP50'] <= 1
     for c in classes:
         assert f'coco/{c}_precision' in rec
-    table = run_tool([*tool, 'table', '--results', results], ROOT)
+    # (The commands that evaluate nothing run in this process.)
+    table = run_main(ablation, ['table', '--results', results])
     assert trainval not in table
     assert (
         '| variant | seeds | AP50 (11-pt) | AP50 (area) | RBC AP50 | '
@@ -76,25 +82,20 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     assert f'| BCCD: Libra | 0 | {rec["voc07/AP50"]:.3f} |' in table
     # The test split, once: MMDetection's tools/test.py on the run's final
     # checkpoint, recorded beside the validation metrics.
-    test = [*tool, 'test', 'BCCD: Libra', '--results', results]
-    assert '1 runs to evaluate (test)' in run_tool(test, ROOT)
+    test = ['test', 'BCCD: Libra', '--results', results]
+    assert '1 runs to evaluate (test)' in run_tool([*tool, *test], ROOT)
     rec = load('BCCD: Libra')
     assert set(rec['test']) >= {'voc07/AP50', 'voc12/WBC_AP50', 'bbox_mAP'}
-    assert '0 runs to evaluate (test)' in run_tool(test, ROOT)
-    # --again: evaluated anew (after a fix of the evaluation), replaced.
-    mtime = osp.getmtime(osp.join(rec['work_dir'], 'test.log'))
-    assert '1 runs to evaluate (test)' in run_tool(test + ['--again'], ROOT)
-    assert osp.getmtime(osp.join(rec['work_dir'], 'test.log')) > mtime
-    assert load('BCCD: Libra')['test'] == rec['test']
+    assert '0 runs to evaluate (test)' in run_main(ablation, test)
     # Val with the config's test-time augmentation (tools/test.py --tta:
     # WBFTTAModel over four flips): recorded when the run finished; on
     # test when asked.
     assert set(rec['val-tta']) >= {'voc07/AP50', 'voc12/WBC_AP50', 'bbox_mAP'}
     tta = test + ['--tta', '--threads', '1']
-    assert '0 runs to evaluate (val-tta)' in run_tool(
-        tta + ['--split', 'val'], ROOT
+    assert '0 runs to evaluate (val-tta)' in run_main(
+        ablation, tta + ['--split', 'val']
     )
-    assert '1 runs to evaluate (test-tta)' in run_tool(tta, ROOT)
+    assert '1 runs to evaluate (test-tta)' in run_tool([*tool, *tta], ROOT)
     rec = load('BCCD: Libra')
     assert set(rec['test-tta']) >= {'voc07/AP50', 'bbox_mAP'}
     work_dir = rec['work_dir']
@@ -112,17 +113,17 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     assert (
         "ann_file='ImageSets/Main/val.txt'" in log.split('test_dataloader')[1]
     )
-    compare = run_tool(
-        [*tool, 'compare', 'BCCD: Libra', 'BCCD: Libra', '--results', results]
+    compare = run_main(
+        ablation,
+        ['compare', 'BCCD: Libra', 'BCCD: Libra', '--results', results]
         + ['--split', 'val-tta', '--split-b', 'val']
         + ['--metric', 'voc07/Platelets_AP50'],
-        ROOT,
     )
     diff = rec['val-tta']['voc07/Platelets_AP50'] - rec['voc07/Platelets_AP50']
     assert f'| difference | {diff:+.3f} |' in compare
     assert "'BCCD: Libra (val-tta)' minus 'BCCD: Libra (val)'" in compare
-    table = run_tool(
-        [*tool, 'table', '--split', 'test', '--results', results], ROOT
+    table = run_main(
+        ablation, ['table', '--split', 'test', '--results', results]
     )
     assert 'Evaluated on the test split.' in table
     assert f'| BCCD: Libra | 0 | {rec["test"]["voc07/AP50"]:.3f} |' in table
@@ -206,10 +207,9 @@ def test_bccd_variant_trains_records_per_class_and_draws(
         assert sum(r['found'] * r['annotated'] for r in mine) == (
             pytest.approx(whole_row['found'] * whole_row['annotated'])
         )
-    out = run_tool(
-        [osp.join(ROOT, 'tools', 'analysis_tools', 'report.py'), work]
-        + ['--images', '0', '--errors', '--per-image', '--split', 'test'],
-        ROOT,
+    out = run_main(
+        report.main,
+        [work, '--images', '0', '--errors', '--per-image', '--split', 'test'],
     )
     assert '| image | class | annotated |' in out
     row = per_image[0]
@@ -231,21 +231,19 @@ def test_bccd_variant_trains_records_per_class_and_draws(
         + ['--out', str(tmp_path / 'work'), '--results', results],
         ROOT,
     )
-    (seed1,) = [
-        r
-        for r in json.load(open(results))
-        if r['variant'] == 'BCCD: Libra' and r['seed'] == 1
-    ]
+    seed1 = load('BCCD: Libra', 1)
     assert set(seed1) >= {'val-tta', 'test', 'test-tta'}
     assert f'test mAP {seed1["test"]["bbox_mAP"]:.3f}' in log
-    assert '0 runs to evaluate (test-tta)' in run_tool(tta, ROOT)
+    assert '0 runs to evaluate (test-tta)' in run_main(ablation, tta)
+    # --again: evaluated anew (after a fix of the evaluation) and replaced,
+    # seed 0's as seed 1's, whose metrics it evaluated once already.
     first = seed1['test']
-    assert '2 runs to evaluate (test)' in run_tool(test + ['--again'], ROOT)
-    (seed1,) = [
-        r
-        for r in json.load(open(results))
-        if r['variant'] == 'BCCD: Libra' and r['seed'] == 1
-    ]
+    mtime = osp.getmtime(osp.join(rec['work_dir'], 'test.log'))
+    again = run_tool([*tool, *test, '--again'], ROOT)
+    assert '2 runs to evaluate (test)' in again
+    assert osp.getmtime(osp.join(rec['work_dir'], 'test.log')) > mtime
+    assert load('BCCD: Libra')['test'] == rec['test']
+    seed1 = load('BCCD: Libra', 1)
     assert seed1['test'] == first
 
 

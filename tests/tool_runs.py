@@ -20,6 +20,25 @@ def run_tool(args, cwd=ROOT):
     return out.stdout
 
 
+def run_main(main, args):
+    """A tool's ``main(args)`` in this process: for its commands that start
+    no training and no evaluation (tables, comparisons, runs already
+    recorded), where a new interpreter would spend seconds importing
+    MMDetection. Its stdout, as :func:`run_tool` gives it; the working
+    directory restored (the lab's tools change to the repository)."""
+    import contextlib
+    import io
+    import os
+
+    cwd, out = os.getcwd(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            main(args)
+    finally:
+        os.chdir(cwd)
+    return out.getvalue()
+
+
 def load_tool(relpath):
     """A command-line script of this repository (``tools/...``,
     ``.dev_scripts/...``: not packages) as a module, from its file."""

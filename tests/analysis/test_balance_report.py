@@ -18,6 +18,7 @@ from mmdet_libra_ext.analysis.balance_summary import (
     summary_lines,
 )
 from mmdet_libra_ext.datasets.shapes_drawing import SHAPES_CLASSES
+from tests.tool_runs import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'configs', 'demo')
@@ -198,7 +199,7 @@ def _run(args, cwd=ROOT):
     )
 
 
-def test_the_tool_writes_all_or_nothing(shapes_root, tmp_path):
+def test_the_tool_writes_all_or_nothing(shapes_root, tmp_path, capsys):
     config = osp.join(DEMO, 'libra-faster-rcnn_r18_fpn_shapes_demo.py')
     out = str(tmp_path / 'report')
     data = f'train_dataloader.dataset.data_root={shapes_root}'
@@ -230,10 +231,17 @@ def test_the_tool_writes_all_or_nothing(shapes_root, tmp_path):
     assert r.returncode != 0
     assert 'nowhere' in r.stderr
     assert not osp.exists(bad) or os.listdir(bad) == []
-    r = _run([config, '--batches', '0'])
-    assert r.returncode == 2 and '--batches must be at least 1' in r.stderr
-    r = _run([config, '--init-weights', '--no-model'])
-    assert r.returncode == 2 and '--init-weights needs the model' in r.stderr
+    # The options refused as argparse refuses (exit 2, the reason on
+    # stderr), checked in this process.
+    parse_args = load_tool('tools/analysis_tools/balance_report.py').parse_args
+    for args, reason in (
+        (['--batches', '0'], '--batches must be at least 1'),
+        (['--init-weights', '--no-model'], '--init-weights needs the model'),
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            parse_args([config, *args])
+        assert exit_.value.code == 2
+        assert reason in capsys.readouterr().err
 
 
 def test_init_weights_reads_the_detector_as_training_starts(

@@ -122,7 +122,7 @@ def draw_detections(work_dir, out, num_images=4, score_thr=0.3, split='val'):
     return counts
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dir', nargs='?')
     parser.add_argument('--out', default=None)
@@ -172,7 +172,7 @@ def main():
         'alone, one row per class annotated in it (which images, sites or '
         'acquisitions the AP is lost on)',
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.per_image and not args.errors:
         parser.error('--per-image breaks down --errors: give both')
     if args.traces:
