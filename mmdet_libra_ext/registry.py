@@ -45,7 +45,7 @@ HOOKS = Registry(
     locations=['mmdet_libra_ext.engine.hooks'],
 )
 
-#: Datasets (``ImageSizeVOCDataset``; the embedded dataset is plain COCO
+#: Datasets (``ImageFileVOCDataset``; the embedded dataset is plain COCO
 #: format).
 DATASETS = Registry(
     'dataset',

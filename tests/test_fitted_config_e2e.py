@@ -156,7 +156,7 @@ def test_annotations_of_size_zero_train_through_mmdetections_tools(
     bccd_like_root, mmdet_tools, mobilenetv2_weights, tmp_path
 ):
     """Training and validation annotations that say 0 x 0: the fitted
-    config reads them with ImageSizeVOCDataset, which MMDetection's
+    config reads them with ImageFileVOCDataset, which MMDetection's
     tools/train.py builds in its own process (the config's
     custom_imports) for training and validation."""
     import shutil
@@ -179,6 +179,6 @@ def test_annotations_of_size_zero_train_through_mmdetections_tools(
     work = str(tmp_path / 'work')
     log = train(mmdet_tools, fitted, work, SCHEDULE)
     text = open(osp.join(work, 'zero_fitted.py')).read()
-    assert text.count("type='mmdet_libra_ext.ImageSizeVOCDataset'") == 2
+    assert text.count("type='mmdet_libra_ext.ImageFileVOCDataset'") == 2
     assert 'voc12/AP50: ' in log
     assert glob.glob(osp.join(work, 'best_voc12_mAP_iter_*.pth'))

@@ -142,7 +142,7 @@ SPECS: Dict[str, Dict[str, Spec]] = {
     },
     'DATASETS': {
         # MMDetection's VOCDataset's options (lazy_init: no file is read).
-        'ImageSizeVOCDataset': Spec(
+        'ImageFileVOCDataset': Spec(
             dict(
                 data_root='data/my_dataset/',
                 ann_file='ImageSets/Main/train.txt',

@@ -20,7 +20,6 @@ checked.
 """
 
 import copy
-import os
 import os.path as osp
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -59,8 +58,12 @@ def missing_files(dataset: Any) -> List[str]:
 def voc_split(dataset: Any) -> Optional[Dict[str, Any]]:
     """A built XML-style dataset (``lazy_init=True`` is enough: nothing of
     its data list is used) read as MMDetection's ``XMLDataset`` will:
-    ``ids`` (how many its ``ann_file`` lists), ``no_xml`` and ``no_image``
-    (the paths it will not find), ``zero_size`` (the annotations whose
+    ``ids`` (how many its ``ann_file`` lists), ``no_xml`` (the annotations
+    it will not find), ``no_image`` (the ids' ``<id>.jpg`` where no image
+    of the id is there at all), ``other_image`` (the images found at
+    another name: the annotation's ``<filename>`` or another extension,
+    :func:`~mmdet_libra_ext.datasets.image_file_voc_dataset.image_file`,
+    which ``VOCDataset`` will not read), ``zero_size`` (the annotations whose
     ``<size>`` gives a width or height of 0 or less), ``bad_size`` (those
     whose ``<size>`` has no whole-number width and height, with what it
     has), ``names`` (a Counter of its objects' class names) and
@@ -72,15 +75,20 @@ def voc_split(dataset: Any) -> Optional[Dict[str, Any]]:
         return None
     from mmengine.fileio import list_from_file
 
+    from mmdet_libra_ext.datasets.image_file_voc_dataset import image_file
+
     ids = list_from_file(dataset.ann_file)
     root = dataset.sub_data_root
-    no_xml, no_image, zero_size, bad_size = [], [], [], []
+    no_xml, no_image, other_image, zero_size, bad_size = [], [], [], [], []
     names: Counter = Counter()
     for img_id in ids:
         xml = osp.join(root, dataset.ann_subdir, f'{img_id}.xml')
-        image = osp.join(root, dataset.img_subdir, f'{img_id}.jpg')
-        if not osp.isfile(image):
-            no_image.append(image)
+        default = osp.join(dataset.img_subdir, f'{img_id}.jpg')
+        found = image_file(root, dataset.img_subdir, img_id, xml)
+        if found is None:
+            no_image.append(osp.join(root, default))
+        elif found != default:
+            other_image.append(osp.join(root, found))
         if not osp.isfile(xml):
             no_xml.append(xml)
             continue
@@ -99,6 +107,7 @@ def voc_split(dataset: Any) -> Optional[Dict[str, Any]]:
         ids=len(ids),
         no_xml=no_xml,
         no_image=no_image,
+        other_image=other_image,
         zero_size=zero_size,
         bad_size=bad_size,
         names=names,
@@ -123,8 +132,9 @@ def _classes(classes: Any) -> Any:
 
 def split_problems(split: Dict[str, Any], ann_file: str) -> List[str]:
     """What :func:`voc_split` found missing, in words: the first path of
-    each kind, how many, and for images another file of the same id where
-    there is one (a ``.png`` that ``VOCDataset`` will not read)."""
+    each kind and how many (an image is missing where no file of its id
+    is there: one at another name is ``other_image``, read by
+    ``ImageFileVOCDataset``)."""
     out = []
     if split['bad_size']:
         out.append(
@@ -143,18 +153,10 @@ def split_problems(split: Dict[str, Any], ann_file: str) -> List[str]:
             f'have no {what} (the first: {paths[0]})'
         )
         if key == 'no_image':
-            folder, name = osp.split(paths[0])
-            stem = osp.splitext(name)[0]
-            others = sorted(
-                f
-                for f in (os.listdir(folder) if osp.isdir(folder) else [])
-                if osp.splitext(f)[0] == stem
+            line += (
+                ', nor one at the <filename> of their annotation or with '
+                'another image extension'
             )
-            if others:
-                line += (
-                    f"; MMDetection's VOCDataset reads <id>.jpg, and there "
-                    f'is {others[0]!r}: convert the images to JPEG'
-                )
         out.append(line)
     return out
 
@@ -210,7 +212,8 @@ def check_data_files(cfg: Any) -> Dict[str, List[Dict[str, Any]]]:
             'fit_to_data: ' + '; '.join(problems) + '. Each split the '
             'config reads must exist (in VOC layout '
             'ImageSets/Main/<split>.txt, one image id per line, with '
-            'Annotations/<id>.xml and JPEGImages/<id>.jpg; '
+            'Annotations/<id>.xml and JPEGImages/<id>.jpg or the image '
+            "the annotation's <filename> names; "
             'docs/own_dataset.md, step 1)'
         )
     return splits

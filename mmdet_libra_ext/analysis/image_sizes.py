@@ -1,21 +1,25 @@
-"""Annotations that give an image size of 0, read from the images.
+"""Annotations whose image is not ``<id>.jpg`` or whose image size is 0:
+read from the image files.
 
-MMDetection's ``VOCDataset`` takes each image's size from its annotation
-and keeps a ``<width>0</width>``: its training filter (``filter_cfg``'s
-``min_size``) then drops the image without a word, and what reads the
-sizes (``fit_to_data``'s input scale and test-time caps) reads 0.
-``fit_to_data`` finds such annotations
+MMDetection's ``VOCDataset`` reads each id's image at ``<id>.jpg`` (a
+``.png`` named in the annotation's ``<filename>`` fails to load) and takes
+each image's size from its annotation, keeping a ``<width>0</width>``: its
+training filter (``filter_cfg``'s ``min_size``) then drops the image
+without a word, and what reads the sizes (``fit_to_data``'s input scale
+and test-time caps) reads 0. ``fit_to_data`` finds such annotations
 (:func:`~mmdet_libra_ext.analysis.dataset_files.voc_split`) and names
-:class:`~mmdet_libra_ext.datasets.ImageSizeVOCDataset`, which reads those
-sizes from the images, in the fitted config's datasets, saying why.
+:class:`~mmdet_libra_ext.datasets.ImageFileVOCDataset`, which finds those
+images and reads those sizes from them, in the fitted config's datasets,
+saying why.
 """
 
 from typing import Any, Dict, List, Tuple
 
 from mmdet_libra_ext.utils.config_writer import add_comment
 
-#: The reader that takes a size of 0 from the image (a config type).
-SIZE_READER = 'mmdet_libra_ext.ImageSizeVOCDataset'
+#: The reader that finds an image at another name and takes a size of 0
+#: from the image (a config type).
+SIZE_READER = 'mmdet_libra_ext.ImageFileVOCDataset'
 
 
 def read_sizes_from_images(
@@ -23,29 +27,38 @@ def read_sizes_from_images(
 ) -> Tuple[Dict[str, Dict[str, Any]], List[Dict[str, Any]]]:
     """Per dataloader of ``splits``
     (:func:`~.dataset_files.check_data_files`) whose annotations give an
-    image size of 0: ``images`` (how many), ``first`` (the first
-    annotation) and ``read`` (whether the sizes will be read from the
-    images); and the config leaves whose reader is MMDetection's
+    image size of 0 or whose images are not ``<id>.jpg``: ``images`` and
+    ``files`` (how many of each), ``first`` and ``first_file`` (the first
+    annotation, the first image) and ``read`` (whether the reader will
+    read them); and the config leaves whose reader is MMDetection's
     ``VOCDataset`` (it keeps the 0, and its training filter drops those
-    images), for :func:`use_size_reader`. Another reader is left as it
-    is (``read`` False). Reads only: the config is not changed."""
+    images; it reads ``<id>.jpg`` only), for :func:`use_size_reader`.
+    Another reader is left as it is (``read`` False). Reads only: the
+    config is not changed."""
     from mmdet.datasets import VOCDataset
 
-    from mmdet_libra_ext.datasets import ImageSizeVOCDataset
+    from mmdet_libra_ext.datasets import ImageFileVOCDataset
 
     out: Dict[str, Dict[str, Any]] = {}
     leaves: List[Dict[str, Any]] = []
     for key, splits_of_key in splits.items():
         for split in splits_of_key:
-            if not split['zero_size']:
+            zero, other = split['zero_size'], split.get('other_image', [])
+            if not zero and not other:
                 continue
             info = out.setdefault(
-                key, dict(images=0, first=split['zero_size'][0], read=True)
+                key,
+                dict(
+                    images=0, first=None, files=0, first_file=None, read=True
+                ),
             )
-            info['images'] += len(split['zero_size'])
+            info['images'] += len(zero)
+            info['files'] += len(other)
+            info['first'] = info['first'] or (zero or [None])[0]
+            info['first_file'] = info['first_file'] or (other or [None])[0]
             if split['reader'] is VOCDataset:
                 leaves.append(split['config'])
-            elif not issubclass(split['reader'], ImageSizeVOCDataset):
+            elif not issubclass(split['reader'], ImageFileVOCDataset):
                 info['read'] = False
     return out, leaves
 
@@ -58,19 +71,33 @@ def use_size_reader(leaves: List[Dict[str, Any]]) -> None:
 
 
 def _text(key: str, info: Dict[str, Any]) -> str:
-    found = (
-        f'{info["images"]} annotations give the image size 0 (the first: '
-        f'{info["first"]}): '
-    )
+    found, does, fix = [], [], []
+    if info.get('files'):
+        found.append(
+            f'{info["files"]} images are not <id>.jpg (the first: '
+            f'{info["first_file"]})'
+        )
+        does.append('reads <id>.jpg only')
+        fix.append('name the images <id>.jpg')
+    if info['images']:
+        found.append(
+            f'{info["images"]} annotations give the image size 0 (the '
+            f'first: {info["first"]})'
+        )
+        train = 'train' in key
+        does.append(
+            'keeps 0' + (' (training drops those images)' if train else '')
+        )
+        fix.append('write the sizes')
+    said = '; '.join(found)
     if not info['read']:
         return (
-            f'{found}their reader keeps 0 (training drops those images): '
-            f'write the sizes, or read them with {SIZE_READER}'
+            f'{said}: their reader {" and ".join(does)}: '
+            f'{" and ".join(fix)}, or read them with {SIZE_READER}'
         )
-    dropped = ' and drops those images from training' if 'train' in key else ''
     return (
-        f'{found}read from the images by {SIZE_READER} '
-        f"(MMDetection's VOCDataset reads 0{dropped})"
+        f'{said}: read from the files by {SIZE_READER} '
+        f"(MMDetection's VOCDataset {' and '.join(does)})"
     )
 
 

@@ -1,8 +1,8 @@
-"""Datasets: :class:`ImageSizeVOCDataset` (MMDetection's ``VOCDataset``
+"""Datasets: :class:`ImageFileVOCDataset` (MMDetection's ``VOCDataset``
 reading an image's size from the image where its annotation gives 0);
 the embedded ``shapes`` dataset generator lives in
 :mod:`mmdet_libra_ext.datasets.make_shapes` (run it with ``python -m``)."""
 
-from .image_size_voc_dataset import ImageSizeVOCDataset
+from .image_file_voc_dataset import ImageFileVOCDataset
 
-__all__ = ['ImageSizeVOCDataset']
+__all__ = ['ImageFileVOCDataset']

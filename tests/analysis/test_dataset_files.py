@@ -76,15 +76,24 @@ def test_a_voc_split_read_as_mmdetection_reads_it(bccd_like_root, tmp_path):
     assert found['names'] == {'RBC': 14, 'WBC': 4, 'Platelets': 4}
     assert found['no_xml'] == [] and found['no_image'] == []
     assert found['zero_size'] == [] and found['bad_size'] == []
-    first = open(osp.join(root, 'ImageSets/Main/train.txt')).read().split()[0]
+    first, second = (
+        open(osp.join(root, 'ImageSets/Main/train.txt')).read().split()[:2]
+    )
+    # The first id's image at another extension (read by
+    # ImageFileVOCDataset, not VOCDataset), its annotation gone; the
+    # second's image gone.
     os.rename(
         osp.join(root, 'JPEGImages', f'{first}.jpg'),
         osp.join(root, 'JPEGImages', f'{first}.JPG'),
     )
     os.remove(osp.join(root, 'Annotations', f'{first}.xml'))
+    os.remove(osp.join(root, 'JPEGImages', f'{second}.jpg'))
     found = split()
-    jpg = osp.join(root, 'JPEGImages', f'{first}.jpg')
+    jpg = osp.join(root, 'JPEGImages', f'{second}.jpg')
     assert found['no_image'] == [jpg]
+    assert found['other_image'] == [
+        osp.join(root, 'JPEGImages', f'{first}.JPG')
+    ]
     assert found['no_xml'] == [osp.join(root, 'Annotations', f'{first}.xml')]
     assert sum(found['names'].values()) == 22 - 6  # its 6 objects unread
     said = F.split_problems(found, 'ImageSets/Main/train.txt')
@@ -92,8 +101,8 @@ def test_a_voc_split_read_as_mmdetection_reads_it(bccd_like_root, tmp_path):
         '1 of the 4 ids listed in ImageSets/Main/train.txt have no '
         f'annotations (the first: {found["no_xml"][0]})',
         '1 of the 4 ids listed in ImageSets/Main/train.txt have no images '
-        f"(the first: {jpg}); MMDetection's VOCDataset reads <id>.jpg, and "
-        f"there is '{first}.JPG': convert the images to JPEG",
+        f'(the first: {jpg}), nor one at the <filename> of their '
+        'annotation or with another image extension',
     ]
 
 

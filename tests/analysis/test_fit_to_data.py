@@ -4,6 +4,7 @@ test-time caps the training boxes call for, and MMDetection's tools read it
 as any config (tests/test_fitted_config_e2e.py: through training,
 tools/test.py and DetInferencer)."""
 
+import os
 import os.path as osp
 
 import pytest
@@ -187,19 +188,16 @@ def _ids(root, split):
 
 
 def test_a_listed_image_or_annotation_that_is_missing_is_named(voc_copy):
-    """MMDetection's VOCDataset reads JPEGImages/<id>.jpg: an image saved
-    as PNG fails only when training loads it (or validation, 200
-    iterations in). fit_to_data names the split, the count and the first
-    path, and the PNG it found instead; a missing XML likewise."""
+    """An image that is not there (no <id>.jpg, no file its annotation
+    names, no other extension) fails in MMDetection only when training
+    loads it (or validation, 200 iterations in). fit_to_data names the
+    split, the count and the first path; a missing XML likewise."""
     import os
-
-    from PIL import Image
 
     from mmdet_libra_ext.analysis.dataset_files import check_data_files
 
     val = _ids(voc_copy, 'val')[0]
     jpg = osp.join(voc_copy, 'JPEGImages', f'{val}.jpg')
-    Image.open(jpg).save(jpg[:-4] + '.png')
     os.remove(jpg)
     train = _ids(voc_copy, 'train')[1]
     os.remove(osp.join(voc_copy, 'Annotations', f'{train}.xml'))
@@ -208,7 +206,7 @@ def test_a_listed_image_or_annotation_that_is_missing_is_named(voc_copy):
     msg = str(err.value)
     assert 'val_dataloader: 1 of the 2 ids listed in ' in msg
     assert f'have no images (the first: {jpg})' in msg
-    assert f"there is '{val}.png': convert the images to JPEG" in msg
+    assert 'nor one at the <filename> of their annotation or with ' in msg
     assert 'train_dataloader: 1 of the 4 ids' in msg
     assert f'{train}.xml' in msg and 'test_dataloader' not in msg
 
@@ -643,7 +641,7 @@ def test_annotations_of_size_zero_are_read_from_the_images(
 ):
     """Two of the six photos' annotations say 0 x 0: MMDetection's
     VOCDataset would drop them from training (and read 0 where sizes are
-    fitted); the fitted config reads them with ImageSizeVOCDataset, says
+    fitted); the fitted config reads them with ImageFileVOCDataset, says
     so in its comments, its record and the summary, and fits exactly as
     on the same photos with their sizes written."""
     import shutil
@@ -665,17 +663,17 @@ def test_annotations_of_size_zero_are_read_from_the_images(
     assert choices['anchors'] == written['anchors']
     first = osp.join(root, 'Annotations', 'photo_0.xml')
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        assert cfg[key].dataset.type == 'mmdet_libra_ext.ImageSizeVOCDataset'
+        assert cfg[key].dataset.type == 'mmdet_libra_ext.ImageFileVOCDataset'
         assert choices['image_sizes'][key] == dict(
-            images=2, first=first, read=True
+            images=2, first=first, files=0, first_file=None, read=True
         )
     assert record(choices)['image_sizes'] == choices['image_sizes']
     lines = '\n'.join(summary_lines(choices))
     assert (
         f'train_dataloader: 2 annotations give the image size 0 (the '
-        f'first: {first}): read from the images by '
-        "mmdet_libra_ext.ImageSizeVOCDataset (MMDetection's VOCDataset "
-        'reads 0 and drops those images from training)'
+        f'first: {first}): read from the files by '
+        "mmdet_libra_ext.ImageFileVOCDataset (MMDetection's VOCDataset "
+        'keeps 0 (training drops those images))'
     ) in lines
     text = open(tmp_path / 'faster-rcnn_fitted.py').read().replace('\n# ', ' ')
     assert 'px. Reader: 2 annotations give the image size 0' in text
@@ -687,6 +685,64 @@ def test_annotations_of_size_zero_are_read_from_the_images(
         'ImageSize'
         not in open(tmp_path / 'written' / 'faster-rcnn_fitted.py').read()
     )
+
+
+def test_images_that_are_not_jpg_are_read_where_they_are(
+    photos_root, tmp_path
+):
+    """Two of the six photos saved as PNG (one named in its annotation's
+    <filename>, one only by its id): MMDetection's VOCDataset would look
+    for <id>.jpg and fail when training loads them; the fitted config
+    reads them with ImageFileVOCDataset, says so, and fits exactly as on
+    the JPEGs."""
+    import re
+    import shutil
+
+    import cv2
+    from mmdet.registry import DATASETS
+    from mmengine.registry import init_default_scope
+
+    from mmdet_libra_ext.analysis.fitted_config import summary_lines
+
+    (tmp_path / 'jpg').mkdir()
+    jpeg, _ = _write(photos_root, tmp_path / 'jpg')
+    root = str(tmp_path / 'png') + '/'
+    shutil.copytree(photos_root, root)
+    for name in ('photo_0', 'photo_5'):
+        jpg = osp.join(root, 'JPEGImages', f'{name}.jpg')
+        cv2.imwrite(jpg[:-4] + '.png', cv2.imread(jpg))
+        os.remove(jpg)
+    xml = osp.join(root, 'Annotations', 'photo_0.xml')
+    text = re.sub(r'<filename>[^<]*</filename>', '', open(xml).read())
+    open(xml, 'w').write(
+        text.replace(
+            '<annotation>', '<annotation><filename>photo_0.png</filename>', 1
+        )
+    )
+    choices, cfg = _write(root, tmp_path)
+    for key in ('num_images', 'input_scale', 'caps', 'anchors'):
+        assert choices[key] == jpeg[key], key
+    first = osp.join(root, 'JPEGImages', 'photo_0.png')
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].dataset.type == 'mmdet_libra_ext.ImageFileVOCDataset'
+        assert choices['image_sizes'][key] == dict(
+            images=0, first=None, files=2, first_file=first, read=True
+        )
+    lines = '\n'.join(summary_lines(choices))
+    assert (
+        f'train_dataloader: 2 images are not <id>.jpg (the first: {first}): '
+        'read from the files by mmdet_libra_ext.ImageFileVOCDataset '
+        "(MMDetection's VOCDataset reads <id>.jpg only)"
+    ) in lines
+    text = open(tmp_path / 'faster-rcnn_fitted.py').read().replace('\n# ', ' ')
+    assert 'Reader: 2 images are not <id>.jpg' in text
+    init_default_scope('mmdet')
+    infos = DATASETS.build(cfg.train_dataloader.dataset)
+    paths = sorted(infos.get_data_info(i)['img_path'] for i in range(6))
+    assert [osp.basename(p) for p in paths] == [
+        'photo_0.png', 'photo_1.jpg', 'photo_2.jpg', 'photo_3.jpg',
+        'photo_4.jpg', 'photo_5.png',
+    ]  # fmt: skip
 
 
 def test_a_size_zero_under_another_reader_or_unreadable_is_said(

@@ -1,7 +1,9 @@
-"""ImageSizeVOCDataset against MMDetection's VOCDataset on the same files:
+"""ImageFileVOCDataset against MMDetection's VOCDataset on the same files:
 what MMDetection does with a ``<width>0</width>`` annotation (keeps the 0,
-drops the image from training), what ours does instead (the image's own
-size, read by OpenCV), and nothing else different."""
+drops the image from training) and with an image that is not
+``<id>.jpg`` (looks for ``<id>.jpg``), what ours does instead (the image's
+own size, read by OpenCV; the image where it is), and nothing else
+different."""
 
 import os
 import os.path as osp
@@ -68,7 +70,7 @@ def test_mmdetection_drops_a_zero_size_image_and_ours_reads_it(
 ):
     root, first = zero_size_root
     theirs = _build('VOCDataset', root)
-    ours = _build('mmdet_libra_ext.ImageSizeVOCDataset', root)
+    ours = _build('mmdet_libra_ext.ImageFileVOCDataset', root)
     # MMDetection: the 0 kept, the image filtered out of training.
     assert [d['img_id'] for d in _infos(theirs)].count(first) == 0
     assert len(theirs) == 3 and len(ours) == 4
@@ -99,7 +101,7 @@ def test_the_image_decoded_as_mmdetection_decodes_it(zero_size_root):
     ok, png = cv2.imencode('.png', rgba)
     assert ok
     open(path, 'wb').write(png.tobytes())
-    ours = _build('mmdet_libra_ext.ImageSizeVOCDataset', root)
+    ours = _build('mmdet_libra_ext.ImageFileVOCDataset', root)
     mine = next(d for d in _infos(ours) if d['img_id'] == first)
     assert (mine['width'], mine['height']) == (70, 50)
 
@@ -109,7 +111,7 @@ def test_an_image_that_cannot_be_decoded_is_named(zero_size_root):
     path = osp.join(root, 'JPEGImages', f'{first}.jpg')
     open(path, 'wb').write(b'not an image')
     with pytest.raises(ValueError, match=f'{first}.jpg cannot be decoded'):
-        _build('mmdet_libra_ext.ImageSizeVOCDataset', root)
+        _build('mmdet_libra_ext.ImageFileVOCDataset', root)
 
 
 def test_the_size_is_read_as_the_pipeline_decodes_the_image(zero_size_root):
@@ -126,7 +128,7 @@ def test_the_size_is_read_as_the_pipeline_decodes_the_image(zero_size_root):
     Image.new('RGB', (70, 50)).save(
         osp.join(root, 'JPEGImages', f'{first}.jpg'), exif=exif.tobytes()
     )
-    kind = 'mmdet_libra_ext.ImageSizeVOCDataset'
+    kind = 'mmdet_libra_ext.ImageFileVOCDataset'
     for color_type, size in (
         ('color', (50, 70)),
         ('color_ignore_orientation', (70, 50)),
@@ -136,3 +138,86 @@ def test_the_size_is_read_as_the_pipeline_decodes_the_image(zero_size_root):
         info = next(d for d in _infos(ours) if d['img_id'] == first)
         assert (info['width'], info['height']) == size, color_type
         assert ours[_infos(ours).index(info)]['img_shape'] == size[::-1]
+
+
+def _set_filename(root, name, filename):
+    """Write ``filename`` as ``name``'s annotation's <filename>."""
+    import re
+
+    path = osp.join(root, 'Annotations', f'{name}.xml')
+    text = open(path).read()
+    if '<filename>' in text:
+        text = re.sub(
+            r'<filename>[^<]*</filename>',
+            f'<filename>{filename}</filename>',
+            text,
+        )
+    else:
+        text = text.replace(
+            '<annotation>', f'<annotation><filename>{filename}</filename>', 1
+        )
+    open(path, 'w').write(text)
+
+
+def test_images_at_other_names_are_found_where_mmdetection_looks_for_jpg(
+    bccd_like_root, tmp_path
+):
+    """The first training image saved as PNG under another name, which
+    its annotation's <filename> gives (with a folder: its base name is
+    read in JPEGImages/); the
+    second as <id>.jpeg with no <filename>: MMDetection's VOCDataset looks
+    for <id>.jpg (its loader then fails); ours reads each where it is,
+    pixel for pixel what the files hold, and everything else as
+    MMDetection does."""
+    from mmcv.transforms import LoadImageFromFile
+
+    root = str(tmp_path / 'voc') + os.sep
+    shutil.copytree(bccd_like_root, root)
+    first, second = (
+        open(osp.join(root, 'ImageSets/Main/train.txt')).read().split()[:2]
+    )
+    images = osp.join(root, 'JPEGImages')
+    pixels = {}
+    for name, new in ((first, 'scan 1.png'), (second, f'{second}.jpeg')):
+        jpg = osp.join(images, f'{name}.jpg')
+        cv2.imwrite(osp.join(images, new), cv2.imread(jpg))
+        pixels[name] = cv2.imread(osp.join(images, new))
+        os.remove(jpg)
+    _set_filename(root, first, 'labelled/scan 1.png')
+    _set_filename(root, second, '')
+    theirs = _infos(_build('VOCDataset', root, test_mode=True))
+    ours = _infos(_build('mmdet_libra_ext.ImageFileVOCDataset', root, True))
+    assert [i['img_path'] for i in theirs[:2]] == [
+        osp.join(images, f'{first}.jpg'),
+        osp.join(images, f'{second}.jpg'),
+    ]
+    assert [i['img_path'] for i in ours[:2]] == [
+        osp.join(images, 'scan 1.png'),
+        osp.join(images, f'{second}.jpeg'),
+    ]
+    for a, b in zip(theirs, ours):
+        assert {k: v for k, v in a.items() if k != 'img_path'} == {
+            k: v for k, v in b.items() if k != 'img_path'
+        }
+    assert [a['img_path'] for a in theirs[2:]] == [
+        b['img_path'] for b in ours[2:]
+    ]
+    load = LoadImageFromFile()
+    for info, name in zip(ours, (first, second)):
+        got = load(dict(img_path=info['img_path']))['img']
+        assert np.array_equal(got, pixels[name])
+    with pytest.raises(FileNotFoundError):
+        load(dict(img_path=theirs[0]['img_path']))
+
+
+def test_an_id_without_any_image_is_named_when_built(bccd_like_root, tmp_path):
+    root = str(tmp_path / 'voc') + os.sep
+    shutil.copytree(bccd_like_root, root)
+    first = open(osp.join(root, 'ImageSets/Main/train.txt')).read().split()[0]
+    os.remove(osp.join(root, 'JPEGImages', f'{first}.jpg'))
+    with pytest.raises(FileNotFoundError) as err:
+        _build('mmdet_libra_ext.ImageFileVOCDataset', root)
+    msg = str(err.value)
+    assert f"no image of id '{first}' in {root}JPEGImages" in msg
+    assert f'neither {first}.jpg, the <filename> of ' in msg
+    assert '.png' in msg
