@@ -1,5 +1,6 @@
 """Datasets: :class:`ImageFileVOCDataset` (MMDetection's ``VOCDataset``
-reading an image's size from the image where its annotation gives 0);
+reading each image where it is, not only at ``<id>.jpg``, and its size
+from the image where its annotation gives 0);
 the embedded ``shapes`` dataset generator lives in
 :mod:`mmdet_libra_ext.datasets.make_shapes` (run it with ``python -m``)."""
 
