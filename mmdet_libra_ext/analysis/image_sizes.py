@@ -43,7 +43,7 @@ def read_sizes_from_images(
     leaves: List[Dict[str, Any]] = []
     for key, splits_of_key in splits.items():
         for split in splits_of_key:
-            zero, other = split['zero_size'], split.get('other_image', [])
+            zero, other = split['zero_size'], split['other_image']
             if not zero and not other:
                 continue
             info = out.setdefault(

@@ -125,13 +125,12 @@ class ImageFileVOCDataset(VOCDataset):
             self.backend_args,
         )
         if found is None:
-            tried = image_candidates(self.img_subdir, img_info['img_id'], None)
+            img_id = img_info['img_id']
             raise FileNotFoundError(
-                f'no image of id {img_info["img_id"]!r} in '
+                f'no image of id {img_id!r} in '
                 f'{osp.join(self.sub_data_root, self.img_subdir)}: neither '
-                f'{osp.basename(tried[0])}, the <filename> of '
-                f'{img_info["xml_path"]} nor {img_info["img_id"]} with '
-                f'another of {", ".join(IMAGE_EXTENSIONS)}'
+                f'{img_id}.jpg, the <filename> of {img_info["xml_path"]} nor '
+                f'{img_id} with another of {", ".join(IMAGE_EXTENSIONS)}'
             )
         info = super().parse_data_info(dict(img_info, file_name=found))
         if info['width'] <= 0 or info['height'] <= 0:
