@@ -636,6 +636,19 @@ def _zero_sizes(root, names):
         open(path, 'w').write(text)
 
 
+def _read_by_image_file_reader(cfg, choices, tmp_path, want):
+    """Each dataloader of the fitted ``cfg`` reads with ImageFileVOCDataset
+    and ``choices`` record ``want`` for it; the summary's lines and the
+    fitted config's text (its comment lines joined)."""
+    from mmdet_libra_ext.analysis.fitted_config import summary_lines
+
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].dataset.type == 'mmdet_libra_ext.ImageFileVOCDataset'
+        assert choices['image_sizes'][key] == want
+    text = open(tmp_path / 'faster-rcnn_fitted.py').read().replace('\n# ', ' ')
+    return '\n'.join(summary_lines(choices)), text
+
+
 def test_annotations_of_size_zero_are_read_from_the_images(
     photos_root, tmp_path
 ):
@@ -649,7 +662,7 @@ def test_annotations_of_size_zero_are_read_from_the_images(
     from mmdet.registry import DATASETS
     from mmengine.registry import init_default_scope
 
-    from mmdet_libra_ext.analysis.fitted_config import record, summary_lines
+    from mmdet_libra_ext.analysis.fitted_config import record
 
     (tmp_path / 'written').mkdir()
     written, _ = _write(photos_root, tmp_path / 'written')
@@ -662,20 +675,19 @@ def test_annotations_of_size_zero_are_read_from_the_images(
     assert choices['caps'] == written['caps']
     assert choices['anchors'] == written['anchors']
     first = osp.join(root, 'Annotations', 'photo_0.xml')
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        assert cfg[key].dataset.type == 'mmdet_libra_ext.ImageFileVOCDataset'
-        assert choices['image_sizes'][key] == dict(
-            images=2, first=first, files=0, first_file=None, read=True
-        )
+    lines, text = _read_by_image_file_reader(
+        cfg,
+        choices,
+        tmp_path,
+        dict(images=2, first=first, files=0, first_file=None, read=True),
+    )
     assert record(choices)['image_sizes'] == choices['image_sizes']
-    lines = '\n'.join(summary_lines(choices))
     assert (
         f'train_dataloader: 2 annotations give the image size 0 (the '
         f'first: {first}): read from the files by '
         "mmdet_libra_ext.ImageFileVOCDataset (MMDetection's VOCDataset "
         'keeps 0 (training drops those images))'
     ) in lines
-    text = open(tmp_path / 'faster-rcnn_fitted.py').read().replace('\n# ', ' ')
     assert 'px. Reader: 2 annotations give the image size 0' in text
     init_default_scope('mmdet')
     assert len(DATASETS.build(cfg.train_dataloader.dataset)) == 6
@@ -702,8 +714,6 @@ def test_images_that_are_not_jpg_are_read_where_they_are(
     from mmdet.registry import DATASETS
     from mmengine.registry import init_default_scope
 
-    from mmdet_libra_ext.analysis.fitted_config import summary_lines
-
     (tmp_path / 'jpg').mkdir()
     jpeg, _ = _write(photos_root, tmp_path / 'jpg')
     root = str(tmp_path / 'png') + '/'
@@ -723,18 +733,17 @@ def test_images_that_are_not_jpg_are_read_where_they_are(
     for key in ('num_images', 'input_scale', 'caps', 'anchors'):
         assert choices[key] == jpeg[key], key
     first = osp.join(root, 'JPEGImages', 'photo_0.png')
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        assert cfg[key].dataset.type == 'mmdet_libra_ext.ImageFileVOCDataset'
-        assert choices['image_sizes'][key] == dict(
-            images=0, first=None, files=2, first_file=first, read=True
-        )
-    lines = '\n'.join(summary_lines(choices))
+    lines, text = _read_by_image_file_reader(
+        cfg,
+        choices,
+        tmp_path,
+        dict(images=0, first=None, files=2, first_file=first, read=True),
+    )
     assert (
         f'train_dataloader: 2 images are not <id>.jpg (the first: {first}): '
         'read from the files by mmdet_libra_ext.ImageFileVOCDataset '
         "(MMDetection's VOCDataset reads <id>.jpg only)"
     ) in lines
-    text = open(tmp_path / 'faster-rcnn_fitted.py').read().replace('\n# ', ' ')
     assert 'Reader: 2 images are not <id>.jpg' in text
     init_default_scope('mmdet')
     infos = DATASETS.build(cfg.train_dataloader.dataset)
