@@ -30,9 +30,9 @@ Sections:
   components in one process, interleaved, with an A/A control.
 
 ``--device cpu --quick`` runs every section on the CPU at small sizes, the
-end-to-end one with the ALWA run only (the test suite does, so the script
-cannot rot); the CUDA-only checks (mmcv's op, the synchronisation check)
-are then reported as skipped.
+end-to-end one with the ALWA run only and two timed rounds (the test
+suite does, so the script cannot rot); the CUDA-only checks (mmcv's op,
+the synchronisation check) are then reported as skipped.
 """
 
 import argparse
@@ -616,7 +616,8 @@ def _e2e_timing(c, data_root):
     interleaved in one process, and its A/A control."""
     import re
 
-    repeats, iters = ('4', '1') if c.quick else ('30', '3')
+    # (--quick: two rounds of one iteration, enough to run every part.)
+    repeats, iters = ('2', '1') if c.quick else ('30', '3')
     cmd = [
         sys.executable,
         '-m',

@@ -194,6 +194,10 @@ def parse_args(argv=None):
     return args
 
 
-if __name__ == '__main__':
+def main(argv=None) -> str:
     os.chdir(ROOT)
-    pretrain(parse_args())
+    return pretrain(parse_args(argv))
+
+
+if __name__ == '__main__':
+    main()
