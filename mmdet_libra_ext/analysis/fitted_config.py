@@ -28,6 +28,19 @@ from mmdet_libra_ext.utils.config_writer import (
 )
 
 
+def fitted_path(config: str) -> str:
+    """Where ``tools/analysis_tools/fit_to_data.py`` writes the fitted
+    config of ``config`` by default: beside it, ``<name>_fitted.py``."""
+    stem, ext = osp.splitext(config)
+    return f'{stem}_fitted{ext or ".py"}'
+
+
+def needs_fitting(cfg: Any) -> bool:
+    """Whether ``cfg`` is a recipe to fit to its data (it has
+    ``fit_to_data`` options) that has not been fitted (no record)."""
+    return cfg.get('fit_to_data') is not None and cfg.get(RECORD_KEY) is None
+
+
 def _set_scale(node: Any, scale: float, long_side: bool = False) -> int:
     """Every ``Resize`` in a (nested) config resizes by ``scale`` (or,
     ``long_side``, each image to a long side of ``scale`` px, keeping its

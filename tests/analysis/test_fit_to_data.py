@@ -454,12 +454,15 @@ def test_the_tool_writes_a_config_beside_the_given_one(
 ):
     """tools/analysis_tools/fit_to_data.py as a user runs it: the config
     copied and edited (data_root and classes), the fitted one written
-    beside it, inheriting it by a relative path, the figures printed."""
+    beside it, inheriting it by a relative path, the figures printed. The
+    balance report refuses the copy (its scale and anchors placeholders)
+    naming the command that fits it, and reads the fitted config."""
     import shutil
 
     from mmengine.config import Config
 
-    from tests.tool_runs import run_tool
+    from mmdet_libra_ext.analysis.fitted_config import needs_fitting
+    from tests.tool_runs import load_tool, run_main, run_tool
 
     work = tmp_path / 'mine'
     shutil.copytree(osp.join(ROOT, 'configs'), work)
@@ -472,8 +475,16 @@ def test_the_tool_writes_a_config_beside_the_given_one(
     )
     text = text.replace("classes = ('object',)", f'classes = {CLASSES!r}')
     config.write_text(text)
-    out = run_tool(['tools/analysis_tools/fit_to_data.py', str(config)])
+    report = load_tool('tools/analysis_tools/balance_report.py').main
     fitted_path = config.with_name(config.stem + '_fitted.py')
+    reports = tmp_path / 'reports'
+    with pytest.raises(SystemExit) as refused:
+        report([str(config), '--no-model', '--out-dir', str(reports)])
+    assert 'not fitted yet' in str(refused.value.code)
+    assert f'fit_to_data.py {config}\n' in str(refused.value.code)
+    assert str(refused.value.code).endswith(f'balance_report.py {fitted_path}')
+    assert not reports.exists()
+    out = run_tool(['tools/analysis_tools/fit_to_data.py', str(config)])
     assert 'best possible recall' in out and str(fitted_path) in out
     written = fitted_path.read_text()
     assert "_base_ = 'faster-rcnn_mobilenetv2_fpn_adaptive-voc.py'" in written
@@ -481,6 +492,12 @@ def test_the_tool_writes_a_config_beside_the_given_one(
     # 4 images of 5 discs (the zero-size box is not counted).
     assert cfg.fitted_to_data.num_boxes == 20
     assert cfg.train_dataloader.dataset.data_root == bccd_like_root
+    assert needs_fitting(Config.fromfile(str(config)))
+    assert not needs_fitting(cfg)
+    args = [str(fitted_path), '--no-model', '--batches', '1']
+    out = run_main(report, args + ['--out-dir', str(reports)])
+    assert 'room to balance' in out
+    assert sorted(os.listdir(reports))[0] == 'balance_report.json'
 
 
 def test_a_checkpoint_of_the_former_hook_is_refused_saying_what_to_run(

@@ -106,6 +106,29 @@ def write_all(out_dir, report, lines, fig):
         os.replace(tmp, osp.join(out_dir, name))
 
 
+def refuse_unfitted(cfg, config):
+    """A recipe to fit to its data (it has ``fit_to_data`` options) that
+    was not fitted reads at the recipe's placeholder scale and anchors (and
+    with MMDetection's image reader where the data needs this package's):
+    not what it trains. Refused, with the command that fits it."""
+    from mmdet_libra_ext.analysis.fitted_config import (
+        fitted_path,
+        needs_fitting,
+    )
+
+    if not needs_fitting(cfg):
+        return
+    sys.exit(
+        f'balance_report: {config} is a recipe to fit to its data '
+        '(fit_to_data), not fitted yet: its input scale and anchors are '
+        'placeholders, not what it trains with. Fit it first, then report '
+        'on the config that writes:\n'
+        f'  python tools/analysis_tools/fit_to_data.py {config}\n'
+        f'  python tools/analysis_tools/balance_report.py '
+        f'{fitted_path(config)}'
+    )
+
+
 def main(argv=None):
     args = parse_args(argv)
     from mmengine.config import Config
@@ -115,6 +138,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    refuse_unfitted(cfg, args.config)
     out_dir = args.out_dir or osp.join(
         'work_dirs',
         'balance_report',

@@ -21,14 +21,10 @@ import os.path as osp
 import sys
 
 from mmdet_libra_ext.analysis.fitted_config import (
+    fitted_path,
     summary_lines,
     write_fitted_config,
 )
-
-
-def default_out(config: str) -> str:
-    stem, ext = osp.splitext(config)
-    return f'{stem}_fitted{ext or ".py"}'
 
 
 def parse_args(argv=None):
@@ -66,7 +62,7 @@ def main(argv=None) -> int:
     import mmdet_libra_ext  # noqa: F401  (registers the components)
 
     args = parse_args(argv)
-    out = args.out or default_out(args.config)
+    out = args.out or fitted_path(args.config)
     if osp.abspath(out) == osp.abspath(args.config):
         sys.exit('fit_to_data: --out must not be CONFIG itself')
     try:
