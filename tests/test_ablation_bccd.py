@@ -238,3 +238,41 @@ def test_bccd_variant_trains_records_per_class_and_draws(
     assert '1 runs to evaluate (test)' in again
     assert osp.getmtime(osp.join(rec['work_dir'], 'test.log')) > mtime
     assert load('BCCD: Libra')['test'] == rec['test']
+
+
+def test_bccd_plan_and_missing_dataset(tmp_path):
+    from experiments import plans, runner
+
+    stages = plans.PLANS['bccd']
+    rows = [v for v, *_ in stages[0]]
+    assert rows == [
+        'BCCD: baseline',
+        'BCCD: Libra',
+        'BCCD: Libra with Libra RPN (floor_fraction=0.5)',
+        'BCCD: baseline + ALWA (alwa-rpn-diffstd)',
+    ]
+    # Then the recipe trained on trainval, before the components alone.
+    assert [v for v, *_ in stages[1]] == [
+        'BCCD: baseline, trained on trainval'
+    ]
+    assert all(seeds == [0, 1, 2, 3, 4] for *_, seeds in sum(stages, []))
+    # The BCCD runs follow their config's schedule, the others the demo's.
+    from mmengine.config import Config
+
+    bccd = Config.fromfile(
+        osp.join(ROOT, 'configs', 'bccd', 'faster-rcnn_r18_fpn_bccd.py')
+    )
+    assert plans.default_epochs('BCCD: baseline') == bccd.train_cfg.max_epochs
+    assert plans.default_epochs('Libra RetinaNet') == 12
+    assert plans.voc_data_root_options('/x/BCCD') == [
+        f'{s}_dataloader.dataset.data_root=/x/BCCD/'
+        for s in ('train', 'val', 'test')
+    ]
+    # (A config without validation gets no val_dataloader.)
+    assert plans.voc_data_root_options('/x/BCCD/', val=False) == [
+        f'{s}_dataloader.dataset.data_root=/x/BCCD/' for s in ('train', 'test')
+    ]
+    # No dataset where it is looked for: a message naming the place and
+    # where to get it, before anything trains.
+    with pytest.raises(SystemExit, match='Shenggan/BCCD_Dataset'):
+        runner.prepare({'BCCD: baseline'}, str(tmp_path) + '/')
