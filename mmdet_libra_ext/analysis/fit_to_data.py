@@ -166,7 +166,7 @@ def choose(cfg: Any, opts: Dict[str, Any]) -> Dict[str, Any]:
     splits = F.check_data_files(cfg)
     names = F.class_names(splits.get('train_dataloader', []))
     read, leaves = image_sizes.read_sizes_from_images(splits)
-    image_sizes.use_size_reader(leaves)
+    image_sizes.use_image_file_reader(leaves)
     dataset = _build(cfg, 'train_dataloader')
     if dataset is None:
         raise ValueError('fit_to_data: the config has no train_dataloader')

@@ -19,7 +19,7 @@ from mmdet_libra_ext.utils.config_writer import add_comment
 
 #: The reader that finds an image at another name and takes a size of 0
 #: from the image (a config type).
-SIZE_READER = 'mmdet_libra_ext.ImageFileVOCDataset'
+IMAGE_FILE_READER = 'mmdet_libra_ext.ImageFileVOCDataset'
 
 
 def read_sizes_from_images(
@@ -32,7 +32,7 @@ def read_sizes_from_images(
     annotation, the first image) and ``read`` (whether the reader will
     read them); and the config leaves whose reader is MMDetection's
     ``VOCDataset`` (it keeps the 0, and its training filter drops those
-    images; it reads ``<id>.jpg`` only), for :func:`use_size_reader`.
+    images; it reads ``<id>.jpg`` only), for :func:`use_image_file_reader`.
     Another reader is left as it is (``read`` False). Reads only: the
     config is not changed."""
     from mmdet.datasets import VOCDataset
@@ -63,11 +63,11 @@ def read_sizes_from_images(
     return out, leaves
 
 
-def use_size_reader(leaves: List[Dict[str, Any]]) -> None:
+def use_image_file_reader(leaves: List[Dict[str, Any]]) -> None:
     """Set each dataset config of ``leaves`` (from
-    :func:`read_sizes_from_images`) to :data:`SIZE_READER`."""
+    :func:`read_sizes_from_images`) to :data:`IMAGE_FILE_READER`."""
     for leaf in leaves:
-        leaf['type'] = SIZE_READER
+        leaf['type'] = IMAGE_FILE_READER
 
 
 def _text(key: str, info: Dict[str, Any]) -> str:
@@ -93,10 +93,10 @@ def _text(key: str, info: Dict[str, Any]) -> str:
     if not info['read']:
         return (
             f'{said}: their reader {" and ".join(does)}: '
-            f'{" and ".join(fix)}, or read them with {SIZE_READER}'
+            f'{" and ".join(fix)}, or read them with {IMAGE_FILE_READER}'
         )
     return (
-        f'{said}: read from the files by {SIZE_READER} '
+        f'{said}: read from the files by {IMAGE_FILE_READER} '
         f"(MMDetection's VOCDataset {' and '.join(does)})"
     )
 
