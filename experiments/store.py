@@ -39,10 +39,21 @@ def read_run(
 ) -> dict:
     """Final COCO metrics (of a run that ``validated``; with ``best``, a
     metric the config's ``save_best`` keeps the best checkpoint on, those
-    of the best validation, whose iteration is recorded as ``best_iter``)
-    and the median time per iteration of a run."""
+    of the best validation, whose iteration is recorded as ``best_iter``;
+    where it validated more than once, each validation's iteration, box mAP
+    and ``best`` as ``val_curve``) and the median time per iteration of a
+    run."""
     records = load_scalars(work_dir)
     val = [r for r in records if is_val(r)]
+    # Every validation's step, box mAP and the metric the best checkpoint
+    # is kept on: which checkpoint another choice would have kept.
+    curve = [
+        {
+            'iter': r.get('step'),
+            **{k: r[k] for k in (best, 'coco/bbox_mAP') if k and k in r},
+        }
+        for r in val
+    ]
     if best and val:
         steps = [r.get('step') for r in val]
         if len(val) == 1 and not steps[0]:
@@ -64,6 +75,8 @@ def read_run(
     out = metrics_of(val[-1]) if validated else {}
     if best and val:
         out['best_iter'] = val[-1].get('step')
+    if len(curve) > 1:
+        out['val_curve'] = curve
     out['s_per_iter'] = statistics.median(times)
     out['iters'] = train[-1]['iter']
     weights = sorted(

@@ -147,8 +147,18 @@ def test_a_run_that_keeps_its_best_is_recorded_at_it(tmp_path):
     best = read_run(str(tmp_path), True, 'voc12/mAP')
     assert best['voc12/mAP'] == 0.5 and best['best_iter'] == 4
     assert best['bbox_mAP'] == 0.25
+    # Every validation, for the checkpoint another metric would have kept.
+    assert best['val_curve'] == [
+        {'iter': i, 'voc12/mAP': ap, 'coco/bbox_mAP': ap / 2}
+        for i, ap in ((2, 0.3), (4, 0.5), (6, 0.4))
+    ]
     last = read_run(str(tmp_path), True)
     assert last['voc12/mAP'] == 0.4 and 'best_iter' not in last
+    assert [v['coco/bbox_mAP'] for v in last['val_curve']] == [
+        0.15,
+        0.25,
+        0.2,
+    ]
     assert os.path.isdir(osp.dirname(str(log)))
     # Evaluations logged at epoch 0 (an iteration loop's default) overwrite
     # each other: the best cannot be read, and the run says so.
