@@ -13,7 +13,10 @@ MMDetection (or, for a class, silently):
   objects carry, counted, which the config's ``classes`` filter without a
   word; and the annotations whose ``<size>`` MMDetection cannot read (a
   crash inside it) or reads as 0 (the image dropped from training:
-  :mod:`~mmdet_libra_ext.analysis.image_sizes`).
+  :mod:`~mmdet_libra_ext.analysis.image_sizes`);
+- :func:`~mmdet_libra_ext.analysis.coco_files.coco_split`: the same of a
+  COCO split, from its JSON (the images missing, without a size, the
+  category names).
 
 Local files only: a dataset read through ``backend_args`` or a URL is not
 checked.
@@ -111,7 +114,7 @@ def voc_split(dataset: Any) -> Optional[Dict[str, Any]]:
         zero_size=zero_size,
         bad_size=bad_size,
         names=names,
-        classes=_classes(dataset.metainfo.get('classes')),
+        classes=config_classes(dataset.metainfo.get('classes')),
     )
 
 
@@ -124,7 +127,7 @@ def _whole(text: Optional[str]) -> bool:
     return True
 
 
-def _classes(classes: Any) -> Any:
+def config_classes(classes: Any) -> Any:
     """The config's classes as a tuple; a string (``('raccoon')``, the
     comma forgotten) kept a string, for the caller to refuse."""
     return classes if isinstance(classes, str) else tuple(classes or ())
@@ -179,10 +182,13 @@ def check_data_files(cfg: Any) -> Dict[str, List[Dict[str, Any]]]:
     VOC-layout dataset needs a list of image ids per split,
     ``ImageSets/Main/{train,val,test}.txt``: the recipe trains on train,
     keeps the checkpoint best on val and tests on test). Returns each
-    dataloader's VOC splits (:func:`voc_split`)."""
-    from mmdet.datasets import XMLDataset
+    dataloader's VOC and COCO splits (:func:`voc_split`,
+    :func:`~.coco_files.coco_split`)."""
+    from mmdet.datasets import CocoDataset, XMLDataset
     from mmdet.registry import DATASETS
     from mmengine.registry import DefaultScope
+
+    from mmdet_libra_ext.analysis.coco_files import coco_problems, coco_split
 
     problems: List[str] = []
     splits: Dict[str, List[Dict[str, Any]]] = {}
@@ -197,15 +203,20 @@ def check_data_files(cfg: Any) -> Dict[str, List[Dict[str, Any]]]:
         for leaf in leaf_configs(cfg[key]['dataset']):
             with DefaultScope.overwrite_default_scope(default_scope(cfg)):
                 cls = DATASETS.get(leaf.get('type'))
-                if not (isinstance(cls, type) and issubclass(cls, XMLDataset)):
-                    continue  # only VOC-style (XML) splits are read here
+                if not (
+                    isinstance(cls, type)
+                    and issubclass(cls, (XMLDataset, CocoDataset))
+                ):
+                    continue  # VOC-style (XML) and COCO splits are read
                 ds = DATASETS.build(dict(copy.deepcopy(leaf), lazy_init=True))
-            split = voc_split(ds)
+            split, describe = voc_split(ds), split_problems
+            if split is None:
+                split, describe = coco_split(ds), coco_problems
             if split is not None:
                 splits[key].append(dict(split, config=leaf, reader=cls))
                 problems += [
                     f'{key}: {p}'
-                    for p in split_problems(split, leaf.get('ann_file'))
+                    for p in describe(split, leaf.get('ann_file'))
                 ]
     if problems:
         raise ValueError(
@@ -213,8 +224,9 @@ def check_data_files(cfg: Any) -> Dict[str, List[Dict[str, Any]]]:
             'config reads must exist (in VOC layout '
             'ImageSets/Main/<split>.txt, one image id per line, with '
             'Annotations/<id>.xml and JPEGImages/<id>.jpg or the image '
-            "the annotation's <filename> names; "
-            'docs/own_dataset.md, step 1)'
+            "the annotation's <filename> names; in COCO layout the "
+            "split's JSON, the images its file_name names in "
+            "data_prefix['img']; docs/own_dataset.md, step 1)"
         )
     return splits
 

@@ -122,7 +122,8 @@ def test_a_missing_split_or_data_root_is_named_before_mmdet_reads_it(
     with pytest.raises(ValueError, match='train_dataloader: ann_file'):
         check_data_files(cfg)
 
-    # A COCO json: its files checked, the dataset not read as VOC.
+    # A COCO json: its files checked, the split read from its JSON
+    # (tests/analysis/test_coco_files.py), not as VOC.
     import json
 
     (tmp_path / 'coco.json').write_text(
@@ -132,7 +133,8 @@ def test_a_missing_split_or_data_root_is_named_before_mmdet_reads_it(
     cfg.train_dataloader.dataset = dict(
         type='CocoDataset', data_root=str(tmp_path), ann_file='coco.json'
     )
-    assert check_data_files(cfg)['train_dataloader'] == []
+    (coco,) = check_data_files(cfg)['train_dataloader']
+    assert coco['ids'] == 0 and coco['reader'].__name__ == 'CocoDataset'
     cfg.train_dataloader.dataset.ann_file = 'none.json'
     with pytest.raises(ValueError, match="ann_file 'none.json'"):
         check_data_files(cfg)
