@@ -23,8 +23,8 @@ def coco_split(dataset: Any) -> Optional[Dict[str, Any]]:
     will be read) read from its JSON with :func:`~.dataset_files.
     voc_split`'s keys: ``ids`` (how many images it lists), ``no_image``
     (their files that are not there, in ``data_prefix['img']``),
-    ``bad_size`` (the images without a whole-number ``width`` and
-    ``height`` of at least 1, with what they have), ``names`` (a Counter
+    ``bad_size`` (the images without a positive number as ``width`` and
+    ``height``, with what they have), ``names`` (a Counter
     of its annotations' category names) and ``classes`` (the config's);
     ``no_xml``, ``other_image`` and ``zero_size`` empty (no size is read
     from an image here: a missing one is ``bad_size``). None for a
@@ -46,7 +46,7 @@ def coco_split(dataset: Any) -> Optional[Dict[str, Any]]:
         if name is None or not osp.isfile(path):
             no_image.append(path)
         wh = [image.get(k) for k in ('width', 'height')]
-        if not all(isinstance(v, int) and v > 0 for v in wh):
+        if not all(_positive(v) for v in wh):
             bad_size.append(
                 f'{dataset.ann_file}: image {image.get("id")!r} '
                 f'({name}): width {wh[0]!r}, height {wh[1]!r}'
@@ -70,6 +70,16 @@ def coco_split(dataset: Any) -> Optional[Dict[str, Any]]:
     )
 
 
+def _positive(value: Any) -> bool:
+    """Whether a JSON size is a number above 0 (``640`` or ``640.0``:
+    MMDetection reads either)."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and value > 0
+    )
+
+
 def coco_problems(split: Dict[str, Any], ann_file: str) -> List[str]:
     """What :func:`coco_split` found, in words: the first of each kind and
     how many."""
@@ -77,9 +87,9 @@ def coco_problems(split: Dict[str, Any], ann_file: str) -> List[str]:
     if split['bad_size']:
         out.append(
             f'{len(split["bad_size"])} of the {split["ids"]} images listed '
-            f'in {ann_file} have no whole-number width and height of at '
-            f"least 1 px, which MMDetection's CocoDataset needs (it drops "
-            f'an image of size 0 from training; the first: '
+            f'in {ann_file} have no width and height above 0, which '
+            f"MMDetection's CocoDataset needs (it drops an image of size 0 "
+            f'from training; the first: '
             f"{split['bad_size'][0]}): write each image's size in pixels"
         )
     if split['no_image']:
