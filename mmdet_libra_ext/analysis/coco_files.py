@@ -1,5 +1,5 @@
 """A COCO-style split read before MMDetection reads it, for ``fit_to_data``
-(:func:`~.dataset_files.check_data_files`): what :func:`~.dataset_files.
+(:func:`~.dataset_files.check_data_files`): what :func:`~.voc_files.
 voc_split` finds of a VOC split, from the split's JSON.
 
 MMDetection's ``CocoDataset`` finds an image missing only when training
@@ -20,14 +20,15 @@ from typing import Any, Dict, List, Optional
 def coco_split(dataset: Any) -> Optional[Dict[str, Any]]:
     """A built COCO-style dataset (``lazy_init=True`` is enough: its
     ``ann_file`` and ``data_prefix`` are joined to ``data_root`` as they
-    will be read) read from its JSON with :func:`~.dataset_files.
+    will be read) read from its JSON with :func:`~.voc_files.
     voc_split`'s keys: ``ids`` (how many images it lists), ``no_image``
     (their files that are not there, in ``data_prefix['img']``),
     ``bad_size`` (the images without a positive number as ``width`` and
     ``height``, with what they have), ``names`` (a Counter
     of its annotations' category names) and ``classes`` (the config's);
-    ``no_xml``, ``other_image`` and ``zero_size`` empty (no size is read
-    from an image here: a missing one is ``bad_size``). None for a
+    ``no_xml``, ``other_image``, ``zero_size`` and ``bad_box`` empty (no
+    size is read from an image here: a missing one is ``bad_size``; COCO's
+    reader drops a box under 1 px itself). None for a
     dataset of another format."""
     from mmdet.datasets import CocoDataset
 
@@ -65,6 +66,7 @@ def coco_split(dataset: Any) -> Optional[Dict[str, Any]]:
         other_image=[],
         zero_size=[],
         bad_size=bad_size,
+        bad_box=[],
         names=names,
         classes=config_classes(dataset.metainfo.get('classes')),
     )

@@ -7,13 +7,10 @@ MMDetection (or, for a class, silently):
 
 - :func:`missing_files`: a ``data_root`` folder or an ``ann_file`` (a
   split's list, a COCO json) that is not there;
-- :func:`voc_split`: for a Pascal VOC (XML-style) split, the listed ids
-  whose annotation or image is missing (MMDetection's ``VOCDataset``
-  reads ``<id>.jpg`` whatever the files are), and the class names its
-  objects carry, counted, which the config's ``classes`` filter without a
-  word; and the annotations whose ``<size>`` MMDetection cannot read (a
-  crash inside it) or reads as 0 (the image dropped from training:
-  :mod:`~mmdet_libra_ext.analysis.image_sizes`);
+- :func:`~mmdet_libra_ext.analysis.voc_files.voc_split`: for a Pascal
+  VOC (XML-style) split, the listed ids whose annotation or image is
+  missing, the class names its objects carry, the sizes and boxes
+  MMDetection cannot read or train;
 - :func:`~mmdet_libra_ext.analysis.coco_files.coco_split`: the same of a
   COCO split, from its JSON (the images missing, without a size, the
   category names).
@@ -24,9 +21,8 @@ checked.
 
 import copy
 import os.path as osp
-import xml.etree.ElementTree as ET
 from collections import Counter
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 
 def leaf_configs(dataset: Any) -> List[Any]:
@@ -58,110 +54,10 @@ def missing_files(dataset: Any) -> List[str]:
     return out
 
 
-def voc_split(dataset: Any) -> Optional[Dict[str, Any]]:
-    """A built XML-style dataset (``lazy_init=True`` is enough: nothing of
-    its data list is used) read as MMDetection's ``XMLDataset`` will:
-    ``ids`` (how many its ``ann_file`` lists), ``no_xml`` (the annotations
-    it will not find), ``no_image`` (the ids' ``<id>.jpg`` where no image
-    of the id is there at all), ``other_image`` (the images found at
-    another name: the annotation's ``<filename>`` or another extension,
-    :func:`~mmdet_libra_ext.datasets.image_file_voc_dataset.image_file`,
-    which ``VOCDataset`` will not read), ``zero_size`` (the annotations whose
-    ``<size>`` gives a width or height of 0 or less), ``bad_size`` (those
-    whose ``<size>`` has no whole-number width and height, with what it
-    has), ``names`` (a Counter of its objects' class names) and
-    ``classes`` (the config's, a string left a string). None for a dataset
-    of another format."""
-    if not hasattr(dataset, 'ann_subdir') or not hasattr(
-        dataset, 'img_subdir'
-    ):
-        return None
-    from mmengine.fileio import list_from_file
-
-    from mmdet_libra_ext.datasets.image_file_voc_dataset import image_file
-
-    ids = list_from_file(dataset.ann_file)
-    root = dataset.sub_data_root
-    no_xml, no_image, other_image, zero_size, bad_size = [], [], [], [], []
-    names: Counter = Counter()
-    for img_id in ids:
-        xml = osp.join(root, dataset.ann_subdir, f'{img_id}.xml')
-        default = osp.join(dataset.img_subdir, f'{img_id}.jpg')
-        found = image_file(root, dataset.img_subdir, img_id, xml)
-        if found is None:
-            no_image.append(osp.join(root, default))
-        elif found != default:
-            other_image.append(osp.join(root, found))
-        if not osp.isfile(xml):
-            no_xml.append(xml)
-            continue
-        ann = ET.parse(xml).getroot()
-        size = ann.find('size')
-        if size is not None:  # MMDetection reads int(<width>), int(<height>)
-            wh = [size.findtext(k) for k in ('width', 'height')]
-            if not all(_whole(v) for v in wh):
-                bad_size.append(f'{xml}: width {wh[0]!r}, height {wh[1]!r}')
-            elif min(int(v or 0) for v in wh) <= 0:
-                zero_size.append(xml)
-        for obj in ann.findall('object'):
-            name = obj.find('name')
-            names[name.text if name is not None else None] += 1
-    return dict(
-        ids=len(ids),
-        no_xml=no_xml,
-        no_image=no_image,
-        other_image=other_image,
-        zero_size=zero_size,
-        bad_size=bad_size,
-        names=names,
-        classes=config_classes(dataset.metainfo.get('classes')),
-    )
-
-
-def _whole(text: Optional[str]) -> bool:
-    """Whether ``int(text)`` reads it, as MMDetection's reader does."""
-    try:
-        int(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
 def config_classes(classes: Any) -> Any:
     """The config's classes as a tuple; a string (``('raccoon')``, the
     comma forgotten) kept a string, for the caller to refuse."""
     return classes if isinstance(classes, str) else tuple(classes or ())
-
-
-def split_problems(split: Dict[str, Any], ann_file: str) -> List[str]:
-    """What :func:`voc_split` found missing, in words: the first path of
-    each kind and how many (an image is missing where no file of its id
-    is there: one at another name is ``other_image``, read by
-    ``ImageFileVOCDataset``)."""
-    out = []
-    if split['bad_size']:
-        out.append(
-            f'{len(split["bad_size"])} of the {split["ids"]} annotations '
-            f'listed in {ann_file} have a <size> without whole-number '
-            f'<width> and <height>, which MMDetection reads with int() (the '
-            f'first: {split["bad_size"][0]}): write the sizes in pixels, or '
-            f'remove <size> (the size is then read from the image)'
-        )
-    for key, what in (('no_xml', 'annotations'), ('no_image', 'images')):
-        paths = split[key]
-        if not paths:
-            continue
-        line = (
-            f'{len(paths)} of the {split["ids"]} ids listed in {ann_file} '
-            f'have no {what} (the first: {paths[0]})'
-        )
-        if key == 'no_image':
-            line += (
-                ', nor one at the <filename> of their annotation or with '
-                'another image extension'
-            )
-        out.append(line)
-    return out
 
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -182,13 +78,14 @@ def check_data_files(cfg: Any) -> Dict[str, List[Dict[str, Any]]]:
     VOC-layout dataset needs a list of image ids per split,
     ``ImageSets/Main/{train,val,test}.txt``: the recipe trains on train,
     keeps the checkpoint best on val and tests on test). Returns each
-    dataloader's VOC and COCO splits (:func:`voc_split`,
+    dataloader's VOC and COCO splits (:func:`~.voc_files.voc_split`,
     :func:`~.coco_files.coco_split`)."""
     from mmdet.datasets import CocoDataset, XMLDataset
     from mmdet.registry import DATASETS
     from mmengine.registry import DefaultScope
 
     from mmdet_libra_ext.analysis.coco_files import coco_problems, coco_split
+    from mmdet_libra_ext.analysis.voc_files import split_problems, voc_split
 
     problems: List[str] = []
     splits: Dict[str, List[Dict[str, Any]]] = {}

@@ -7,7 +7,7 @@ each image's size from its annotation, keeping a ``<width>0</width>``: its
 training filter (``filter_cfg``'s ``min_size``) then drops the image
 without a word, and what reads the sizes (``fit_to_data``'s input scale
 and test-time caps) reads 0. ``fit_to_data`` finds such annotations
-(:func:`~mmdet_libra_ext.analysis.dataset_files.voc_split`) and names
+(:func:`~mmdet_libra_ext.analysis.voc_files.voc_split`) and names
 :class:`~mmdet_libra_ext.datasets.ImageFileVOCDataset`, which finds those
 images and reads those sizes from them, in the fitted config's datasets,
 saying why.

@@ -2,7 +2,6 @@
 MMDetection reads it (fit_to_data's checks, tested through the tool in
 test_fit_to_data.py)."""
 
-import os
 import os.path as osp
 
 from mmdet_libra_ext.analysis import dataset_files as F
@@ -52,62 +51,3 @@ def test_missing_roots_and_lists_local_only(bccd_like_root, tmp_path):
     remote = dict(lacking, backend_args=dict(backend='petrel'))
     assert F.missing_files(remote) == []
     assert F.missing_files(_voc('s3://bucket/voc/', 'valid')) == []
-
-
-def test_a_voc_split_read_as_mmdetection_reads_it(bccd_like_root, tmp_path):
-    """Ids listed, objects' names counted from the XML (zero-size boxes
-    and unlisted classes included: they are what the config's classes
-    would drop), and the .jpg and .xml paths VOCDataset will open."""
-    import shutil
-
-    from mmdet.registry import DATASETS
-    from mmengine.registry import DefaultScope
-
-    root = str(tmp_path / 'voc') + os.sep
-    shutil.copytree(bccd_like_root, root)
-
-    def split(**kw):
-        with DefaultScope.overwrite_default_scope('mmdet'):
-            ds = DATASETS.build(dict(_voc(root, **kw), lazy_init=True))
-        return F.voc_split(ds)
-
-    found = split(classes=('RBC',))
-    assert found['ids'] == 4 and found['classes'] == ('RBC',)
-    assert found['names'] == {'RBC': 14, 'WBC': 4, 'Platelets': 4}
-    assert found['no_xml'] == [] and found['no_image'] == []
-    assert found['zero_size'] == [] and found['bad_size'] == []
-    first, second = (
-        open(osp.join(root, 'ImageSets/Main/train.txt')).read().split()[:2]
-    )
-    # The first id's image at another extension (read by
-    # ImageFileVOCDataset, not VOCDataset), its annotation gone; the
-    # second's image gone.
-    os.rename(
-        osp.join(root, 'JPEGImages', f'{first}.jpg'),
-        osp.join(root, 'JPEGImages', f'{first}.JPG'),
-    )
-    os.remove(osp.join(root, 'Annotations', f'{first}.xml'))
-    os.remove(osp.join(root, 'JPEGImages', f'{second}.jpg'))
-    found = split()
-    jpg = osp.join(root, 'JPEGImages', f'{second}.jpg')
-    assert found['no_image'] == [jpg]
-    assert found['other_image'] == [
-        osp.join(root, 'JPEGImages', f'{first}.JPG')
-    ]
-    assert found['no_xml'] == [osp.join(root, 'Annotations', f'{first}.xml')]
-    assert sum(found['names'].values()) == 22 - 6  # its 6 objects unread
-    said = F.split_problems(found, 'ImageSets/Main/train.txt')
-    assert said == [
-        '1 of the 4 ids listed in ImageSets/Main/train.txt have no '
-        f'annotations (the first: {found["no_xml"][0]})',
-        '1 of the 4 ids listed in ImageSets/Main/train.txt have no images '
-        f'(the first: {jpg}), nor one at the <filename> of their '
-        'annotation or with another image extension',
-    ]
-
-
-def test_other_formats_are_not_read_as_voc(tmp_path):
-    class Coco:  # a built dataset without XMLDataset's subfolders
-        ann_file = str(tmp_path / 'instances.json')
-
-    assert F.voc_split(Coco()) is None
