@@ -36,6 +36,13 @@ def leaf_configs(dataset: Any) -> List[Any]:
     return [dataset]
 
 
+def is_local(leaf: Any) -> bool:
+    """Whether a dataset config (a leaf) reads local files: not through a
+    storage backend (``backend_args``) nor from a URL."""
+    where = f'{leaf.get("data_root") or ""}{leaf.get("ann_file") or ""}'
+    return not leaf.get('backend_args') and '://' not in where
+
+
 def missing_files(dataset: Any) -> List[str]:
     """The ``data_root`` folders and ``ann_file`` files of a dataset config
     (its leaves) that are not there; ``ann_file`` joined to ``data_root``
@@ -44,8 +51,8 @@ def missing_files(dataset: Any) -> List[str]:
     for d in leaf_configs(dataset):
         root = d.get('data_root') or ''
         ann = d.get('ann_file') or ''
-        if d.get('backend_args') or '://' in f'{root}{ann}':
-            continue  # not a local file
+        if not is_local(d):
+            continue
         path = ann if osp.isabs(ann) else osp.join(root, ann)
         if root and not osp.isdir(root):
             out.append(f'data_root {root!r} is not a folder')
@@ -98,6 +105,8 @@ def check_data_files(cfg: Any) -> Dict[str, List[Dict[str, Any]]]:
             continue
         splits[key] = []
         for leaf in leaf_configs(cfg[key]['dataset']):
+            if not is_local(leaf):
+                continue  # read through a backend or a URL: not checked
             with DefaultScope.overwrite_default_scope(default_scope(cfg)):
                 cls = DATASETS.get(leaf.get('type'))
                 if not (

@@ -121,3 +121,17 @@ def test_a_missing_image_and_a_size_of_zero_are_named(coco_copy):
     ) in msg
     assert 'in COCO layout' in msg
     assert 'instances_train.json have no width' not in msg
+
+
+def test_a_split_read_through_a_backend_is_not_read_here(bccd_like_coco_root):
+    """As missing_files leaves them: a split read through a storage
+    backend or from a URL is not opened here (its JSON is no local
+    file); the local splits still are."""
+    from mmdet_libra_ext.analysis.dataset_files import check_data_files
+
+    cfg = _recipe(bccd_like_coco_root)
+    cfg.val_dataloader.dataset.data_root = 's3://bucket/coco/'
+    cfg.test_dataloader.dataset.backend_args = dict(backend='petrel')
+    splits = check_data_files(cfg)
+    assert splits['val_dataloader'] == [] and splits['test_dataloader'] == []
+    assert splits['train_dataloader'][0]['ids'] == 4
