@@ -24,12 +24,12 @@ def coco_split(dataset: Any) -> Optional[Dict[str, Any]]:
     voc_split`'s keys: ``ids`` (how many images it lists), ``no_image``
     (their files that are not there, in ``data_prefix['img']``),
     ``bad_size`` (the images without a positive number as ``width`` and
-    ``height``, with what they have), ``names`` (a Counter
-    of its annotations' category names) and ``classes`` (the config's);
+    ``height``, with what they have), ``names`` (a Counter of its
+    annotations' category names) and ``classes`` (the config's);
     ``no_xml``, ``other_image``, ``zero_size`` and ``bad_box`` empty (no
     size is read from an image here: a missing one is ``bad_size``; COCO's
-    reader drops a box under 1 px itself). None for a
-    dataset of another format."""
+    reader drops a box under 1 px itself). None for a dataset of another
+    format."""
     from mmdet.datasets import CocoDataset
 
     from mmdet_libra_ext.analysis.dataset_files import config_classes
@@ -53,7 +53,7 @@ def coco_split(dataset: Any) -> Optional[Dict[str, Any]]:
                 f'({name}): width {wh[0]!r}, height {wh[1]!r}'
             )
     categories = {
-        c.get('id'): c.get('name') for c in data.get('categories', [])
+        c.get('id'): c.get('name') for c in data.get('categories') or []
     }
     names: Counter = Counter(
         categories.get(a.get('category_id'))

@@ -31,8 +31,7 @@ def voc_split(dataset: Any) -> Optional[Dict[str, Any]]:
     has), ``bad_box`` (the objects whose ``<bndbox>`` has a corner missing
     or not a number, or a maximum below its minimum), ``names`` (a Counter
     of its objects' class names) and ``classes`` (the config's, a string
-    left a string). None for a dataset
-    of another format."""
+    left a string). None for a dataset of another format."""
     if not hasattr(dataset, 'ann_subdir') or not hasattr(
         dataset, 'img_subdir'
     ):
